@@ -1,0 +1,195 @@
+"""Recipe files: what to render, how much of it, and with which seed.
+
+A recipe is YAML, loaded with `yaml.safe_load` (no code execution), and checked in full
+before any work starts so that a typo fails in a second, not after an hour of rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be run; the message names the problem in one line."""
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    format: str = "png"
+    compress_level: int = 1
+    # "auto" stores black-on-white renders as grayscale, which encodes several times faster.
+    mode: str = "auto"
+
+
+@dataclass(frozen=True)
+class Entry:
+    renderer: str
+    count: int
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    # Distinguishes two entries of one renderer: ids and seeds derive from it.
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name or self.renderer
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    seed: int
+    entries: tuple[Entry, ...]
+    shard_size: int = 256
+    max_reject_rate: float = 0.2
+    sample_timeout_s: float = 20.0
+    image: ImageSettings = field(default_factory=ImageSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def content_hash(self) -> str:
+        """Hash of everything that decides the output, so a resume can refuse a changed recipe."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def scaled(self, factor: float) -> Recipe:
+        entries = tuple(
+            Entry(e.renderer, max(1, round(e.count * factor)), e.params, e.source, e.name)
+            for e in self.entries
+        )
+        return Recipe(
+            self.name, self.seed, entries, self.shard_size, self.max_reject_rate,
+            self.sample_timeout_s, self.image,
+        )
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    # bool is an int in Python; a count of `true` is still a mistake.
+    if isinstance(value, bool) and kind is not bool:
+        raise RecipeError(f"{where}: expected {_kind_name(kind)}, got a boolean")
+    if not isinstance(value, kind):
+        raise RecipeError(f"{where}: expected {_kind_name(kind)}, got {type(value).__name__}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(k.__name__ for k in kind)
+    return kind.__name__
+
+
+def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise RecipeError(
+            f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _resolve_source(source: str | None, base_dir: Path | None, where: str) -> str | None:
+    if source is None:
+        return None
+    path = Path(source).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise RecipeError(f"{where}.source: {source!r} does not exist")
+    return str(path.resolve())
+
+
+def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) -> Entry:
+    where = f"entries[{index}]"
+    _expect(raw, dict, where)
+    _check_keys(raw, {f.name for f in fields(Entry)}, where)
+    if "renderer" not in raw:
+        raise RecipeError(f"{where}: missing 'renderer'")
+    renderer = _expect(raw["renderer"], str, f"{where}.renderer")
+    if renderer not in known:
+        raise RecipeError(
+            f"{where}.renderer: unknown renderer {renderer!r} (known: {', '.join(sorted(known))})"
+        )
+    if "count" not in raw:
+        raise RecipeError(f"{where}: missing 'count'")
+    count = _expect(raw["count"], int, f"{where}.count")
+    if count < 1:
+        raise RecipeError(f"{where}.count: must be at least 1, got {count}")
+    params = _expect(raw.get("params") or {}, dict, f"{where}.params")
+    source = raw.get("source")
+    if source is not None:
+        _expect(source, str, f"{where}.source")
+    name = raw.get("name")
+    if name is not None:
+        _expect(name, str, f"{where}.name")
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise RecipeError(f"{where}.name: use letters, digits, '-' and '_' only, got {name!r}")
+    return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name)
+
+
+def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> Recipe:
+    _expect(raw, dict, "recipe")
+    allowed = {f.name for f in fields(Recipe)}
+    _check_keys(raw, allowed, "recipe")
+    for required in ("name", "seed", "entries"):
+        if required not in raw:
+            raise RecipeError(f"recipe: missing {required!r}")
+    name = _expect(raw["name"], str, "recipe.name")
+    seed = _expect(raw["seed"], int, "recipe.seed")
+    if seed < 0:
+        raise RecipeError(f"recipe.seed: must be non-negative, got {seed}")
+    shard_size = _expect(raw.get("shard_size", 256), int, "recipe.shard_size")
+    if shard_size < 1:
+        raise RecipeError(f"recipe.shard_size: must be at least 1, got {shard_size}")
+    rate = float(_expect(raw.get("max_reject_rate", 0.2), (int, float), "recipe.max_reject_rate"))
+    if not 0.0 <= rate <= 1.0:
+        raise RecipeError(f"recipe.max_reject_rate: must be between 0 and 1, got {rate}")
+    timeout = float(
+        _expect(raw.get("sample_timeout_s", 20.0), (int, float), "recipe.sample_timeout_s")
+    )
+    if timeout <= 0:
+        raise RecipeError(f"recipe.sample_timeout_s: must be positive, got {timeout}")
+    image = parse_image(raw.get("image") or {})
+    raw_entries = _expect(raw["entries"], list, "recipe.entries")
+    if not raw_entries:
+        raise RecipeError("recipe.entries: empty; add at least one entry")
+    entries = tuple(parse_entry(e, i, base_dir, known_renderers) for i, e in enumerate(raw_entries))
+    keys = [e.key for e in entries]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise RecipeError(
+                f"recipe.entries: two entries named {key!r}; give each a distinct 'name'"
+            )
+    return Recipe(name, seed, entries, shard_size, rate, timeout, image)
+
+
+def parse_image(raw: Any) -> ImageSettings:
+    _expect(raw, dict, "recipe.image")
+    _check_keys(raw, {f.name for f in fields(ImageSettings)}, "recipe.image")
+    fmt = _expect(raw.get("format", "png"), str, "recipe.image.format").lower()
+    if fmt not in {"png", "jpeg", "webp"}:
+        raise RecipeError(f"recipe.image.format: one of png, jpeg, webp; got {fmt!r}")
+    level = _expect(raw.get("compress_level", 1), int, "recipe.image.compress_level")
+    if not 0 <= level <= 9:
+        raise RecipeError(f"recipe.image.compress_level: 0..9, got {level}")
+    mode = _expect(raw.get("mode", "auto"), str, "recipe.image.mode")
+    if mode not in {"auto", "L", "RGB"}:
+        raise RecipeError(f"recipe.image.mode: one of auto, L, RGB; got {mode!r}")
+    return ImageSettings(fmt, level, mode)
+
+
+def load_recipe(path: str | Path, known_renderers: set[str]) -> Recipe:
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RecipeError(f"{path}: not valid YAML ({first})") from None
+    return parse_recipe(raw, path.parent, known_renderers)

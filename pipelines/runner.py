@@ -1,0 +1,231 @@
+"""The runner: plans shards, renders their chunks on long-lived Ray actors, writes shards.
+
+It knows Ray and files, nothing about content. Actors render and encode; the driver alone
+writes, so a cluster needs no shared file system and every file has one writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from pipelines.dataset import Layout, Manifest, shard_record, stats_by_entry
+from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
+from pipelines.recipe import Recipe
+from pipelines.shards import ShardWriter, atomic_write_bytes
+from pipelines.worker import ChunkResult, RenderWorker
+from renderers.registry import get_spec
+
+# Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
+_QUEUE_DEPTH = 2
+
+
+class RejectRateExceeded(RuntimeError):
+    pass
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    planned: int
+    skipped_shards: int
+    rendered_shards: int
+    wall_s: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def _render_actor_class():
+    import ray
+
+    @ray.remote
+    class RenderActor:
+        """One warm RenderWorker per actor, for the actor's whole life."""
+
+        def __init__(self, image, timeout_s: float) -> None:
+            self.worker = RenderWorker(image, timeout_s)
+
+        def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult]:
+            started = time.perf_counter()
+            result = self.worker.render_chunk(chunk)
+            return time.perf_counter() - started, result
+
+        def close(self) -> None:
+            self.worker.close()
+
+    return RenderActor
+
+
+@contextmanager
+def ray_session(workers: int, address: str | None) -> Iterator[None]:
+    """Join the given cluster, reuse a running session, or start a small local one."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(
+            num_cpus=workers,
+            include_dashboard=False,
+            object_store_memory=256 * 1024 * 1024,
+            log_to_driver=False,
+        )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+class _ShardAssembly:
+    """Collects a shard's chunk results, in plan order, until the shard is whole."""
+
+    def __init__(self, shard: ShardSpec, chunks: int) -> None:
+        self.shard = shard
+        self.results: list[tuple[float, ChunkResult] | None] = [None] * chunks
+
+    def add(self, position: int, result: tuple[float, ChunkResult]) -> bool:
+        self.results[position] = result
+        return all(r is not None for r in self.results)
+
+
+def _write_shard(layout: Layout, assembly: _ShardAssembly, recipe_hash: str) -> dict[str, Any]:
+    shard = assembly.shard
+    results = [r for r in assembly.results if r is not None]
+    rejects = [rej for _, res in results for rej in res.rejects]
+    lines = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rejects)
+    atomic_write_bytes(layout.rejects_file(shard.name), lines.encode("utf-8"))
+    with ShardWriter(layout.shard_file(shard.name)) as writer:
+        for _, res in results:
+            for row in res.rows:
+                writer.write(row)
+    return shard_record(
+        layout, shard, recipe_hash,
+        seconds=sum(s for s, _ in results),
+        render_s=sum(r.render_s for _, r in results),
+        encode_s=sum(r.encode_s for _, r in results),
+    )
+
+
+def run_recipe(
+    recipe: Recipe,
+    out: str | Path,
+    workers: int = 2,
+    address: str | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    started = time.perf_counter()
+    layout = Layout(Path(out))
+    layout.create()
+    recipe_hash = recipe.content_hash()
+    manifest = Manifest.open(layout, recipe.to_dict(), recipe_hash)
+    layout.remove_partial_files()
+    planned = plan_shards(recipe)
+    pending: list[ShardSpec] = []
+    skipped = 0
+    for shard in planned:
+        if layout.is_complete(shard):
+            skipped += 1
+            if shard.name not in manifest.data["shards"]:
+                # Killed between the shard's rename and the manifest's: rebuild its record.
+                manifest.add(shard.name, shard_record(layout, shard, recipe_hash, 0.0))
+        else:
+            manifest.data["shards"].pop(shard.name, None)
+            pending.append(shard)
+    manifest.save(planned)
+    if pending:
+        _render_pending(recipe, layout, manifest, planned, pending, workers, address, progress)
+    return RunSummary(
+        out=layout.root,
+        planned=sum(s.count for s in planned),
+        skipped_shards=skipped,
+        rendered_shards=len(pending),
+        wall_s=time.perf_counter() - started,
+        manifest=manifest.data,
+    )
+
+
+def _render_pending(
+    recipe: Recipe,
+    layout: Layout,
+    manifest: Manifest,
+    planned: list[ShardSpec],
+    pending: list[ShardSpec],
+    workers: int,
+    address: str | None,
+    progress: bool,
+) -> None:
+    import ray
+
+    queue: list[tuple[ShardSpec, int, ChunkSpec]] = []
+    assemblies: dict[str, _ShardAssembly] = {}
+    for shard in pending:
+        chunks = plan_chunks(shard, recipe.seed, get_spec(shard.renderer).batch_size)
+        assemblies[shard.name] = _ShardAssembly(shard, len(chunks))
+        queue.extend((shard, position, chunk) for position, chunk in enumerate(chunks))
+    queue.reverse()  # pop() from the end takes chunks in plan order
+    total = sum(s.count for s in pending)
+    bar = tqdm(total=total, unit="sample", disable=not progress, file=sys.stderr,
+               desc="render", smoothing=0.1, dynamic_ncols=True)
+    with ray_session(workers, address):
+        actor_class = _render_actor_class()
+        actors = [
+            actor_class.options(num_cpus=1, max_restarts=2, max_task_retries=2).remote(
+                recipe.image, recipe.sample_timeout_s
+            )
+            for _ in range(max(1, workers))
+        ]
+        in_flight: dict[Any, tuple[Any, ShardSpec, int, ChunkSpec]] = {}
+        load = {i: 0 for i in range(len(actors))}
+        try:
+            while queue or in_flight:
+                for index, actor in enumerate(actors):
+                    while queue and load[index] < _QUEUE_DEPTH:
+                        shard, position, chunk = queue.pop()
+                        ref = actor.render.remote(chunk)
+                        in_flight[ref] = (index, shard, position, chunk)
+                        load[index] += 1
+                done, _ = ray.wait(list(in_flight), num_returns=1)
+                for ref in done:
+                    index, shard, position, chunk = in_flight.pop(ref)
+                    load[index] -= 1
+                    result = ray.get(ref)
+                    bar.update(chunk.stop - chunk.start)
+                    assembly = assemblies[shard.name]
+                    if assembly.add(position, result):
+                        record = _write_shard(layout, assembly, manifest.data["recipe_hash"])
+                        manifest.add(shard.name, record)
+                        manifest.save(planned)
+                        del assemblies[shard.name]
+        finally:
+            bar.close()
+            try:  # let renderers remove their temp folders and stop their engines
+                ray.get([actor.close.remote() for actor in actors], timeout=60)
+            except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
+                pass
+            for actor in actors:
+                ray.kill(actor)
+
+
+def check_reject_rates(manifest: dict[str, Any], limit: float) -> None:
+    too_high = [
+        f"{entry}: {stats.reject_rate:.1%} rejected (top reason: "
+        f"{stats.reasons.most_common(1)[0][0] if stats.reasons else 'n/a'})"
+        for entry, stats in sorted(stats_by_entry(manifest).items())
+        if stats.reject_rate > limit
+    ]
+    if too_high:
+        raise RejectRateExceeded(
+            f"reject rate above the recipe's limit of {limit:.1%}: " + "; ".join(too_high)
+        )

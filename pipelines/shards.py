@@ -1,0 +1,183 @@
+"""The shard: one Parquet file of training samples (DESIGN 3.3), written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+BOX_TYPE = pa.struct(
+    [
+        ("x0", pa.float32()),
+        ("y0", pa.float32()),
+        ("x1", pa.float32()),
+        ("y1", pa.float32()),
+        ("text", pa.string()),
+    ]
+)
+
+_VALUE = {"_type": "Value"}
+
+
+def _value(dtype: str) -> dict[str, str]:
+    return {**_VALUE, "dtype": dtype}
+
+
+# Hugging Face `datasets` reads this entry of the schema metadata to decode images itself.
+HF_FEATURES: dict[str, Any] = {
+    "id": _value("string"),
+    "image": {"_type": "Image"},
+    "images": {"_type": "List", "feature": {"_type": "Image"}},
+    "prompt": _value("string"),
+    "target": _value("string"),
+    "task": _value("string"),
+    "renderer": _value("string"),
+    "width": _value("int32"),
+    "height": _value("int32"),
+    "boxes": {
+        "_type": "List",
+        "feature": {
+            "x0": _value("float32"),
+            "y0": _value("float32"),
+            "x1": _value("float32"),
+            "y1": _value("float32"),
+            "text": _value("string"),
+        },
+    },
+    "meta": _value("string"),
+    "seed": _value("int64"),
+}
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("image", IMAGE_TYPE),
+        ("images", pa.list_(IMAGE_TYPE)),
+        ("prompt", pa.string()),
+        ("target", pa.string()),
+        ("task", pa.string()),
+        ("renderer", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("boxes", pa.list_(BOX_TYPE)),
+        ("meta", pa.string()),
+        ("seed", pa.int64()),
+    ],
+    metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})},
+)
+
+# Image bytes are PNG already: compressing them again costs time and saves nothing.
+_IMAGE_COLUMNS = ("image.bytes", "images.list.element.bytes")
+_ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    """Parquet column paths of every leaf ("boxes.list.element.x0"), for per-column options."""
+
+    def walk(prefix: str, dtype: pa.DataType) -> list[str]:
+        if pa.types.is_struct(dtype):
+            return [p for f in dtype for p in walk(f"{prefix}.{f.name}", f.type)]
+        if pa.types.is_list(dtype):
+            return walk(f"{prefix}.list.element", dtype.value_type)
+        return [prefix]
+
+    return [p for f in schema for p in walk(f.name, f.type)]
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:06d}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` so that `path` is either absent, old, or complete: never partial."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class ShardWriter:
+    """Writes rows to `shards/part-NNNNNN.parquet` under a temporary name, then renames.
+
+    Rows are buffered and flushed as row groups of about 64 MiB, the size at which image
+    data reads efficiently without holding a whole shard in a reader's memory.
+    """
+
+    def __init__(self, final_path: Path, row_group_bytes: int = _ROW_GROUP_BYTES) -> None:
+        self.final_path = Path(final_path)
+        self.tmp_path = self.final_path.with_name(f".{self.final_path.name}.tmp")
+        self.row_group_bytes = row_group_bytes
+        self._rows: list[dict[str, Any]] = []
+        self._buffered_bytes = 0
+        self.rows_written = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> ShardWriter:
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        compression = {
+            leaf: "none" if leaf in _IMAGE_COLUMNS else "zstd" for leaf in _leaf_paths(SCHEMA)
+        }
+        self._writer = pq.ParquetWriter(
+            self.tmp_path,
+            SCHEMA,
+            compression=compression,
+            use_dictionary=["task", "renderer", "prompt"],
+            write_statistics=["id", "task", "renderer", "width", "height", "seed"],
+        )
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        self._buffered_bytes += len(row["image"]["bytes"] or b"") + sum(
+            len(im["bytes"] or b"") for im in row["images"]
+        )
+        if self._buffered_bytes >= self.row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        assert self._writer is not None
+        table = pa.Table.from_pylist(self._rows, schema=SCHEMA)
+        self._writer.write_table(table, row_group_size=len(self._rows))
+        self.rows_written += len(self._rows)
+        self._rows = []
+        self._buffered_bytes = 0
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._writer is not None
+        if exc_type is not None:
+            self._writer.close()
+            self.tmp_path.unlink(missing_ok=True)
+            return
+        self._flush()
+        self._writer.close()
+        with open(self.tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp_path, self.final_path)
+        _fsync_dir(self.final_path.parent)

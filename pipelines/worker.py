@@ -1,0 +1,152 @@
+"""Renders chunks into shard rows. Knows renderers and rows, not Ray: the runner wraps it
+in an actor, and the benchmark calls it directly in one process."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.plan import ChunkSpec, sample_id, sample_seed
+from pipelines.recipe import ImageSettings
+from renderers.base import Item, Reject, Renderer, Sample, Source
+from renderers.imaging import encode_image, is_blank
+from renderers.registry import get_spec
+
+EXCERPT_CHARS = 200
+
+
+@dataclass
+class ChunkResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    render_s: float = 0.0
+    encode_s: float = 0.0
+
+
+def _excerpt(content: Any) -> str:
+    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    return text[:EXCERPT_CHARS]
+
+
+def validate(sample: Sample) -> Reject | None:
+    """Checks every renderer's output must pass, whatever the renderer checked itself."""
+    if not isinstance(sample.target, str) or not sample.target.strip():
+        return Reject("empty-target", "the target is empty")
+    width, height = sample.image.size
+    if width < 2 or height < 2:
+        return Reject("bad-size", f"image is {width}x{height}")
+    if is_blank(sample.image):
+        return Reject("blank", "the image holds a single colour")
+    return None
+
+
+class RenderWorker:
+    """Keeps renderers and sources warm across chunks, keyed by their configuration."""
+
+    def __init__(self, image: ImageSettings, timeout_s: float) -> None:
+        self.image = image
+        self.timeout_s = timeout_s
+        self._renderers: dict[str, Renderer] = {}
+        self._sources: dict[str, Source] = {}
+
+    def _key(self, chunk: ChunkSpec) -> str:
+        shard = chunk.shard
+        return json.dumps([shard.renderer, shard.params, shard.source], sort_keys=True)
+
+    def renderer(self, chunk: ChunkSpec) -> Renderer:
+        key = self._key(chunk)
+        if key not in self._renderers:
+            spec = get_spec(chunk.shard.renderer)
+            self._renderers[key] = spec.make_renderer(chunk.shard.params, self.timeout_s)
+        return self._renderers[key]
+
+    def source(self, chunk: ChunkSpec) -> Source:
+        key = self._key(chunk)
+        if key not in self._sources:
+            spec = get_spec(chunk.shard.renderer)
+            self._sources[key] = spec.make_source(chunk.shard.source, chunk.shard.params)
+        return self._sources[key]
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    def render_chunk(self, chunk: ChunkSpec) -> ChunkResult:
+        shard = chunk.shard
+        result = ChunkResult()
+        items: list[Item] = []
+        source = self.source(chunk)
+        for k in range(chunk.start, chunk.stop):
+            seed = sample_seed(chunk.recipe_seed, shard.entry_key, k)
+            try:
+                items.append(source.item(seed, k))
+            except Exception as exc:  # a broken corpus item must not stop its chunk
+                result.rejects.append(self._reject(shard.renderer, shard.entry_key, k, seed,
+                                                   Reject("source-error", repr(exc)), None))
+        started = time.perf_counter()
+        outcomes = self._render_isolated(self.renderer(chunk), items)
+        result.render_s = time.perf_counter() - started
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Sample):
+                outcome = validate(outcome) or outcome
+            if isinstance(outcome, Reject):
+                result.rejects.append(self._reject(shard.renderer, shard.entry_key, item.k,
+                                                   item.seed, outcome, item.content))
+                continue
+            encode_started = time.perf_counter()
+            result.rows.append(self._row(shard.renderer, shard.entry_key, item, outcome))
+            result.encode_s += time.perf_counter() - encode_started
+        return result
+
+    @staticmethod
+    def _render_isolated(renderer: Renderer, items: list[Item]) -> list[Sample | Reject]:
+        """Render a batch; if the batch as a whole fails, render item by item so one
+        poisonous item costs only itself."""
+        try:
+            outcomes = renderer.render_batch(items) if items else []
+            if len(outcomes) == len(items):
+                return outcomes
+            problem = f"renderer returned {len(outcomes)} outcomes for {len(items)} items"
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if len(items) == 1:
+            return [Reject("render-error", problem)]
+        return [out for item in items for out in RenderWorker._render_isolated(renderer, [item])]
+
+    def _row(self, renderer: str, entry_key: str, item: Item, sample: Sample) -> dict[str, Any]:
+        sid = sample_id(entry_key, item.k)
+        data = encode_image(sample.image, self.image.format, self.image.compress_level,
+                            self.image.mode)
+        width, height = sample.image.size
+        return {
+            "id": sid,
+            "image": {"bytes": data, "path": f"{sid}.{self.image.format}"},
+            "images": [],
+            "prompt": sample.prompt,
+            "target": sample.target,
+            "task": sample.task,
+            "renderer": renderer,
+            "width": width,
+            "height": height,
+            "boxes": [
+                {"x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1, "text": b.text}
+                for b in sample.boxes
+            ],
+            "meta": json.dumps(sample.meta, sort_keys=True, default=str),
+            "seed": item.seed,
+        }
+
+    @staticmethod
+    def _reject(renderer: str, entry_key: str, k: int, seed: int, reject: Reject,
+                content: Any) -> dict[str, Any]:
+        return {
+            "id": sample_id(entry_key, k),
+            "renderer": renderer,
+            "reason": reject.reason,
+            "detail": reject.detail[:500],
+            "excerpt": _excerpt(content) if content is not None else "",
+            "seed": seed,
+        }

@@ -1,0 +1,96 @@
+"""The contracts between sources, renderers and the pipeline.
+
+A source turns (seed, k) into content; a renderer turns a batch of content into images and
+targets. Neither knows about Ray, shards or files: the pipeline drives them.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+PROMPT_OCR = "OCR: "
+PROMPT_FORMAT = "OCR with format: "
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of content for one sample: sample k of an entry, with its own seed."""
+
+    k: int
+    seed: int
+    content: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
+@dataclass
+class Sample:
+    """A rendered, validated (image, target) pair."""
+
+    image: Image.Image
+    target: str
+    prompt: str
+    task: str
+    boxes: list[Box] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Why an item produced no sample. `reason` is short and groupable; `detail` is free."""
+
+    reason: str
+    detail: str = ""
+
+
+class RenderError(Exception):
+    """A whole batch could not be rendered (engine crash, missing binary)."""
+
+
+class Source(ABC):
+    """Content for a renderer, a pure function of (seed, k)."""
+
+    @abstractmethod
+    def item(self, seed: int, k: int) -> Item: ...
+
+    def size(self) -> int | None:
+        """Number of distinct items for a finite corpus; None for a generator."""
+        return None
+
+
+class Renderer(ABC):
+    """Owns a warm engine and renders batches of items.
+
+    `render_batch` returns one `Sample` or `Reject` per item, in order. A bad item must
+    become a `Reject` without losing the rest of its batch.
+    """
+
+    name: str = ""
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        self.params = dict(params)
+        self.timeout_s = timeout_s
+
+    @abstractmethod
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]: ...
+
+    def close(self) -> None:
+        """Release the engine (temp folders, processes)."""
+
+    @staticmethod
+    def style_rng(item: Item) -> random.Random:
+        """Randomness for rendering style, independent of the source's content stream."""
+        return random.Random(item.seed ^ 0x5EED_57E1)

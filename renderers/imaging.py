@@ -1,0 +1,55 @@
+"""Pixel-level helpers shared by renderers: blank checks, tight crops, encoding."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def ink_bbox(image: Image.Image, threshold: int = 250) -> tuple[int, int, int, int] | None:
+    """Bounding box (x0, y0, x1, y1) of pixels darker than `threshold`, or None if blank."""
+    gray = np.asarray(image.convert("L"))
+    mask = gray < threshold
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def crop_to_ink(image: Image.Image, margin: int, background: int = 255) -> Image.Image | None:
+    """Crop to the inked area plus `margin` pixels of background on each side; None if blank."""
+    box = ink_bbox(image)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    inner = image.crop(box)
+    out = Image.new(image.mode, (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin), background)
+    out.paste(inner, (margin, margin))
+    return out
+
+
+def is_blank(image: Image.Image) -> bool:
+    """True when the image holds a single colour (nothing was drawn)."""
+    lo, hi = image.convert("L").getextrema()
+    return lo == hi
+
+
+def encode_image(image: Image.Image, fmt: str, compress_level: int, mode: str) -> bytes:
+    """Encode for a shard. `mode` "auto" keeps the renderer's mode (L for black-on-white)."""
+    if mode != "auto" and image.mode != mode:
+        image = image.convert(mode)
+    elif image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    if fmt == "png":
+        image.save(buf, format="PNG", compress_level=compress_level)
+    elif fmt == "jpeg":
+        image.save(buf, format="JPEG", quality=92)
+    elif fmt == "webp":
+        image.save(buf, format="WEBP", lossless=True)
+    else:
+        raise ValueError(f"unknown image format {fmt!r}")
+    return buf.getvalue()

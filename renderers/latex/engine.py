@@ -1,0 +1,218 @@
+"""A warm, batched, sandboxed pdfLaTeX engine.
+
+Many items are typeset in one run, one page each. Each item is bracketed by markers on
+the terminal, so an error, a fatal stop or a time-out is pinned on the item that caused it;
+that item is rejected and the others are typeset again without it. The preamble is
+compiled once into a format file per engine, which takes most of TeX's start-up cost away.
+
+Sandbox: no shell escape, `openin_any=p`/`openout_any=p` (no absolute paths, no parent
+folders), a fresh temporary folder per batch as the working directory, and a time limit
+after which the whole process group is killed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+from renderers.base import RenderError
+
+_MARK = "@@OCR2SYNTH"
+_MARK_RE = re.compile(rf"^{_MARK} ([BE]) (\d+)$")
+# Seconds each honest item may add to a batch's time limit (typesetting takes ~2 ms).
+_PER_ITEM_SLACK_S = 0.25
+
+
+def sandbox_env(workdir: Path) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "openin_any": "p",
+        "openout_any": "p",
+        "shell_escape": "f",
+        "TEXMFOUTPUT": str(workdir),
+        "TEXMFVAR": str(workdir / ".texmf-var"),
+        # One marker per line in the terminal output, however long the line.
+        "max_print_line": "100000",
+        "error_line": "254",
+        "half_error_line": "238",
+    }
+    return env
+
+
+def tex_available() -> bool:
+    return shutil.which("pdflatex") is not None and shutil.which("pdftex") is not None
+
+
+@dataclass
+class TexBatch:
+    """The outcome of typesetting a batch: an open PDF and, per item, a page or a reason."""
+
+    pdf: pymupdf.Document | None
+    pages: dict[int, int] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)
+    runs: int = 0
+
+
+def _first_error(lines: list[str]) -> str:
+    for line in lines:
+        if line.startswith("! "):
+            return line[2:].strip()
+    return ""
+
+
+class TexEngine:
+    """Keeps format files warm across batches; one engine per renderer instance."""
+
+    def __init__(self, timeout_s: float) -> None:
+        if not tex_available():
+            raise RenderError("pdflatex not found: run `make setup` to install TeX Live")
+        self.timeout_s = timeout_s
+        self.root = Path(tempfile.mkdtemp(prefix="ocr2synth-tex-"))
+        self._formats: dict[str, Path] = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _format(self, preamble: str) -> Path:
+        key = hashlib.sha256(preamble.encode()).hexdigest()[:16]
+        fmt = self._formats.get(key)
+        if fmt is not None:
+            return fmt
+        fmt_dir = self.root / "formats"
+        fmt_dir.mkdir(exist_ok=True)
+        source = fmt_dir / f"f{key}.tex"
+        source.write_text(preamble + "\n\\dump\n", encoding="utf-8")
+        output, timed_out = self._run(
+            ["pdftex", "-ini", "-interaction=nonstopmode", f"-jobname=f{key}", "&pdflatex",
+             source.name],
+            fmt_dir,
+            timeout=max(60.0, self.timeout_s),
+        )
+        fmt = fmt_dir / f"f{key}.fmt"
+        if timed_out or not fmt.exists():
+            reason = "timed out" if timed_out else _first_error(output.splitlines())
+            raise RenderError(f"TeX format build failed: {reason or 'no format written'}")
+        self._formats[key] = fmt
+        return fmt
+
+    def _run(self, cmd: list[str], cwd: Path, timeout: float) -> tuple[str, bool]:
+        """Run a TeX command in `cwd`: its terminal output, and whether it timed out."""
+        # stdbuf: line-buffered output, so the markers seen when a run is killed are current.
+        proc = subprocess.Popen(
+            ["stdbuf", "-oL", *cmd],
+            cwd=cwd,
+            env=sandbox_env(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            return out.decode("utf-8", "replace"), True
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        return out.decode("utf-8", "replace"), False
+
+    @staticmethod
+    def _document(bodies: dict[int, str]) -> str:
+        parts = ["\\begin{document}"]
+        for index, body in bodies.items():
+            parts.append(f"\\typeout{{{_MARK} B {index}}}%\n{body}%\n\\typeout{{{_MARK} E {index}}}%")
+        parts.append("\\end{document}")
+        return "\n".join(parts) + "\n"
+
+    @contextmanager
+    def typeset(self, preamble: str, bodies: list[str]) -> Iterator[TexBatch]:
+        """Typeset `bodies` (one page each) after `preamble`; yields the batch outcome.
+
+        The PDF stays open, and its folder exists, only inside the `with` block.
+        """
+        fmt = self._format(preamble)
+        workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=self.root))
+        batch = TexBatch(pdf=None)
+        pending = dict(enumerate(bodies))
+        try:
+            while pending:
+                batch.runs += 1
+                verdict = self._attempt(fmt, workdir, pending, batch.runs)
+                if isinstance(verdict, pymupdf.Document):
+                    batch.pdf = verdict
+                    batch.pages = {index: page for page, index in enumerate(pending)}
+                    break
+                culprit, reason = verdict
+                batch.failures[culprit] = reason
+                del pending[culprit]
+            yield batch
+        finally:
+            if batch.pdf is not None:
+                batch.pdf.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _attempt(
+        self, fmt: Path, workdir: Path, pending: dict[int, str], run: int
+    ) -> pymupdf.Document | tuple[int, str]:
+        """One TeX run over `pending`: the PDF if every item typeset cleanly, else the
+        first item to blame and why (the rest are retried without it)."""
+        name = f"run{run}"
+        (workdir / f"{name}.tex").write_text(self._document(pending), encoding="utf-8")
+        timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
+        output, timed_out = self._run(
+            ["pdflatex", f"-fmt={fmt.with_suffix('')}", "-interaction=nonstopmode",
+             "-no-shell-escape", f"{name}.tex"],
+            workdir,
+            timeout,
+        )
+        lines = output.splitlines()
+        current: int | None = None
+        done: set[int] = set()
+        for line in lines:
+            match = _MARK_RE.match(line)
+            if match:
+                index = int(match.group(2))
+                if match.group(1) == "B":
+                    current = index
+                else:
+                    done.add(index)
+                    current = None
+                continue
+            if line.startswith("! "):
+                message = line[2:]
+                if current is None:
+                    # An error outside every item: the shell itself is broken.
+                    raise RenderError(f"TeX failed outside any item: {message.strip()}")
+                return current, f"tex-error: {message.strip()}"
+        if timed_out:
+            if current is not None:
+                return current, f"timeout: TeX ran past {self.timeout_s:.0f}s"
+            blame = next((i for i in pending if i not in done), next(iter(pending)))
+            return blame, f"timeout: TeX ran past {self.timeout_s:.0f}s"
+        missing = [i for i in pending if i not in done]
+        if missing:
+            return missing[0], "tex-error: item was not typeset (fatal error before it)"
+        pdf_path = workdir / f"{name}.pdf"
+        if not pdf_path.exists():
+            raise RenderError(f"TeX produced no PDF: {_first_error(lines) or 'unknown reason'}")
+        pdf = pymupdf.open(pdf_path)
+        if pdf.page_count != len(pending):
+            pdf.close()
+            raise RenderError(f"TeX produced {pdf.page_count} pages for {len(pending)} items")
+        return pdf

@@ -1,0 +1,180 @@
+"""`latex-formula`: formulas typeset by pdfLaTeX, many per run, cropped with a margin."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import pymupdf
+from PIL import Image
+
+from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from renderers.imaging import crop_to_ink
+from renderers.latex.engine import TexEngine
+from renderers.templates import render_template
+
+# Math font setups that TeX Live's recommended fonts cover; each is one preamble (one
+# format file), so a batch is split by font and typeset once per font.
+FONTS: dict[str, list[str]] = {
+    "computer-modern": ["amssymb"],
+    "latin-modern": ["lmodern", "amssymb"],
+    "palatino": ["mathpazo", "amssymb"],
+    "times": ["mathptmx", "amssymb"],
+    "txfonts": ["txfonts"],
+    "pxfonts": ["pxfonts"],
+}
+
+# Commands a font setup leaves undefined; formulas using them get another font.
+FONT_GAPS: dict[str, set[str]] = {"times": {"hbar"}}
+
+# Control sequences that touch files, the shell, catcodes or definitions: never part of a
+# formula target, and the sandbox's second line of defence.
+FORBIDDEN = {
+    "input", "include", "InputIfFileExists", "openin", "openout", "read", "readline",
+    "write", "immediate", "message", "special", "catcode", "def", "gdef", "edef", "xdef",
+    "let", "futurelet", "csname", "expandafter", "loop", "repeat", "newcommand",
+    "renewcommand", "providecommand", "DeclareMathOperator", "usepackage", "documentclass",
+    "makeatletter", "makeatother", "jobname", "endinput", "errmessage", "output", "everypar",
+    "everymath", "afterassignment", "aftergroup", "uppercase", "lowercase", "scantokens",
+    "pdfprimitive", "pdfobj", "pdffiledump", "pdffilesize", "pdfshellescape", "directlua",
+    "dump", "batchmode", "nonstopmode", "scrollmode", "errorstopmode", "shipout",
+    "vbox", "vtop", "hrule", "vrule", "kern", "hskip", "vskip", "romannumeral", "number",
+    "string", "meaning", "detokenize", "unexpanded", "noexpand", "if", "ifx", "ifnum",
+    "iftrue", "iffalse", "else", "fi", "relax", "begingroup", "endgroup", "newif", "count",
+    "dimen", "skip", "toks", "box", "setbox", "typeout", "tracingall", "showlists",
+}
+_CONTROL_WORD = re.compile(r"\\([A-Za-z@]+)")
+_ENV = re.compile(r"\\(?:begin|end)\s*\{([^}]*)\}")
+ALLOWED_ENVS = {
+    "matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases",
+    "aligned", "gathered", "split", "array", "subarray", "alignedat",
+}
+MAX_FORMULA_CHARS = 2000
+
+
+def lint_formula(formula: str) -> str | None:
+    """Why this text cannot be a formula target, or None if it may be typeset."""
+    if not formula.strip():
+        return "empty"
+    if len(formula) > MAX_FORMULA_CHARS:
+        return f"too-long: {len(formula)} characters (limit {MAX_FORMULA_CHARS})"
+    if "^^" in formula:
+        return "forbidden: ^^ character notation"
+    if re.search(r"(?<!\\)%", formula):
+        return "forbidden: % comment would hide the rest of the formula"
+    if re.search(r"(?<!\\)\$", formula):
+        return "forbidden: $ math shift inside a formula"
+    if any(ord(ch) < 32 and ch != "\t" for ch in formula):
+        return "forbidden: control character"
+    for name in _CONTROL_WORD.findall(formula):
+        if "@" in name:
+            return f"forbidden: internal command \\{name}"
+        if name in FORBIDDEN:
+            return f"forbidden: \\{name}"
+    for env in _ENV.findall(formula):
+        if env.strip() not in ALLOWED_ENVS:
+            return f"forbidden: environment {env.strip()!r}"
+    depth = 0
+    for index, ch in enumerate(formula):
+        if ch in "{}" and index > 0 and formula[index - 1] == "\\":
+            continue
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return "unbalanced-braces: '}' without '{'"
+    if depth:
+        return "unbalanced-braces: '{' never closed"
+    return None
+
+
+def _choice(rng, value: Any, default: list) -> Any:
+    options = value if isinstance(value, list) else ([value] if value is not None else default)
+    return rng.choice(options)
+
+
+class LatexFormulaRenderer(Renderer):
+    """Params (all optional): `fonts` (names from FONTS), `dpi` [lo, hi], `margin` [lo, hi]
+    in pixels, `display` share of display style, `max_side` in pixels."""
+
+    name = "latex-formula"
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        fonts = params.get("fonts", list(FONTS))
+        unknown = [f for f in fonts if f not in FONTS]
+        if unknown:
+            raise ValueError(f"latex-formula: unknown fonts {unknown} (known: {list(FONTS)})")
+        self.fonts = list(fonts)
+        self.dpi = tuple(params.get("dpi", [110, 300]))
+        self.margin = tuple(params.get("margin", [4, 32]))
+        self.display_share = float(params.get("display", 0.6))
+        self.max_side = int(params.get("max_side", 4000))
+        self.engine = TexEngine(timeout_s)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def style(self, item: Item) -> dict[str, Any]:
+        rng = self.style_rng(item)
+        used = set(_CONTROL_WORD.findall(str(item.content)))
+        fonts = [f for f in self.fonts if not FONT_GAPS.get(f, set()) & used] or self.fonts
+        return {
+            "font": rng.choice(fonts),
+            "size": rng.choice([10, 11, 12]),
+            "dpi": rng.randint(*self.dpi),
+            "margin": rng.randint(*self.margin),
+            "display": rng.random() < self.display_share,
+        }
+
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        results: list[Sample | Reject | None] = [None] * len(items)
+        groups: dict[str, list[int]] = defaultdict(list)
+        styles: list[dict[str, Any]] = []
+        for pos, item in enumerate(items):
+            style = self.style(item)
+            styles.append(style)
+            problem = lint_formula(str(item.content))
+            if problem:
+                results[pos] = Reject(problem.split(":")[0], problem)
+            else:
+                groups[style["font"]].append(pos)
+        for font, positions in groups.items():
+            preamble = render_template("latex/formula.tex.j2", packages=FONTS[font])
+            bodies = [self._body(items[p].content, styles[p]) for p in positions]
+            with self.engine.typeset(preamble, bodies) as batch:
+                for local, pos in enumerate(positions):
+                    if local in batch.failures:
+                        reason = batch.failures[local]
+                        results[pos] = Reject(reason.split(":")[0], reason)
+                        continue
+                    results[pos] = self._sample(
+                        batch.pdf[batch.pages[local]], items[pos], styles[pos]
+                    )
+        assert all(r is not None for r in results), "every item gets a sample or a reject"
+        return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _body(formula: str, style: dict[str, Any]) -> str:
+        # The size is set per page, so one format (one TeX run) serves every size.
+        size = style["size"]
+        math_style = "\\displaystyle " if style["display"] else ""
+        return (
+            f"\\begin{{preview}}\\fontsize{{{size}}}{{{round(size * 1.2)}}}\\selectfont"
+            f"${math_style}{formula}$\\end{{preview}}"
+        )
+
+    def _sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]) -> Sample | Reject:
+        pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
+        raw = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+        image = crop_to_ink(raw, style["margin"])
+        if image is None:
+            return Reject("blank", "the formula typeset to an empty page")
+        if max(image.size) > self.max_side:
+            return Reject("too-large", f"{image.size[0]}x{image.size[1]} px > {self.max_side}")
+        return Sample(
+            image=image,
+            target=str(item.content),
+            prompt=PROMPT_FORMAT,
+            task="format",
+            meta={**style, **item.meta},
+        )

@@ -1,0 +1,55 @@
+"""The renderer names of DESIGN 3.1, each with its content source and its renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from renderers.base import Renderer, Source
+
+
+@dataclass(frozen=True)
+class RendererSpec:
+    name: str
+    # (source path or None, entry params) -> Source
+    make_source: Callable[[str | None, dict[str, Any]], Source]
+    # (entry params, per-sample timeout) -> Renderer
+    make_renderer: Callable[[dict[str, Any], float], Renderer]
+    # Items per render_batch call: large enough to amortise the engine's start.
+    batch_size: int = 64
+    description: str = ""
+
+
+def _formula_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.formula_source import FormulaFile, GeneratedFormulas
+
+    return FormulaFile(path) if path else GeneratedFormulas()
+
+
+def _formula_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.latex.formula import LatexFormulaRenderer
+
+    return LatexFormulaRenderer(params, timeout_s)
+
+
+REGISTRY: dict[str, RendererSpec] = {
+    spec.name: spec
+    for spec in [
+        RendererSpec(
+            "latex-formula",
+            _formula_source,
+            _formula_renderer,
+            batch_size=256,
+            description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
+        ),
+    ]
+}
+
+
+def get_spec(name: str) -> RendererSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown renderer {name!r} (known: {known})") from None
