@@ -87,7 +87,7 @@ class Renderer(ABC):
     @abstractmethod
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - engines without resources need no close
         """Release the engine (temp folders, processes)."""
 
     @staticmethod

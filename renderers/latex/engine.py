@@ -136,7 +136,9 @@ class TexEngine:
     def _document(bodies: dict[int, str]) -> str:
         parts = ["\\begin{document}"]
         for index, body in bodies.items():
-            parts.append(f"\\typeout{{{_MARK} B {index}}}%\n{body}%\n\\typeout{{{_MARK} E {index}}}%")
+            parts.append(f"\\typeout{{{_MARK} B {index}}}%")
+            parts.append(f"{body}%")
+            parts.append(f"\\typeout{{{_MARK} E {index}}}%")
         parts.append("\\end{document}")
         return "\n".join(parts) + "\n"
 

@@ -26,7 +26,7 @@ FONTS: dict[str, list[str]] = {
 }
 
 # Commands a font setup leaves undefined; formulas using them get another font.
-FONT_GAPS: dict[str, set[str]] = {"times": {"hbar"}}
+FONT_GAPS: dict[str, set[str]] = {"times": {"hbar", "coprod", "amalg", "jmath"}}
 
 # Control sequences that touch files, the shell, catcodes or definitions: never part of a
 # formula target, and the sandbox's second line of defence.

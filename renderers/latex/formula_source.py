@@ -120,18 +120,19 @@ class FormulaGrammar:
         return maker(budget)
 
     def expression(self, budget: int) -> str:
-        parts = [self.term(budget - 1)]
-        count = self.rng.choices([1, 2, 3, 4], weights=[3, 4, 2, 1])[0]
+        parts = [self.term(budget)]
+        # Deep expressions stay short, so formulas grow in depth rather than only in width.
+        count = self.rng.choices([1, 2, 3, 4], weights=[3 + budget, 4, 2, 1])[0]
         for _ in range(count - 1):
             if self.rng.random() < 0.35:
                 # Implicit product; a leading digit would merge with the previous factor.
-                factor = self.term(budget - 1)
+                factor = self.term(budget)
                 if factor[0].isdigit():
                     factor = self.scripted(self.symbol(), budget - 2)
                 parts.append(factor)
             else:
                 parts.append(self.pick(BINOPS))
-                parts.append(self.term(budget - 1))
+                parts.append(self.term(budget))
         return " ".join(parts)
 
     def fraction(self, budget: int) -> str:
@@ -140,7 +141,8 @@ class FormulaGrammar:
 
     def root(self, budget: int) -> str:
         if self.rng.random() < 0.25:
-            return f"\\sqrt[{self.rng.choice(['3', 'n', 'k', '4'])}]{{{self.expression(budget - 1)}}}"
+            index = self.rng.choice(["3", "n", "k", "4"])
+            return f"\\sqrt[{index}]{{{self.expression(budget - 1)}}}"
         return f"\\sqrt{{{self.expression(budget - 1)}}}"
 
     def big_operator(self, budget: int) -> str:
@@ -233,8 +235,16 @@ class FormulaGrammar:
         body = r" \\ ".join(lines)
         return f"{name}({var}) = \\begin{{cases}} {body} \\end{{cases}}"
 
-    def formula(self) -> str:
-        budget = self.rng.choices([2, 3, 4, 5], weights=[2, 4, 3, 1])[0]
+    def formula(self, max_chars: int = 400) -> str:
+        """A formula that fits one image line: wider draws are redrawn from the same stream."""
+        for _ in range(50):
+            text = self._formula()
+            if len(text) <= max_chars:
+                return text
+        return self.atom(1)
+
+    def _formula(self) -> str:
+        budget = self.rng.choices([1, 2, 3, 4, 5], weights=[2, 4, 4, 2, 1])[0]
         roll = self.rng.random()
         if roll < 0.08:
             return self.cases(budget)

@@ -1,0 +1,195 @@
+"""The render pipeline end to end on a real Ray cluster: shards, manifest, determinism,
+resume after a kill, and what other tools read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.cli import main
+from pipelines.dataset import DatasetError, load_manifest
+from pipelines.plan import plan_shards
+from pipelines.recipe import parse_recipe
+from pipelines.runner import run_recipe
+from pipelines.shards import file_sha256
+from tests.conftest import DATA
+
+KNOWN = {"latex-formula"}
+
+
+def recipe(seed: int = 11, count: int = 24, shard_size: int = 8, **extra):
+    raw = {"name": "t", "seed": seed, "shard_size": shard_size,
+           "entries": [{"renderer": "latex-formula", "count": count, **extra}]}
+    return parse_recipe(raw, Path.cwd(), KNOWN)
+
+
+def read_rows(root: Path) -> dict[str, dict]:
+    rows = {}
+    for path in sorted((root / "shards").glob("part-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            assert row["id"] not in rows, f"{row['id']} twice"
+            rows[row["id"]] = row
+    return rows
+
+
+def read_reject_ids(root: Path) -> list[str]:
+    return [json.loads(line)["id"] for path in sorted((root / "rejects").glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def rendered(ray_address, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("two-workers")
+    run_recipe(recipe(), out, workers=2, progress=False)
+    return out
+
+
+def test_one_and_two_workers_and_other_shard_sizes_give_identical_samples(
+    rendered, tmp_path: Path
+):
+    run_recipe(recipe(), tmp_path / "one", workers=1, progress=False)
+    run_recipe(recipe(shard_size=5), tmp_path / "split", workers=2, progress=False)
+    two = read_rows(rendered)
+    assert len(two) >= 22
+    for other in (read_rows(tmp_path / "one"), read_rows(tmp_path / "split")):
+        assert other.keys() == two.keys()
+        for sid, row in two.items():
+            assert other[sid]["target"] == row["target"]
+            assert other[sid]["image"]["bytes"] == row["image"]["bytes"]
+            assert other[sid]["seed"] == row["seed"]
+    # and a different seed gives different content
+    run_recipe(recipe(seed=12, count=8), tmp_path / "other", workers=2, progress=False)
+    other_targets = {r["target"] for r in read_rows(tmp_path / "other").values()}
+    assert not other_targets & {r["target"] for r in two.values()}
+
+
+def test_every_planned_id_is_a_row_or_a_reject_exactly_once(rendered):
+    planned = {sid for shard in plan_shards(recipe()) for sid in shard.ids()}
+    rows, rejects = read_rows(rendered), read_reject_ids(rendered)
+    assert len(rejects) == len(set(rejects))
+    assert set(rows).isdisjoint(rejects)
+    assert set(rows) | set(rejects) == planned
+
+
+def test_manifest_records_each_shard_with_checksum_and_id_range(rendered):
+    manifest = load_manifest(rendered)
+    assert manifest["complete"] is True
+    assert manifest["recipe_hash"] == recipe().content_hash()
+    assert len(manifest["shards"]) == 3
+    for name, record in manifest["shards"].items():
+        path = rendered / record["file"]
+        assert record["sha256"] == file_sha256(path)
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        assert record["rows"] == len(ids) and record["id_range"] == [min(ids), max(ids)]
+        assert record["code_version"].startswith("0.1.0")
+        assert (rendered / "rejects" / f"{name}.jsonl").exists()
+    assert not list(rendered.rglob("*.tmp"))
+
+
+def test_datasets_pyarrow_and_duckdb_read_the_shards(rendered):
+    import datasets
+    import duckdb
+    from PIL import Image
+
+    files = sorted(str(p) for p in (rendered / "shards").glob("*.parquet"))
+    ds = datasets.load_dataset("parquet", data_files=files, split="train")
+    rows = read_rows(rendered)
+    assert len(ds) == len(rows)
+    first = ds[0]
+    assert isinstance(first["image"], Image.Image)
+    assert first["image"].size == (first["width"], first["height"])
+    assert first["target"] == rows[first["id"]]["target"]
+    assert first["prompt"] == "OCR with format: " and first["images"] == []
+    table = pq.read_table(files[0])
+    assert table.schema.field("image").type.field("bytes").type == "binary"
+    count, renderer = duckdb.sql(
+        f"SELECT count(*), any_value(renderer) FROM read_parquet({files!r})"
+    ).fetchall()[0]
+    assert (count, renderer) == (len(rows), "latex-formula")
+
+
+def test_rerun_skips_finished_shards_and_refuses_another_recipe(rendered):
+    before = {p.name: p.stat().st_mtime_ns for p in (rendered / "shards").iterdir()}
+    summary = run_recipe(recipe(), rendered, workers=2, progress=False)
+    assert (summary.skipped_shards, summary.rendered_shards) == (3, 0)
+    assert before == {p.name: p.stat().st_mtime_ns for p in (rendered / "shards").iterdir()}
+    with pytest.raises(DatasetError, match="another recipe"):
+        run_recipe(recipe(seed=99), rendered, workers=2, progress=False)
+
+
+def _render_command(out: Path, address: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", "render", "--renderer", "latex-formula",
+            "--count", "48", "--shard-size", "6", "--seed", "5", "--workers", "1",
+            "--address", address, "--out", str(out), "--no-progress", *extra]
+
+
+def test_a_killed_job_resumes_to_exactly_the_planned_ids(ray_address, tmp_path: Path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_render_command(out, ray_address), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    shards = out / "shards"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if shards.exists() and len(list(shards.glob("part-*.parquet"))) >= 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list(shards.glob("part-*.parquet")))
+    assert 2 <= finished < 8, "the kill must land mid-job"
+    result = subprocess.run(_render_command(out, ray_address), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"{8 - finished} shards rendered, {finished} already done" in result.stdout
+    rows, rejects = read_rows(out), read_reject_ids(out)
+    planned = {f"latex-formula-{k:08d}" for k in range(48)}
+    assert set(rows) | set(rejects) == planned
+    assert len(rows) + len(rejects) == 48
+    assert load_manifest(out)["complete"] is True
+
+
+def test_hostile_source_lines_become_rejects_and_good_lines_render(
+    ray_address, tmp_path: Path, capsys
+):
+    out = tmp_path / "hostile"
+    for canary in ("/tmp/ocr2synth-canary-write18", "/tmp/ocr2synth-canary-openout"):
+        Path(canary).unlink(missing_ok=True)
+    started = time.monotonic()
+    code = main(["render", "--renderer", "latex-formula", "--source",
+                 str(DATA / "bad_formulas.txt"), "--out", str(out), "--no-progress"])
+    assert time.monotonic() - started < 120
+    # 7 of 11 lines are bad: far above the default 20% limit, so the job reports failure
+    assert code == 3
+    assert "reject rate above the recipe's limit" in capsys.readouterr().err
+    targets = sorted(r["target"] for r in read_rows(out).values())
+    assert targets == sorted([
+        r"x^{2} + y^{2} = r^{2}", r"\int_{0}^{1} f(x) \, dx",
+        r"\sum_{k=1}^{n} k = \frac{n(n+1)}{2}", r"\sqrt{\alpha^{2} + \beta^{2}}",
+    ])
+    rejects = {json.loads(line)["excerpt"]: json.loads(line)["reason"]
+               for line in (out / "rejects" / "part-000000.jsonl").read_text().splitlines()}
+    assert rejects == {
+        r"\frac{a}{b": "unbalanced-braces", "a + b}": "unbalanced-braces",
+        r"\undefinedmacro{x}": "tex-error", r"\input{/etc/passwd}": "forbidden",
+        r"\immediate\write18{touch /tmp/ocr2synth-canary-write18}": "forbidden",
+        r"\loop\iftrue\repeat": "forbidden",
+        r"\openout1=/tmp/ocr2synth-canary-openout": "forbidden",
+    }
+    assert not Path("/tmp/ocr2synth-canary-write18").exists()
+    assert not Path("/tmp/ocr2synth-canary-openout").exists()
+
+
+def test_inspect_and_card_report_the_counts(rendered, capsys):
+    assert main(["inspect", str(rendered)]) == 0
+    text = capsys.readouterr().out
+    rows = len(read_rows(rendered))
+    assert f"latex-formula  latex-formula  {rows:>7}" in text
+    assert "format: " in text and "image: struct<bytes: binary, path: string>" in text

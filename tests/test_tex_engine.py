@@ -1,0 +1,76 @@
+"""The batched TeX engine: bad items are pinned and rejected, the rest of the batch is kept,
+and TeX cannot reach outside its temporary folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from renderers.latex.engine import TexEngine
+from renderers.latex.formula import FONTS
+from renderers.templates import render_template
+
+PREAMBLE = render_template("latex/formula.tex.j2", packages=FONTS["computer-modern"])
+
+
+def page(formula: str) -> str:
+    return f"\\begin{{preview}}${formula}$\\end{{preview}}"
+
+
+@pytest.fixture()
+def engine():
+    eng = TexEngine(timeout_s=3)
+    yield eng
+    eng.close()
+    assert not eng.root.exists()
+
+
+def test_bad_items_are_rejected_and_good_ones_keep_their_pages(engine):
+    bodies = [page("x^2"), page(r"\undefinedcs"), page(r"\frac{a}{b"), page("y_1"),
+              page("a}b"), page(r"\alpha + \beta")]
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert set(batch.pages) == {0, 3, 5}
+        assert batch.failures[1] == "tex-error: Undefined control sequence."
+        assert batch.failures[2].startswith("tex-error: Missing }")
+        assert batch.failures[4].startswith("tex-error:")
+        texts = [batch.pdf[batch.pages[i]].get_text().strip() for i in (0, 3, 5)]
+    assert texts[0].startswith("x") and texts[1].startswith("y") and "α" in texts[2]
+
+
+def test_an_endless_loop_times_out_alone(engine):
+    bodies = [page("a"), page(r"\loop\iftrue\repeat"), page("b"), page("c")]
+    started = time.monotonic()
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert batch.failures == {1: "timeout: TeX ran past 3s"}
+        assert sorted(batch.pages) == [0, 2, 3]
+        assert [batch.pdf[batch.pages[i]].get_text().strip() for i in (0, 2, 3)] == list("abc")
+    assert time.monotonic() - started < 3 + 0.25 * 4 + 10
+
+
+def test_tex_cannot_read_or_write_outside_its_folder(engine, tmp_path: Path):
+    secret = tmp_path / "secret.tex"
+    secret.write_text("TOPSECRET")
+    target = tmp_path / "written.txt"
+    canary = tmp_path / "shell-ran"
+    bodies = [
+        page(f"\\input{{{secret}}}"),
+        f"\\immediate\\openout5={target} \\immediate\\write5{{x}}\\immediate\\closeout5 "
+        + page("q"),
+        f"\\immediate\\write18{{touch {canary}}}" + page("z"),
+        page("ok"),
+    ]
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert "not found" in batch.failures[0]
+        assert "can't write" in batch.failures[1]
+        text = "".join(batch.pdf[i].get_text() for i in range(batch.pdf.page_count))
+    assert "TOPSECRET" not in text
+    assert not target.exists()
+    assert not canary.exists()
+
+
+def test_batch_folders_are_removed_after_each_batch(engine):
+    with engine.typeset(PREAMBLE, [page("x")]) as batch:
+        assert batch.pdf.page_count == 1
+    assert [p.name for p in engine.root.iterdir()] == ["formats"]
