@@ -31,7 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
     render.add_argument("--seed", type=int, default=0, help="recipe seed (with --renderer)")
-    render.add_argument("--shard-size", type=int, default=256, help="rows per shard")
+    render.add_argument("--shard-size", type=int, default=512, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
                         metavar="KEY=VALUE", help="renderer parameter (YAML value)")
     render.add_argument("--out", help="output folder (default: out/RECIPE_NAME)")

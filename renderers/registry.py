@@ -40,7 +40,7 @@ REGISTRY: dict[str, RendererSpec] = {
             "latex-formula",
             _formula_source,
             _formula_renderer,
-            batch_size=256,
+            batch_size=1024,
             description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
         ),
     ]

@@ -160,9 +160,9 @@ class TexEngine:
                     batch.pdf = verdict
                     batch.pages = {index: page for page, index in enumerate(pending)}
                     break
-                culprit, reason = verdict
-                batch.failures[culprit] = reason
-                del pending[culprit]
+                batch.failures.update(verdict)
+                for index in verdict:
+                    del pending[index]
             yield batch
         finally:
             if batch.pdf is not None:
@@ -171,9 +171,10 @@ class TexEngine:
 
     def _attempt(
         self, fmt: Path, workdir: Path, pending: dict[int, str], run: int
-    ) -> pymupdf.Document | tuple[int, str]:
-        """One TeX run over `pending`: the PDF if every item typeset cleanly, else the
-        first item to blame and why (the rest are retried without it)."""
+    ) -> pymupdf.Document | dict[int, str]:
+        """One TeX run over `pending`: the PDF if every item typeset cleanly, else the items
+        to blame and why. The others are typeset again without them, so no page is ever
+        taken from a run in which something went wrong."""
         name = f"run{run}"
         (workdir / f"{name}.tex").write_text(self._document(pending), encoding="utf-8")
         timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
@@ -184,32 +185,33 @@ class TexEngine:
             timeout,
         )
         lines = output.splitlines()
-        current: int | None = None
+        current: int | None = None  # begun and not yet ended
+        last_begun: int | None = None
         done: set[int] = set()
+        failures: dict[int, str] = {}
         for line in lines:
             match = _MARK_RE.match(line)
             if match:
                 index = int(match.group(2))
                 if match.group(1) == "B":
-                    current = index
+                    current = last_begun = index
                 else:
                     done.add(index)
                     current = None
-                continue
-            if line.startswith("! "):
-                message = line[2:]
-                if current is None:
-                    # An error outside every item: the shell itself is broken.
-                    raise RenderError(f"TeX failed outside any item: {message.strip()}")
-                return current, f"tex-error: {message.strip()}"
-        if timed_out:
-            if current is not None:
-                return current, f"timeout: TeX ran past {self.timeout_s:.0f}s"
-            blame = next((i for i in pending if i not in done), next(iter(pending)))
-            return blame, f"timeout: TeX ran past {self.timeout_s:.0f}s"
-        missing = [i for i in pending if i not in done]
-        if missing:
-            return missing[0], "tex-error: item was not typeset (fatal error before it)"
+            elif line.startswith("! "):
+                if last_begun is None:
+                    # An error before the first item: the document shell itself is broken.
+                    raise RenderError(f"TeX failed outside any item: {line[2:].strip()}")
+                failures.setdefault(last_begun, f"tex-error: {line[2:].strip()}")
+        unfinished = [i for i in pending if i not in done]
+        if timed_out or unfinished:
+            # The item TeX was inside when it stopped, else the first it never reached.
+            blame = current if current is not None else (unfinished or list(pending))[0]
+            reason = (f"timeout: TeX ran past {self.timeout_s:.0f}s" if timed_out
+                      else "tex-error: TeX stopped inside this item")
+            failures.setdefault(blame, reason)
+        if failures:
+            return failures
         pdf_path = workdir / f"{name}.pdf"
         if not pdf_path.exists():
             raise RenderError(f"TeX produced no PDF: {_first_error(lines) or 'unknown reason'}")

@@ -1,0 +1,159 @@
+"""`ocr2synth bench`: a renderer's per-core throughput against its naive baseline.
+
+Both are measured in the same run on the same items, so the ratio holds on any machine.
+The batched figure is end to end on one core: source, render, validate, encode, write.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pymupdf
+from PIL import Image
+
+from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
+from pipelines.recipe import ImageSettings
+from pipelines.shards import ShardWriter
+from pipelines.worker import RenderWorker
+from renderers.imaging import crop_to_ink, encode_image
+from renderers.registry import get_spec
+
+BENCH_SEED = 1234
+
+
+def _shard(renderer: str, count: int) -> ShardSpec:
+    return ShardSpec(0, 0, renderer, renderer, {}, None, 0, count)
+
+
+def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
+    """Samples/s on one core end to end, the share of time spent encoding, and rejects."""
+    spec = get_spec(renderer)
+    shard = _shard(renderer, count)
+    worker = RenderWorker(ImageSettings(), timeout_s=20)
+    try:
+        # Warm the engine (one format file per font) outside the timed part, as a
+        # long-lived actor is after its first chunk.
+        worker.render_chunk(ChunkSpec(_shard(renderer, 64), 0, 64, BENCH_SEED + 1))
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            encode_s, rejects = 0.0, 0
+            with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
+                for chunk in plan_chunks(shard, BENCH_SEED, spec.batch_size):
+                    result = worker.render_chunk(chunk)
+                    encode_s += result.encode_s
+                    rejects += len(result.rejects)
+                    for row in result.rows:
+                        writer.write(row)
+            elapsed = time.perf_counter() - started
+    finally:
+        worker.close()
+    return count / elapsed, encode_s / elapsed, rejects
+
+
+def naive_latex_formula(count: int) -> float:
+    """One full pdflatex run per formula (no format file, no batching), then the same
+    rasterize, crop and encode: the way a first script does it."""
+    from renderers.latex.formula import FONTS, LatexFormulaRenderer
+    from renderers.latex.formula_source import GeneratedFormulas
+    from renderers.templates import render_template
+
+    renderer = LatexFormulaRenderer({}, timeout_s=20)
+    source = GeneratedFormulas()
+    items = [source.item(sample_seed(BENCH_SEED, "latex-formula", k), k) for k in range(count)]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in items:
+            style = renderer.style(item)
+            preamble = render_template("latex/formula.tex.j2", packages=FONTS[style["font"]])
+            document = (preamble + "\\begin{document}\n"
+                        + renderer._body(item.content, style) + "\n\\end{document}\n")
+            Path(tmp, "one.tex").write_text(document)
+            subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                            "one.tex"], cwd=tmp, capture_output=True, timeout=60)
+            pdf_path = Path(tmp, "one.pdf")
+            if not pdf_path.exists():
+                continue
+            with pymupdf.open(pdf_path) as pdf:
+                pix = pdf[0].get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
+            image = crop_to_ink(Image.frombytes("L", (pix.width, pix.height), pix.samples),
+                                style["margin"])
+            if image is not None:
+                encode_image(image, "png", 1, "auto")
+            pdf_path.unlink()
+    renderer.close()
+    return count / (time.perf_counter() - started)
+
+
+NAIVE: dict[str, Callable[[int], float]] = {"latex-formula": naive_latex_formula}
+
+
+def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:
+    """Peak resident memory (MiB) of a whole `ocr2synth render` job, Ray processes included,
+    sampled every 50 ms over the process tree; and the job's wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pipelines.cli", "render", "--renderer", renderer,
+               "--count", str(count), "--out", tmp, "--workers", "1", "--no-progress"]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            root = psutil.Process(proc.pid)
+            while not stop.is_set():
+                try:
+                    procs = [root, *root.children(recursive=True)]
+                    total = 0
+                    for p in procs:
+                        try:
+                            total += p.memory_info().rss
+                        except psutil.Error:
+                            pass
+                    peak = max(peak, total)
+                except psutil.Error:
+                    return
+                stop.wait(0.05)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        proc.wait()
+        stop.set()
+        thread.join()
+        if proc.returncode != 0:
+            raise RuntimeError(f"render of {count} exited with {proc.returncode}")
+        return peak / 2**20, time.perf_counter() - started
+
+
+def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory: bool) -> str:
+    rates, shares = [], []
+    for _ in range(repeats):
+        rate, share, _ = batched_rate(renderer, count)
+        rates.append(rate)
+        shares.append(share)
+    batched = statistics.median(rates)
+    lines = [
+        f"renderer: {renderer}",
+        f"batched, end to end on one core: {batched:,.1f} samples/s "
+        f"(median of {repeats} runs of {count}: {', '.join(f'{r:.1f}' for r in rates)})",
+        f"share of time in image encoding: {100 * statistics.median(shares):.1f}%",
+    ]
+    naive_fn = NAIVE.get(renderer)
+    if naive_fn is not None:
+        naive = naive_fn(naive_count)
+        lines.append(f"naive baseline ({naive_count} samples): {naive:,.2f} samples/s")
+        lines.append(f"ratio batched / naive: {batched / naive:,.1f}x")
+    if memory:
+        small, small_s = peak_rss_of_render(renderer, count)
+        large, large_s = peak_rss_of_render(renderer, count * 10)
+        lines.append(f"peak RSS of a {count}-sample job: {small:,.0f} MiB ({small_s:.0f}s)")
+        lines.append(f"peak RSS of a {count * 10}-sample job: {large:,.0f} MiB ({large_s:.0f}s)")
+    return "\n".join(lines)
