@@ -10,7 +10,7 @@ import yaml
 
 from pipelines.dataset import DatasetError, load_manifest
 from pipelines.recipe import Recipe, RecipeError, load_recipe, parse_recipe
-from pipelines.report import inspect_text, summary_table, write_card
+from pipelines.report import inspect_text, summary_table
 from renderers.registry import REGISTRY, get_spec
 
 
@@ -31,7 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
     render.add_argument("--seed", type=int, default=0, help="recipe seed (with --renderer)")
-    render.add_argument("--shard-size", type=int, default=512, help="rows per shard")
+    render.add_argument("--shard-size", type=int, default=1024, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
                         metavar="KEY=VALUE", help="renderer parameter (YAML value)")
     render.add_argument("--out", help="output folder (default: out/RECIPE_NAME)")
@@ -60,14 +60,14 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     if args.recipe:
         recipe = load_recipe(args.recipe, known)
     elif args.renderer:
+        if args.source and not Path(args.source).exists():
+            raise RecipeError(f"--source {args.source!r} does not exist")
         count = args.count
         if count is None:
             if not args.source:
                 raise RecipeError("--renderer needs --count (or a --source to count)")
             source = get_spec(args.renderer).make_source(args.source, dict(args.param))
             count = source.size() or 0
-        if args.source and not Path(args.source).exists():
-            raise RecipeError(f"--source {args.source!r} does not exist")
         raw = {
             "name": args.renderer,
             "seed": args.seed,
@@ -94,7 +94,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("out") / recipe.name)
     summary = run_recipe(recipe, out, workers=args.workers, address=args.address,
                          progress=not args.no_progress)
-    write_card(out, summary.manifest)
     print(f"\n{out}: {summary.rendered_shards} shards rendered, "
           f"{summary.skipped_shards} already done, {summary.wall_s:.1f}s")
     print(summary_table(summary.manifest, wall_s=summary.wall_s))

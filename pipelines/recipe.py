@@ -46,7 +46,7 @@ class Recipe:
     name: str
     seed: int
     entries: tuple[Entry, ...]
-    shard_size: int = 512
+    shard_size: int = 1024
     max_reject_rate: float = 0.2
     sample_timeout_s: float = 20.0
     image: ImageSettings = field(default_factory=ImageSettings)
@@ -143,7 +143,7 @@ def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> 
     seed = _expect(raw["seed"], int, "recipe.seed")
     if seed < 0:
         raise RecipeError(f"recipe.seed: must be non-negative, got {seed}")
-    shard_size = _expect(raw.get("shard_size", 512), int, "recipe.shard_size")
+    shard_size = _expect(raw.get("shard_size", 1024), int, "recipe.shard_size")
     if shard_size < 1:
         raise RecipeError(f"recipe.shard_size: must be at least 1, got {shard_size}")
     rate = float(_expect(raw.get("max_reject_rate", 0.2), (int, float), "recipe.max_reject_rate"))

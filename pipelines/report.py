@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from pipelines.dataset import Layout, stats_by_entry
 from pipelines.shards import SCHEMA
+from renderers.registry import REGISTRY
 
 
 def _rate(value: float) -> str:
@@ -88,6 +89,10 @@ def write_card(root: Path, manifest: dict[str, Any]) -> None:
         for entry, common in sorted(reasons.items()) for reason, count in common
     ] or ["| - | none | 0 |"]
     schema_lines = [f"| `{f.name}` | `{f.type}` |" for f in SCHEMA]
+    renderer_lines = [
+        f"- `{name}`: {REGISTRY[name].description}" if name in REGISTRY else f"- `{name}`"
+        for name in sorted({e["renderer"] for e in recipe["entries"]})
+    ]
     text = f"""# {manifest['name']}
 
 Synthetic OCR-2.0 training data rendered by ocr2synth {manifest.get('code_version', '')}.
@@ -112,10 +117,9 @@ Each row is one (image, prompt, target) sample in GOT's format.
 Rejected samples are listed in `rejects/part-NNNNNN.jsonl` with their id, reason and an
 excerpt of their content; they are not in the shards.
 
-## Targets
+## Renderers
 
-- `latex-formula`: the LaTeX source of the formula, exactly as typeset in math mode
-  (prompt `OCR with format: `).
+{chr(10).join(renderer_lines)}
 
 ## Schema
 

@@ -7,6 +7,7 @@ writes, so a cluster needs no shared file system and every file has one writer.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from pipelines.dataset import Layout, Manifest, shard_record, stats_by_entry
 from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
 from pipelines.recipe import Recipe
+from pipelines.report import write_card
 from pipelines.shards import ShardWriter, atomic_write_bytes
 from pipelines.worker import ChunkResult, RenderWorker
 from renderers.registry import get_spec
@@ -74,13 +76,14 @@ def ray_session(workers: int, address: str | None) -> Iterator[None]:
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     else:
         ray.init(
             num_cpus=workers,
             include_dashboard=False,
             object_store_memory=256 * 1024 * 1024,
             log_to_driver=False,
+            logging_level=logging.WARNING,
         )
     try:
         yield
@@ -146,6 +149,7 @@ def run_recipe(
     manifest.save(planned)
     if pending:
         _render_pending(recipe, layout, manifest, planned, pending, workers, address, progress)
+    write_card(layout.root, manifest.data)
     return RunSummary(
         out=layout.root,
         planned=sum(s.count for s in planned),
@@ -175,10 +179,9 @@ def _render_pending(
         assemblies[shard.name] = _ShardAssembly(shard, len(chunks))
         queue.extend((shard, position, chunk) for position, chunk in enumerate(chunks))
     queue.reverse()  # pop() from the end takes chunks in plan order
-    total = sum(s.count for s in pending)
-    bar = tqdm(total=total, unit="sample", disable=not progress, file=sys.stderr,
-               desc="render", smoothing=0.1, dynamic_ncols=True)
     with ray_session(workers, address):
+        bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
+                   file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
         actor_class = _render_actor_class()
         actors = [
             actor_class.options(num_cpus=1, max_restarts=2, max_task_retries=2).remote(

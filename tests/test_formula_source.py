@@ -59,7 +59,8 @@ def test_lint_names_what_is_wrong():
     assert lint_formula(r"x % hidden").startswith("forbidden: %")
     assert lint_formula(r"\begin{document}") == "forbidden: environment 'document'"
     assert lint_formula(r"\frac{a}{b} + \left( x \right) \% \{ \}") is None
-    assert lint_formula(r"\begin{pmatrix} a & b \end{pmatrix}") is None
+    assert lint_formula(r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}") is None
+    assert lint_formula(r"x \\ y") == r"forbidden: \\ line break outside an environment"
 
 
 def test_formula_file_skips_blank_and_comment_lines(tmp_path):

@@ -81,3 +81,17 @@ def test_bad_formulas_are_rejected_with_reasons_and_the_rest_render(formula_rend
     assert out[3].reason == "unbalanced-braces"
     image = Image.open(io.BytesIO(encode_image(out[4].image, "png", 1, "auto")))
     assert image.size == out[4].image.size
+
+
+def test_a_formula_wider_than_the_page_stays_on_one_line(formula_renderer):
+    short, long = "a + b", " + ".join(["a"] * 40 + ["b"])
+    seed = next(s for s in range(500)
+                if not formula_renderer.style(Item(0, s, long))["display"])
+    out = formula_renderer.render_batch([Item(0, seed, short), Item(1, seed, long)])
+    heights = []
+    for sample in out:
+        assert isinstance(sample, Sample)
+        x0, y0, x1, y1 = ink_bbox(sample.image)
+        heights.append(y1 - y0)
+    assert heights[0] == heights[1]
+    assert out[1].image.width > 8 * out[0].image.width

@@ -193,3 +193,6 @@ def test_inspect_and_card_report_the_counts(rendered, capsys):
     rows = len(read_rows(rendered))
     assert f"latex-formula  latex-formula  {rows:>7}" in text
     assert "format: " in text and "image: struct<bytes: binary, path: string>" in text
+    card = (rendered / "README.md").read_text()
+    assert f"{rows:>7}" in card and "load_dataset" in card and "latex-formula" in card
+    assert json.dumps(load_manifest(rendered)["recipe"]["seed"]) in card

@@ -74,3 +74,20 @@ def test_batch_folders_are_removed_after_each_batch(engine):
     with engine.typeset(PREAMBLE, [page("x")]) as batch:
         assert batch.pdf.page_count == 1
     assert [p.name for p in engine.root.iterdir()] == ["formats"]
+
+
+def test_a_dead_engines_temp_folder_is_removed_by_the_next_engine(tmp_path: Path):
+    import subprocess
+    import tempfile
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = Path(tempfile.gettempdir()) / f"ocr2synth-tex-{dead.pid}-abc"
+    orphan.mkdir()
+    (orphan / "left.tex").write_text("x")
+    engine = TexEngine(timeout_s=3)
+    try:
+        assert not orphan.exists()
+        assert engine.root.exists()
+    finally:
+        engine.close()

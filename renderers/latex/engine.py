@@ -73,6 +73,24 @@ def _first_error(lines: list[str]) -> str:
     return ""
 
 
+_ROOT_PREFIX = "ocr2synth-tex-"
+
+
+def _remove_orphaned_roots() -> None:
+    """Remove the temp folders of engines whose process died without closing them
+    (a killed worker), so a long job on a shared node does not fill /tmp."""
+    for root in Path(tempfile.gettempdir()).glob(f"{_ROOT_PREFIX}*-*"):
+        pid = root.name[len(_ROOT_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(root, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
 class TexEngine:
     """Keeps format files warm across batches; one engine per renderer instance."""
 
@@ -80,7 +98,8 @@ class TexEngine:
         if not tex_available():
             raise RenderError("pdflatex not found: run `make setup` to install TeX Live")
         self.timeout_s = timeout_s
-        self.root = Path(tempfile.mkdtemp(prefix="ocr2synth-tex-"))
+        _remove_orphaned_roots()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}-"))
         self._formats: dict[str, Path] = {}
 
     def close(self) -> None:

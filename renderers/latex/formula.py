@@ -46,6 +46,7 @@ FORBIDDEN = {
 }
 _CONTROL_WORD = re.compile(r"\\([A-Za-z@]+)")
 _ENV = re.compile(r"\\(?:begin|end)\s*\{([^}]*)\}")
+_ENV_OR_NEWLINE = re.compile(r"\\begin\s*\{|\\end\s*\{|\\\\")
 ALLOWED_ENVS = {
     "matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases",
     "aligned", "gathered", "split", "array", "subarray", "alignedat",
@@ -75,6 +76,15 @@ def lint_formula(formula: str) -> str | None:
     for env in _ENV.findall(formula):
         if env.strip() not in ALLOWED_ENVS:
             return f"forbidden: environment {env.strip()!r}"
+    env_depth = 0
+    for token in _ENV_OR_NEWLINE.findall(formula):
+        if token.startswith("\\begin"):
+            env_depth += 1
+        elif token.startswith("\\end"):
+            env_depth -= 1
+        elif env_depth <= 0:
+            # a one-line image cannot show a line break; the target would claim one
+            return "forbidden: \\\\ line break outside an environment"
     depth = 0
     for index, ch in enumerate(formula):
         if ch in "{}" and index > 0 and formula[index - 1] == "\\":
@@ -158,9 +168,10 @@ class LatexFormulaRenderer(Renderer):
         # The size is set per page, so one format (one TeX run) serves every size.
         size = style["size"]
         math_style = "\\displaystyle " if style["display"] else ""
+        # \mbox: a formula wider than the text block must not break across lines.
         return (
             f"\\begin{{preview}}\\fontsize{{{size}}}{{{round(size * 1.2)}}}\\selectfont"
-            f"${math_style}{formula}$\\end{{preview}}"
+            f"\\mbox{{${math_style}{formula}$}}\\end{{preview}}"
         )
 
     def _sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]) -> Sample | Reject:
