@@ -61,9 +61,8 @@ def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
 def naive_latex_formula(count: int) -> float:
     """One full pdflatex run per formula (no format file, no batching), then the same
     rasterize, crop and encode: the way a first script does it."""
-    from renderers.latex.formula import FONTS, LatexFormulaRenderer
+    from renderers.latex.formula import LatexFormulaRenderer
     from renderers.latex.formula_source import GeneratedFormulas
-    from renderers.templates import render_template
 
     renderer = LatexFormulaRenderer({}, timeout_s=20)
     source = GeneratedFormulas()
@@ -72,9 +71,8 @@ def naive_latex_formula(count: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         for item in items:
             style = renderer.style(item)
-            preamble = render_template("latex/formula.tex.j2", packages=FONTS[style["font"]])
-            document = (preamble + "\\begin{document}\n"
-                        + renderer._body(item.content, style) + "\n\\end{document}\n")
+            document = (renderer.preamble(style["font"]) + "\\begin{document}\n"
+                        + renderer.body(item.content, style) + "\n\\end{document}\n")
             Path(tmp, "one.tex").write_text(document)
             subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
                             "one.tex"], cwd=tmp, capture_output=True, timeout=60)

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from renderers.latex.engine import TexEngine
-from renderers.latex.formula import FONTS
-from renderers.templates import render_template
+from renderers.latex.formula import LatexFormulaRenderer
 
-PREAMBLE = render_template("latex/formula.tex.j2", packages=FONTS["computer-modern"])
+PREAMBLE = LatexFormulaRenderer.preamble("computer-modern")
 
 
 def page(formula: str) -> str:

@@ -149,9 +149,8 @@ class LatexFormulaRenderer(Renderer):
             else:
                 groups[style["font"]].append(pos)
         for font, positions in groups.items():
-            preamble = render_template("latex/formula.tex.j2", packages=FONTS[font])
-            bodies = [self._body(items[p].content, styles[p]) for p in positions]
-            with self.engine.typeset(preamble, bodies) as batch:
+            bodies = [self.body(items[p].content, styles[p]) for p in positions]
+            with self.engine.typeset(self.preamble(font), bodies) as batch:
                 for local, pos in enumerate(positions):
                     if local in batch.failures:
                         reason = batch.failures[local]
@@ -164,7 +163,12 @@ class LatexFormulaRenderer(Renderer):
         return results  # type: ignore[return-value]
 
     @staticmethod
-    def _body(formula: str, style: dict[str, Any]) -> str:
+    def preamble(font: str) -> str:
+        return render_template("latex/formula.tex.j2", packages=FONTS[font])
+
+    @staticmethod
+    def body(formula: str, style: dict[str, Any]) -> str:
+        """One formula as one page of the batch document."""
         # The size is set per page, so one format (one TeX run) serves every size.
         size = style["size"]
         math_style = "\\displaystyle " if style["display"] else ""
