@@ -180,6 +180,11 @@ def _render_pending(
         queue.extend((shard, position, chunk) for position, chunk in enumerate(chunks))
     queue.reverse()  # pop() from the end takes chunks in plan order
     with ray_session(workers, address):
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if cpus < workers:
+            # Actors of one CPU each would wait for CPUs that never come.
+            raise ValueError(f"--workers {workers} needs {workers} CPUs; the Ray cluster "
+                             f"has {cpus:g}")
         bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
                    file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
         actor_class = _render_actor_class()

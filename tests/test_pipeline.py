@@ -196,3 +196,10 @@ def test_inspect_and_card_report_the_counts(rendered, capsys):
     card = (rendered / "README.md").read_text()
     assert f"{rows:>7}" in card and "load_dataset" in card and "latex-formula" in card
     assert json.dumps(load_manifest(rendered)["recipe"]["seed"]) in card
+
+
+def test_more_workers_than_cluster_cpus_is_a_clear_error(ray_address, tmp_path: Path, capsys):
+    code = main(["render", "--renderer", "latex-formula", "--count", "2", "--workers", "3",
+                 "--out", str(tmp_path / "x"), "--no-progress"])
+    assert code == 2
+    assert "--workers 3 needs 3 CPUs; the Ray cluster has 2" in capsys.readouterr().err
