@@ -17,13 +17,13 @@ from pathlib import Path
 
 import psutil
 import pymupdf
-from PIL import Image
 
 from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
 from pipelines.recipe import ImageSettings
 from pipelines.shards import ShardWriter
 from pipelines.worker import RenderWorker
-from renderers.imaging import crop_to_ink, encode_image
+from renderers.base import Sample
+from renderers.imaging import encode_image
 from renderers.registry import get_spec
 
 BENCH_SEED = 1234
@@ -68,25 +68,25 @@ def naive_latex_formula(count: int) -> float:
     source = GeneratedFormulas()
     items = [source.item(sample_seed(BENCH_SEED, "latex-formula", k), k) for k in range(count)]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for item in items:
-            style = renderer.style(item)
-            document = (renderer.preamble(style["font"]) + "\\begin{document}\n"
-                        + renderer.body(item.content, style) + "\n\\end{document}\n")
-            Path(tmp, "one.tex").write_text(document)
-            subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
-                            "one.tex"], cwd=tmp, capture_output=True, timeout=60)
-            pdf_path = Path(tmp, "one.pdf")
-            if not pdf_path.exists():
-                continue
-            with pymupdf.open(pdf_path) as pdf:
-                pix = pdf[0].get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
-            image = crop_to_ink(Image.frombytes("L", (pix.width, pix.height), pix.samples),
-                                style["margin"])
-            if image is not None:
-                encode_image(image, "png", 1, "auto")
-            pdf_path.unlink()
-    renderer.close()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for item in items:
+                style = renderer.style(item)
+                document = (renderer.preamble(style["font"]) + "\\begin{document}\n"
+                            + renderer.body(item.content, style) + "\n\\end{document}\n")
+                Path(tmp, "one.tex").write_text(document)
+                subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                                "one.tex"], cwd=tmp, capture_output=True, timeout=60)
+                pdf_path = Path(tmp, "one.pdf")
+                if not pdf_path.exists():
+                    continue
+                with pymupdf.open(pdf_path) as pdf:
+                    sample = renderer.page_sample(pdf[0], item, style)
+                if isinstance(sample, Sample):
+                    encode_image(sample.image, "png", 1, "auto")
+                pdf_path.unlink()
+    finally:
+        renderer.close()
     return count / (time.perf_counter() - started)
 
 

@@ -45,8 +45,8 @@ FORBIDDEN = {
     "dimen", "skip", "toks", "box", "setbox", "typeout", "tracingall", "showlists",
 }
 _CONTROL_WORD = re.compile(r"\\([A-Za-z@]+)")
-_ENV = re.compile(r"\\(?:begin|end)\s*\{([^}]*)\}")
-_ENV_OR_NEWLINE = re.compile(r"\\begin\s*\{|\\end\s*\{|\\\\")
+# An environment's begin or end (kind, name), or a line break `\\` (empty kind and name).
+_ENV_OR_NEWLINE = re.compile(r"\\(begin|end)\s*\{([^}]*)\}|\\\\")
 ALLOWED_ENVS = {
     "matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases",
     "aligned", "gathered", "split", "array", "subarray", "alignedat",
@@ -73,18 +73,16 @@ def lint_formula(formula: str) -> str | None:
             return f"forbidden: internal command \\{name}"
         if name in FORBIDDEN:
             return f"forbidden: \\{name}"
-    for env in _ENV.findall(formula):
-        if env.strip() not in ALLOWED_ENVS:
-            return f"forbidden: environment {env.strip()!r}"
     env_depth = 0
-    for token in _ENV_OR_NEWLINE.findall(formula):
-        if token.startswith("\\begin"):
-            env_depth += 1
-        elif token.startswith("\\end"):
-            env_depth -= 1
-        elif env_depth <= 0:
-            # a one-line image cannot show a line break; the target would claim one
-            return "forbidden: \\\\ line break outside an environment"
+    for kind, env in _ENV_OR_NEWLINE.findall(formula):
+        if not kind:
+            if env_depth <= 0:
+                # a one-line image cannot show a line break; the target would claim one
+                return "forbidden: \\\\ line break outside an environment"
+        elif env.strip() not in ALLOWED_ENVS:
+            return f"forbidden: environment {env.strip()!r}"
+        else:
+            env_depth += 1 if kind == "begin" else -1
     depth = 0
     for index, ch in enumerate(formula):
         if ch in "{}" and index > 0 and formula[index - 1] == "\\":
@@ -156,7 +154,7 @@ class LatexFormulaRenderer(Renderer):
                         reason = batch.failures[local]
                         results[pos] = Reject(reason.split(":")[0], reason)
                         continue
-                    results[pos] = self._sample(
+                    results[pos] = self.page_sample(
                         batch.pdf[batch.pages[local]], items[pos], styles[pos]
                     )
         assert all(r is not None for r in results), "every item gets a sample or a reject"
@@ -178,7 +176,9 @@ class LatexFormulaRenderer(Renderer):
             f"\\mbox{{${math_style}{formula}$}}\\end{{preview}}"
         )
 
-    def _sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]) -> Sample | Reject:
+    def page_sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]
+                    ) -> Sample | Reject:
+        """Rasterize one typeset page at the item's dpi and crop it to the formula."""
         pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
         raw = Image.frombytes("L", (pix.width, pix.height), pix.samples)
         image = crop_to_ink(raw, style["margin"])
