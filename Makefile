@@ -9,17 +9,19 @@ export RAY_AUTH_MODE ?= disabled
 # Debian packages: TeX Live subset (preview, amsmath, tikz, fonts), poppler, chromium, CJK fonts.
 DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
-	poppler-utils chromium fonts-noto-cjk coreutils
+	poppler-utils chromium fonts-noto-cjk fonts-dejavu-core coreutils
+
+MOLSETS_VERSION := 0.3.1
 
 R ?= latex-formula
 N ?= 64
 OUT ?= out
 WORKERS ?= 2
 
-.PHONY: setup system-packages venv demo test lint bench render clean \
-	render-latex-formula
+.PHONY: setup system-packages venv moses demo test lint bench render clean \
+	render-latex-formula render-music render-molecule
 
-setup: system-packages venv
+setup: system-packages venv moses
 
 system-packages:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -41,6 +43,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	@touch $@
 
+# The MOSES SMILES ship inside the molsets wheel. Only its CSVs are used: installing the
+# package would pull PyTorch and put top-level `moses` and `tests` packages in the venv.
+MOSES_DIR := $(VENV)/share/ocr2synth/moses
+moses: $(MOSES_DIR)/train.csv.gz
+$(MOSES_DIR)/train.csv.gz: | $(VENV)/.installed
+	$(BIN)/pip download -q --no-deps "molsets==$(MOLSETS_VERSION)" -d $(VENV)/wheels
+	$(BIN)/python -m renderers.molecule.smiles_source --extract \
+		$(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl $(MOSES_DIR)
+	rm -f $(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl
+
 demo: setup
 	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)
 
@@ -52,12 +64,20 @@ lint: setup
 
 bench: setup
 	$(BIN)/ocr2synth bench --renderer latex-formula --memory
+	$(BIN)/ocr2synth bench --renderer music
+	$(BIN)/ocr2synth bench --renderer molecule
 
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)
 
 render-latex-formula:
 	$(MAKE) render R=latex-formula
+
+render-music:
+	$(MAKE) render R=music
+
+render-molecule:
+	$(MAKE) render R=molecule
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pymupdf
@@ -22,7 +23,7 @@ from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
 from pipelines.recipe import ImageSettings
 from pipelines.shards import ShardWriter
 from pipelines.worker import RenderWorker
-from renderers.base import Sample
+from renderers.base import Reject, Sample
 from renderers.imaging import encode_image
 from renderers.registry import get_spec
 
@@ -90,7 +91,63 @@ def naive_latex_formula(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-NAIVE: dict[str, Callable[[int], float]] = {"latex-formula": naive_latex_formula}
+def _bench_items(renderer: str, count: int) -> list[Any]:
+    spec = get_spec(renderer)
+    source = spec.make_source(None, {})
+    return [source.item(sample_seed(BENCH_SEED, renderer, k), k) for k in range(count)]
+
+
+def naive_music(count: int) -> float:
+    """A new Verovio toolkit per score (the resources load every time), then the same
+    rasterize, paper and encode."""
+    import verovio
+
+    from renderers.music.renderer import MusicRenderer
+
+    renderer = MusicRenderer({}, timeout_s=20)
+    items = _bench_items("music", count)
+    verovio.enableLog(verovio.LOG_OFF)
+    started = time.perf_counter()
+    for item in items:
+        style = renderer.style(item)
+        toolkit = verovio.toolkit()
+        toolkit.setOptions(renderer.options(style))
+        toolkit.loadData(renderer.document(item.content, style))
+        image = renderer.rasterize(toolkit.renderToSVG(1), style)
+        if not isinstance(image, Reject):
+            encode_image(image, "png", 1, "auto")
+    renderer.close()
+    return count / (time.perf_counter() - started)
+
+
+_DRAW_ONE_MOLECULE = """
+import sys
+from renderers.base import Item
+from renderers.imaging import encode_image
+from renderers.molecule.renderer import MoleculeRenderer
+sample = MoleculeRenderer({}, 20).render_one(Item(0, int(sys.argv[2]), sys.argv[1]))
+if hasattr(sample, "image"):
+    open(sys.argv[3], "wb").write(encode_image(sample.image, "png", 1, "auto"))
+"""
+
+
+def naive_molecule(count: int) -> float:
+    """A fresh Python process per molecule, as a shell loop over a drawing script does."""
+    items = _bench_items("molecule", count)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in items:
+            subprocess.run([sys.executable, "-c", _DRAW_ONE_MOLECULE, item.content,
+                            str(item.seed), str(Path(tmp, "one.png"))],
+                           check=True, capture_output=True, timeout=120)
+    return count / (time.perf_counter() - started)
+
+
+NAIVE: dict[str, Callable[[int], float]] = {
+    "latex-formula": naive_latex_formula,
+    "music": naive_music,
+    "molecule": naive_molecule,
+}
 
 
 def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:

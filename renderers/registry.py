@@ -33,6 +33,31 @@ def _formula_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return LatexFormulaRenderer(params, timeout_s)
 
 
+def _kern_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.music.kern_source import GeneratedKern, KernCorpus
+
+    return KernCorpus(path, int(params.get("measures", 3))) if path else GeneratedKern()
+
+
+def _music_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.music.renderer import MusicRenderer
+
+    return MusicRenderer(params, timeout_s)
+
+
+def _smiles_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.molecule.smiles_source import MosesSmiles, SmilesFile
+
+    order = params.get("order")
+    return SmilesFile(path, order or "sequential") if path else MosesSmiles(order or "random")
+
+
+def _molecule_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.molecule.renderer import MoleculeRenderer
+
+    return MoleculeRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -42,6 +67,20 @@ REGISTRY: dict[str, RendererSpec] = {
             _formula_renderer,
             batch_size=1024,
             description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
+        ),
+        RendererSpec(
+            "music",
+            _kern_source,
+            _music_renderer,
+            batch_size=64,
+            description="single-system scores engraved by Verovio (target: Humdrum **kern)",
+        ),
+        RendererSpec(
+            "molecule",
+            _smiles_source,
+            _molecule_renderer,
+            batch_size=128,
+            description="molecules drawn by RDKit (target: SMILES of the molecule drawn)",
         ),
     ]
 }

@@ -203,3 +203,35 @@ def test_more_workers_than_cluster_cpus_is_a_clear_error(ray_address, tmp_path: 
                  "--out", str(tmp_path / "x"), "--no-progress"])
     assert code == 2
     assert "--workers 3 needs 3 CPUs; the Ray cluster has 2" in capsys.readouterr().err
+
+
+def test_music_and_molecule_entries_render_through_ray_and_leave_no_engine_behind(
+    ray_address, tmp_path: Path
+):
+    import psutil
+
+    raw = {"name": "mm", "seed": 5, "shard_size": 4,
+           "entries": [{"renderer": "music", "count": 6}, {"renderer": "molecule", "count": 6}]}
+    run_recipe(parse_recipe(raw, Path.cwd(), {"music", "molecule"}), tmp_path, workers=2,
+               progress=False)
+    rows = read_rows(tmp_path)
+    by_renderer = {r: [row for row in rows.values() if row["renderer"] == r]
+                   for r in ("music", "molecule")}
+    assert len(by_renderer["music"]) + len(read_reject_ids(tmp_path)) >= 6
+    assert len(by_renderer["music"]) >= 5 and len(by_renderer["molecule"]) == 6
+    assert all("**kern" in row["target"] for row in by_renderer["music"])
+    assert all(row["task"] == "format" for row in rows.values())
+
+    def engines() -> list[int]:
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "renderers.music.engine" in cmdline:
+                found.append(proc.pid)
+        return found
+
+    # the actors are gone; each Verovio child sees its stdin close and exits
+    deadline = time.monotonic() + 20
+    while engines() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert engines() == []
