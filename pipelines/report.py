@@ -89,10 +89,13 @@ def write_card(root: Path, manifest: dict[str, Any]) -> None:
         for entry, common in sorted(reasons.items()) for reason, count in common
     ] or ["| - | none | 0 |"]
     schema_lines = [f"| `{f.name}` | `{f.type}` |" for f in SCHEMA]
-    renderer_lines = [
-        f"- `{name}`: {REGISTRY[name].description}" if name in REGISTRY else f"- `{name}`"
-        for name in sorted({e["renderer"] for e in recipe["entries"]})
-    ]
+    renderer_lines = []
+    for name in sorted({e["renderer"] for e in recipe["entries"]}):
+        spec = REGISTRY.get(name)
+        line = f"- `{name}`: {spec.description}" if spec else f"- `{name}`"
+        if spec and spec.target_note:
+            line += f"\n  - target: {spec.target_note}"
+        renderer_lines.append(line)
     text = f"""# {manifest['name']}
 
 Synthetic OCR-2.0 training data rendered by ocr2synth {manifest.get('code_version', '')}.

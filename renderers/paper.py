@@ -36,7 +36,7 @@ def paper(size: tuple[int, int], rng: random.Random, kind: str) -> np.ndarray:
     coarse = gen.normal(0.0, rng.uniform(2.0, 6.0), (6, 8)).astype(np.float32)
     blotch = np.asarray(Image.fromarray(coarse, mode="F").resize((width, height),
                                                                 Image.Resampling.BICUBIC))
-    grain = gen.normal(0.0, rng.uniform(0.8, 3.0), (height, width)).astype(np.float32)
+    grain = gen.standard_normal((height, width), dtype=np.float32) * rng.uniform(0.8, 3.0)
     shade = (blotch + grain)[..., None]
     return np.clip(base + shade, 0, 255)
 

@@ -19,6 +19,8 @@ class RendererSpec:
     # Items per render_batch call: large enough to amortise the engine's start.
     batch_size: int = 64
     description: str = ""
+    # What exactly the target holds, for the dataset card.
+    target_note: str = ""
 
 
 def _formula_source(path: str | None, params: dict[str, Any]) -> Source:
@@ -74,6 +76,9 @@ REGISTRY: dict[str, RendererSpec] = {
             _music_renderer,
             batch_size=64,
             description="single-system scores engraved by Verovio (target: Humdrum **kern)",
+            target_note="a standalone **kern document: the excerpt with the clef, key, "
+            "meter and instrument interpretations in force where it starts; `!!!COM:` and "
+            "`!!!OTL:` records exactly when the picture shows a composer and title",
         ),
         RendererSpec(
             "molecule",
@@ -81,6 +86,11 @@ REGISTRY: dict[str, RendererSpec] = {
             _molecule_renderer,
             batch_size=128,
             description="molecules drawn by RDKit (target: SMILES of the molecule drawn)",
+            target_note="RDKit canonical isomeric SMILES; the Kekulé form (explicit double "
+            "bonds, no lower-case aromatic atoms) when the picture draws alternating double "
+            "bonds, the aromatic form when it draws rings as circles or dashed bonds "
+            "(`meta.smiles_form` says which); hydrogens implicit even when drawn; the "
+            "target's InChIKey equals the source molecule's",
         ),
     ]
 }

@@ -221,6 +221,8 @@ def test_music_and_molecule_entries_render_through_ray_and_leave_no_engine_behin
     assert len(by_renderer["music"]) >= 5 and len(by_renderer["molecule"]) == 6
     assert all("**kern" in row["target"] for row in by_renderer["music"])
     assert all(row["task"] == "format" for row in rows.values())
+    card = (tmp_path / "README.md").read_text()
+    assert "Kekulé form" in card and "standalone **kern document" in card
 
     def engines() -> list[int]:
         found = []
