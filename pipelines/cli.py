@@ -13,6 +13,11 @@ from pipelines.recipe import Recipe, RecipeError, load_recipe, parse_recipe
 from pipelines.report import inspect_text, summary_table
 from renderers.registry import REGISTRY, get_spec
 
+# Exit statuses: 2 bad usage or input, 3 a reject rate over the recipe's limit, 4 a dataset
+# that fails verification.
+EXIT_REJECT_RATE = 3
+EXIT_VERIFY_FAILED = 4
+
 
 def _param(text: str) -> tuple[str, object]:
     if "=" not in text:
@@ -43,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="counts, rejects, schema and throughput")
     inspect.add_argument("dir")
 
+    verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
+    verify.add_argument("dir")
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
     bench.add_argument("--renderer", default="latex-formula", choices=sorted(REGISTRY))
     bench.add_argument("--count", type=int, default=512, help="samples for the batched run")
@@ -101,7 +108,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         check_reject_rates(summary.manifest, recipe.max_reject_rate)
     except RejectRateExceeded as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_REJECT_RATE
     return 0
 
 
@@ -109,6 +116,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     print(inspect_text(root, load_manifest(root)))
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pipelines.verify import verify_dataset
+
+    report = verify_dataset(args.dir)
+    print(report.text())
+    return 0 if report.ok else EXIT_VERIFY_FAILED
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -120,7 +135,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    handlers = {"render": cmd_render, "inspect": cmd_inspect, "bench": cmd_bench}
+    handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
+                "bench": cmd_bench}
     try:
         return handlers[args.command](args)
     except (RecipeError, DatasetError, ValueError) as exc:

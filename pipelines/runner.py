@@ -19,11 +19,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipelines.dataset import Layout, Manifest, shard_record, stats_by_entry
+from pipelines.dataset import DatasetError, Layout, Manifest, shard_record, stats_by_entry
 from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
 from pipelines.recipe import Recipe
 from pipelines.report import write_card
-from pipelines.shards import ShardWriter, atomic_write_bytes
+from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256
+from pipelines.verify import verify_dataset
 from pipelines.worker import ChunkResult, RenderWorker
 from renderers.registry import get_spec
 
@@ -138,6 +139,10 @@ def run_recipe(
     pending: list[ShardSpec] = []
     skipped = 0
     for shard in planned:
+        if layout.is_complete(shard) and _damaged(layout, manifest, shard):
+            # changed since it was written (bit rot, a bad copy): render it again
+            layout.shard_file(shard.name).unlink()
+            layout.rejects_file(shard.name).unlink(missing_ok=True)
         if layout.is_complete(shard):
             skipped += 1
             if shard.name not in manifest.data["shards"]:
@@ -150,6 +155,9 @@ def run_recipe(
     if pending:
         _render_pending(recipe, layout, manifest, planned, pending, workers, address, progress)
     write_card(layout.root, manifest.data)
+    report = verify_dataset(layout.root)
+    if not report.ok:
+        raise DatasetError("the finished dataset fails verification:\n" + report.text())
     return RunSummary(
         out=layout.root,
         planned=sum(s.count for s in planned),
@@ -158,6 +166,14 @@ def run_recipe(
         wall_s=time.perf_counter() - started,
         manifest=manifest.data,
     )
+
+
+def _damaged(layout: Layout, manifest: Manifest, shard: ShardSpec) -> bool:
+    record = manifest.data["shards"].get(shard.name)
+    if record is None:
+        return False
+    path = layout.shard_file(shard.name)
+    return path.stat().st_size != record["bytes"] or file_sha256(path) != record["sha256"]
 
 
 def _render_pending(

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -237,3 +238,39 @@ def test_music_and_molecule_entries_render_through_ray_and_leave_no_engine_behin
     while engines() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert engines() == []
+
+
+def test_verify_passes_a_rendered_set_and_names_a_corrupted_shard_that_render_repairs(
+    ray_address, tmp_path: Path, capsys
+):
+    run_recipe(recipe(count=16), tmp_path, workers=1, progress=False)
+    assert main(["verify", str(tmp_path)]) == 0
+    assert "- ok" in capsys.readouterr().out
+    shard = tmp_path / "shards" / "part-000001.parquet"
+    good = shard.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF
+    shard.write_bytes(bytes(damaged))
+    assert main(["verify", str(tmp_path)]) == 4
+    out = capsys.readouterr().out
+    assert "part-000001: checksum differs" in out and "part-000000" not in out
+    run_recipe(recipe(count=16), tmp_path, workers=1, progress=False)
+    assert shard.read_bytes() == good  # rendered again, byte for byte
+    assert main(["verify", str(tmp_path)]) == 0
+
+
+def test_verify_finds_a_row_the_plan_does_not_have(rendered, tmp_path: Path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(rendered, copy)
+    path = copy / "shards" / "part-000000.parquet"
+    table = pq.read_table(path)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), path)  # a row twice
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["shards"]["part-000000"].update(sha256=file_sha256(path),
+                                             bytes=path.stat().st_size)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["verify", str(copy)]) == 4
+    out = capsys.readouterr().out
+    assert "also in part-000000" in out and "repeated" in out
