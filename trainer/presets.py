@@ -63,7 +63,7 @@ QWEN_05B = DecoderShape("qwen2", hidden=1024, layers=24, heads=16, intermediate=
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         "tiny",
-        VisionShape(hidden=32, layers=2, heads=2, mlp=64, out_channels=16, global_attn=(1,)),
+        VisionShape(hidden=32, layers=2, heads=2, mlp=64, out_channels=16, global_attn=()),
         DecoderShape("opt", hidden=64, layers=2, heads=4, intermediate=128),
         DecoderShape("qwen2", hidden=96, layers=2, heads=4, intermediate=192, kv_heads=2),
     ),
