@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--memory", action="store_true",
                        help="also compare peak RSS of a run and one ten times larger")
+    bench.add_argument("--trainer", action="store_true",
+                       help="measure the trainer instead: loader, step rate, tokens/s, MFU")
+    bench.add_argument("--data", help="dataset folder (with --trainer)")
+    bench.add_argument("--preset", default="tiny", choices=("tiny", "got-stage1", "got"))
+    bench.add_argument("--batch-size", type=int, default=2)
+    bench.add_argument("--steps", type=int, default=5)
+    bench.add_argument("--num-workers", type=int, default=2)
     return parser
 
 
@@ -146,6 +154,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.trainer:
+        from trainer import bench
+
+        if not args.data:
+            raise ValueError("bench --trainer needs --data DIR (a rendered dataset)")
+        print(bench.run(args.data, args.preset, args.batch_size, args.steps,
+                        args.num_workers).text())
+        return 0
     from pipelines.bench import run_bench
 
     print(run_bench(args.renderer, args.count, args.naive_count, args.repeats, args.memory))
@@ -169,7 +185,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, precision=args.precision, grad_checkpointing=args.grad_checkpointing,
         prompt_style=args.prompt_style, resume=not args.no_resume,
     )
-    print(f"final checkpoint: {train(cfg)}")
+    final = train(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"final checkpoint: {final}")
     return 0
 
 

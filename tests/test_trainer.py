@@ -148,3 +148,32 @@ def test_stage_sources_follow_got(tmp_path):
     assert s3[1].name == "replay" and s3[1].weight == pytest.approx(0.8)
     assert set(s3[0].tasks) == {t for t, _ in TASKS} - {"ocr", "format"}
     assert png("x")[:4] == b"\x89PNG"
+
+
+def test_cli_train_and_trainer_bench(corpus, tmp_path, capsys):
+    from pipelines.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["train", "--stage", "1", "--preset", "tiny", "--data", str(corpus),
+                 "--out", str(out), "--max-steps", "1", "--batch-size", "1",
+                 "--num-workers", "0", "--lr", "1e-3"]) == 0
+    assert (out / "final" / "model.safetensors").exists()
+    assert main(["bench", "--trainer", "--data", str(corpus), "--steps", "1",
+                 "--num-workers", "0"]) == 0
+    assert "samples/s" in capsys.readouterr().out
+
+
+def test_ddp_under_torchrun_on_cpu(corpus, tmp_path):
+    """Two gloo ranks: the DDP wrapper, token normalisation and per-rank loader state."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc-per-node", "2", "-m", "pipelines.cli", "train", "--stage", "1",
+                    "--preset", "tiny", "--data", str(corpus), "--out", str(out),
+                    "--max-steps", "2", "--batch-size", "1", "--num-workers", "0"],
+                   check=True, env=env, timeout=300, capture_output=True)
+    state = torch.load(out / "final" / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 2 and len(state["loader"]) == 2

@@ -122,9 +122,10 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
             raise ValueError(f"{resume_from} was written by {len(loaders)} ranks with "
                              f"{state.get('num_workers')} loader workers; resume with the same")
         loader_state = LoaderState.from_dict(loaders[d.rank])
-    log.info("stage %d, %s: %.1fM parameters (%.1fM trainable), %s on %s", cfg.stage,
-             cfg.preset, sum(p.numel() for p in model.parameters()) / 1e6,
-             sum(p.numel() for p in trainable) / 1e6, dtype, d.device)
+    if d.main:
+        log.info("stage %d, %s: %.1fM parameters (%.1fM trainable), %s on %s x %d",
+                 cfg.stage, cfg.preset, sum(p.numel() for p in model.parameters()) / 1e6,
+                 sum(p.numel() for p in trainable) / 1e6, dtype, d.device, d.world)
 
     # --- data
     formatter = GotFormatter(tokenizer, max_length=cfg.resolved_max_length(),
