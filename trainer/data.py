@@ -264,4 +264,4 @@ def make_loader(sources: list[Source], formatter: GotFormatter, batch_size: int,
     # Batches are built in the workers (batch_size=None): images are decoded there.
     return DataLoader(dataset, batch_size=None, num_workers=num_workers,
                       pin_memory=torch.cuda.is_available(),
-                      persistent_workers=False, prefetch_factor=4 if num_workers else None)
+                      persistent_workers=False, prefetch_factor=2 if num_workers else None)

@@ -56,9 +56,10 @@ def build_config(preset: Preset, stage: int, tokenizer: PreTrainedTokenizerBase)
 
 
 def _same_decoder(a: GotOcr2Config, b: GotOcr2Config) -> bool:
+    """Same decoder architecture; the vocabulary may differ (a downloaded GOT's does)."""
     ta, tb = a.text_config, b.text_config
-    return (ta.model_type, ta.hidden_size, ta.num_hidden_layers, ta.vocab_size) == (
-        tb.model_type, tb.hidden_size, tb.num_hidden_layers, tb.vocab_size)
+    return (ta.model_type, ta.hidden_size, ta.num_hidden_layers) == (
+        tb.model_type, tb.hidden_size, tb.num_hidden_layers)
 
 
 @dataclass
@@ -96,6 +97,10 @@ def load_model(preset: Preset, stage: int, tokenizer: PreTrainedTokenizerBase,
     source = from_checkpoint(init_from)
     if stage == 3 or _same_decoder(source.config, wanted):
         log.info("stage %d: continuing from %s as it is", stage, init_from)
+        if len(tokenizer) > source.config.text_config.vocab_size:
+            # A --tokenizer with tokens the checkpoint lacks: new rows, initialised.
+            source.resize_token_embeddings(padded_vocab(len(tokenizer)))
+            log.warning("embeddings grown to %d rows for the tokenizer", len(tokenizer))
         return source
     model = GotOcr2ForConditionalGeneration(wanted)
     report = graft(model, source)
