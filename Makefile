@@ -18,8 +18,21 @@ N ?= 64
 OUT ?= out
 WORKERS ?= 2
 
+# Training (trainer/): DATA is a rendered dataset folder; GPUS>1 launches torchrun (DDP).
+DATA ?= $(OUT)/demo
+TRAIN_OUT ?= $(OUT)/train
+PRESET ?= got
+STEPS ?= 1000
+GPUS ?= 1
+TRAIN_ARGS ?=
+ifeq ($(GPUS),1)
+TRAIN := $(BIN)/ocr2synth train
+else
+TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
+endif
+
 .PHONY: setup system-packages venv moses demo test lint bench render clean \
-	render-latex-formula render-music render-molecule
+	render-latex-formula render-music render-molecule train-stage1 train-stage2 train-stage3
 
 setup: system-packages venv moses
 
@@ -40,7 +53,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,train]"
 	@touch $@
 
 # The MOSES SMILES ship inside the molsets wheel. Only its CSVs are used: installing the
@@ -78,6 +91,19 @@ render-music:
 
 render-molecule:
 	$(MAKE) render R=molecule
+
+# Each stage starts from the previous stage's final checkpoint; re-running one resumes it.
+train-stage1: setup
+	$(TRAIN) --stage 1 --preset $(PRESET) --data $(DATA) --out $(TRAIN_OUT)/stage1 \
+		--max-steps $(STEPS) $(TRAIN_ARGS)
+
+train-stage2: setup
+	$(TRAIN) --stage 2 --preset $(PRESET) --data $(DATA) --out $(TRAIN_OUT)/stage2 \
+		--init-from $(TRAIN_OUT)/stage1/final --max-steps $(STEPS) $(TRAIN_ARGS)
+
+train-stage3: setup
+	$(TRAIN) --stage 3 --preset $(PRESET) --data $(DATA) --out $(TRAIN_OUT)/stage3 \
+		--init-from $(TRAIN_OUT)/stage2/final --max-steps $(STEPS) $(TRAIN_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

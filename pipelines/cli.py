@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -50,6 +51,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
+    _add_train_parser(sub)
+
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
     bench.add_argument("--renderer", default="latex-formula", choices=sorted(REGISTRY))
     bench.add_argument("--count", type=int, default=512, help="samples for the batched run")
@@ -57,7 +60,46 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--memory", action="store_true",
                        help="also compare peak RSS of a run and one ten times larger")
+    bench.add_argument("--trainer", action="store_true",
+                       help="measure the trainer instead: loader, step rate, tokens/s, MFU")
+    bench.add_argument("--data", help="dataset folder (with --trainer)")
+    bench.add_argument("--preset", default="tiny", choices=("tiny", "got-stage1", "got"))
+    bench.add_argument("--batch-size", type=int, default=2)
+    bench.add_argument("--steps", type=int, default=5)
+    bench.add_argument("--num-workers", type=int, default=2)
     return parser
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """`ocr2synth train`: one of GOT's stages on rendered shards (trainer/)."""
+    train = sub.add_parser("train", help="train one GOT stage on shards")
+    train.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+    train.add_argument("--preset", default="got", choices=("tiny", "got-stage1", "got"),
+                       help="model shapes (stage 1 uses the preset's small decoder)")
+    train.add_argument("--data", required=True, help="dataset folder (shards/ inside)")
+    train.add_argument("--out", required=True, help="checkpoints go here; re-run to resume")
+    train.add_argument("--init-from", help="local Hugging Face checkpoint to start from")
+    train.add_argument("--tokenizer", help="local tokenizer (default: BPE on the targets)")
+    train.add_argument("--replay", help="replay data folder (default: --data)")
+    train.add_argument("--replay-share", type=float, help="share of replay samples "
+                       "(default: the stage's; GOT: 0.8 in stages 2 and 3)")
+    train.add_argument("--max-steps", type=int, default=1000)
+    train.add_argument("--batch-size", type=int, default=8, help="per GPU and micro-batch")
+    train.add_argument("--grad-accum", type=int, default=1)
+    train.add_argument("--lr", type=float, help="peak learning rate (default: the stage's)")
+    train.add_argument("--warmup-steps", type=int)
+    train.add_argument("--weight-decay", type=float, default=0.0)
+    train.add_argument("--max-length", type=int, help="tokens (default: 4096/6000/8192)")
+    train.add_argument("--num-workers", type=int, default=2, help="loader processes")
+    train.add_argument("--save-every", type=int, default=500)
+    train.add_argument("--log-every", type=int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
+    train.add_argument("--grad-checkpointing", action="store_true")
+    train.add_argument("--prompt-style", default="processor", choices=("processor", "verbatim"),
+                       help="queries as GotOcr2Processor writes them, or as in the shards")
+    train.add_argument("--no-resume", action="store_true",
+                       help="ignore checkpoints already under --out")
 
 
 def _recipe_from_args(args: argparse.Namespace) -> Recipe:
@@ -127,16 +169,47 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.trainer:
+        from trainer import bench
+
+        if not args.data:
+            raise ValueError("bench --trainer needs --data DIR (a rendered dataset)")
+        print(bench.run(args.data, args.preset, args.batch_size, args.steps,
+                        args.num_workers).text())
+        return 0
     from pipelines.bench import run_bench
 
     print(run_bench(args.renderer, args.count, args.naive_count, args.repeats, args.memory))
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import logging
+
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    cfg = TrainConfig(
+        stage=args.stage, data=args.data, out=args.out, preset=args.preset,
+        init_from=args.init_from, tokenizer=args.tokenizer, replay=args.replay,
+        replay_share=args.replay_share, max_steps=args.max_steps, batch_size=args.batch_size,
+        grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps,
+        weight_decay=args.weight_decay, max_length=args.max_length,
+        num_workers=args.num_workers, save_every=args.save_every, log_every=args.log_every,
+        seed=args.seed, precision=args.precision, grad_checkpointing=args.grad_checkpointing,
+        prompt_style=args.prompt_style, resume=not args.no_resume,
+    )
+    final = train(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"final checkpoint: {final}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
-                "bench": cmd_bench}
+                "bench": cmd_bench, "train": cmd_train}
     try:
         return handlers[args.command](args)
     except (RecipeError, DatasetError, ValueError) as exc:

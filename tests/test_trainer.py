@@ -1,0 +1,179 @@
+"""The trainer on CPU with the tiny preset: stages chain, learning, resume, bad data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from trainer_helpers import TASKS, mixed_rows, png, row, write_dataset  # noqa: E402
+
+from trainer.config import TrainConfig  # noqa: E402
+from trainer.data import Cursor, Source, SourceStream, list_units  # noqa: E402
+from trainer.train import train  # noqa: E402
+
+
+def _cfg(stage: int, data: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(stage=stage, data=str(data), out=str(out), preset="tiny", batch_size=2,
+                max_steps=2, num_workers=0, save_every=100, log_every=1, lr=1e-3,
+                tokenizer_vocab=600)
+    return TrainConfig(**{**base, **kw})
+
+
+def _vision(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k.startswith("model.vision_tower.")}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("corpus"), mixed_rows(24))
+
+
+def test_three_stages_chain_and_checkpoints_load_in_transformers(corpus, tmp_path):
+    from PIL import Image
+    from transformers import AutoProcessor, GotOcr2ForConditionalGeneration, GotOcr2Processor
+
+    s1 = train(_cfg(1, corpus, tmp_path / "s1"))
+    s2 = train(_cfg(2, corpus, tmp_path / "s2", init_from=str(s1)))
+    s3 = train(_cfg(3, corpus, tmp_path / "s3", init_from=str(s2), lr=1e-2))
+
+    m1, m2, m3 = (GotOcr2ForConditionalGeneration.from_pretrained(p) for p in (s1, s2, s3))
+    assert m1.config.text_config.model_type == "opt"
+    assert m2.config.text_config.model_type == "qwen2"  # GOT's larger decoder from stage 2
+    # Stage 3 trains the decoder and leaves the vision tower bit-identical.
+    v2, v3 = _vision(m2.state_dict()), _vision(m3.state_dict())
+    assert v2.keys() == v3.keys() and all(torch.equal(v2[k], v3[k]) for k in v2)
+    emb2 = m2.get_input_embeddings().weight
+    assert not torch.equal(emb2, m3.get_input_embeddings().weight)
+
+    processor = AutoProcessor.from_pretrained(s3)
+    assert isinstance(processor, GotOcr2Processor)
+    inputs = processor(Image.new("RGB", (200, 100), "white"), return_tensors="pt", color="red")
+    generated = m3.generate(**inputs, max_new_tokens=4, do_sample=False)
+    assert generated.shape[1] > inputs["input_ids"].shape[1]
+    summary = json.loads((s3 / "ocr2synth_train.json").read_text())
+    assert summary["step"] == 2 and summary["config"]["stage"] == 3
+
+
+def test_stage2_carries_stage1_encoder(corpus, tmp_path):
+    from transformers import GotOcr2ForConditionalGeneration
+
+    from trainer.model import load_model
+    from trainer.presets import get_preset
+    from trainer.tokenizer import load_tokenizer
+
+    s1 = train(_cfg(1, corpus, tmp_path / "s1", max_steps=1))
+    m1 = GotOcr2ForConditionalGeneration.from_pretrained(s1)
+    m2 = load_model(get_preset("tiny"), 2, load_tokenizer(s1), s1)
+    v1, v2 = _vision(m1.state_dict()), _vision(m2.state_dict())
+    assert all(torch.equal(v1[k], v2[k]) for k in v1)
+    # conv_upsampler1 maps encoder channels to encoder channels: its shape survives.
+    key = "model.multi_modal_projector.conv_upsampler1.weight"
+    assert torch.equal(m1.state_dict()[key], m2.state_dict()[key])
+
+
+def test_loss_halves_on_a_small_fixed_batch(tmp_path):
+    data = write_dataset(tmp_path / "two", [row(0, "ocr", "OCR: ", "alpha beta gamma"),
+                                            row(1, "ocr", "OCR: ", "delta sum page")])
+    losses: list[float] = []
+    train(_cfg(1, data, tmp_path / "run", max_steps=10, lr=1e-2, warmup_steps=0),
+          on_step=lambda step, loss: losses.append(loss))
+    assert min(losses) <= losses[0] / 2, losses
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_killed_run_resumes_on_the_same_loss_curve(corpus, tmp_path):
+    # Two loader workers and a checkpoint after an odd batch count: on resume, worker 0
+    # must play the part of worker 1, or batches would come back in another order.
+    cfg = dict(max_steps=5, save_every=3, num_workers=2, seed=3)
+    tokenizer_dir = tmp_path / "full" / "tokenizer"
+    full: list[float] = []
+    train(_cfg(1, corpus, tmp_path / "full", **cfg), on_step=lambda s, loss: full.append(loss))
+
+    def crash_at_4(step: int, loss: float) -> None:
+        resumed.append(loss)
+        if step == 4:
+            raise Interrupt  # dies after step 4, before any checkpoint of it
+
+    resumed: list[float] = []
+    run = _cfg(1, corpus, tmp_path / "killed", tokenizer=str(tokenizer_dir), **cfg)
+    with pytest.raises(Interrupt):
+        train(run, on_step=crash_at_4)
+    assert (tmp_path / "killed" / "step-0000003").exists()
+    resumed = resumed[:3]  # what the checkpoint at step 3 holds; steps 4-5 come again
+    train(run, on_step=lambda s, loss: resumed.append(loss))
+    assert resumed == pytest.approx(full, rel=1e-5, abs=1e-6)
+
+
+def test_bad_rows_are_skipped_and_counted(tmp_path):
+    rows = [row(0, "ocr", "OCR: "), row(1, "ocr", "OCR: "),
+            row(2, "ocr", "OCR: ", image=b"\x89PNG\r\n\x1a\n truncated"),
+            row(3, "ocr", "OCR: ", target="word " * 3000)]
+    data = write_dataset(tmp_path / "bad", rows)
+    final = train(_cfg(1, data, tmp_path / "run", max_steps=3, max_length=1024))
+    skipped = json.loads((final / "ocr2synth_train.json").read_text())["skipped"]
+    assert skipped.get("bad_image", 0) >= 1 and skipped.get("too_long", 0) >= 1
+
+
+@pytest.mark.parametrize("consumers", [2, 5])
+def test_consumers_split_an_epoch_disjointly(tmp_path, consumers):
+    data = write_dataset(tmp_path / "d", [row(i, "ocr", "OCR: ") for i in range(20)],
+                         shard_size=4)
+    source = Source("s", str(data), ("ocr",), 1.0)
+    units = list_units(source)
+    seen = []
+    for c in range(consumers):
+        stream = SourceStream(source, 0, units, seed=7, consumer=c, consumers=consumers,
+                              cursor=Cursor())
+        for r in stream:
+            if stream.cursor.epoch > 0:  # a row of the next epoch: this one is done
+                break
+            seen.append(r["id"])
+    assert sorted(seen) == sorted(f"s{i:05d}" for i in range(20))
+
+
+def test_stage_sources_follow_got(tmp_path):
+    s1 = _cfg(1, tmp_path, tmp_path).sources()
+    assert [(s.name, s.tasks, s.weight) for s in s1] == [("stage1", ("ocr",), 1.0)]
+    s3 = _cfg(3, tmp_path, tmp_path).sources()
+    assert s3[1].name == "replay" and s3[1].weight == pytest.approx(0.8)
+    assert set(s3[0].tasks) == {t for t, _ in TASKS} - {"ocr", "format"}
+    assert png("x")[:4] == b"\x89PNG"
+
+
+def test_cli_train_and_trainer_bench(corpus, tmp_path, capsys):
+    from pipelines.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["train", "--stage", "1", "--preset", "tiny", "--data", str(corpus),
+                 "--out", str(out), "--max-steps", "1", "--batch-size", "1",
+                 "--num-workers", "0", "--lr", "1e-3"]) == 0
+    assert (out / "final" / "model.safetensors").exists()
+    assert main(["bench", "--trainer", "--data", str(corpus), "--steps", "1",
+                 "--num-workers", "0"]) == 0
+    assert "samples/s" in capsys.readouterr().out
+
+
+def test_ddp_under_torchrun_on_cpu(corpus, tmp_path):
+    """Two gloo ranks: the DDP wrapper, token normalisation and per-rank loader state."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc-per-node", "2", "-m", "pipelines.cli", "train", "--stage", "1",
+                    "--preset", "tiny", "--data", str(corpus), "--out", str(out),
+                    "--max-steps", "2", "--batch-size", "1", "--num-workers", "0"],
+                   check=True, env=env, timeout=300, capture_output=True)
+    state = torch.load(out / "final" / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 2 and len(state["loader"]) == 2
