@@ -6,10 +6,12 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RAY_AUTH_MODE ?= disabled
 
-# Debian packages: TeX Live subset (preview, amsmath, tikz, fonts), poppler, chromium, CJK fonts.
+# Debian packages: TeX Live subset (preview, amsmath, tikz, fonts, booktabs, multirow), poppler,
+# chromium, CJK fonts, and CJK for pdfLaTeX (CJKutf8 with the Arphic Song and Kai fonts).
 DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
-	poppler-utils chromium fonts-noto-cjk coreutils
+	poppler-utils chromium fonts-noto-cjk coreutils \
+	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp
 
 R ?= latex-formula
 N ?= 64
@@ -17,7 +19,7 @@ OUT ?= out
 WORKERS ?= 2
 
 .PHONY: setup system-packages venv demo test lint bench render clean \
-	render-latex-formula
+	render-latex-formula render-latex-table render-latex-page render-tikz
 
 setup: system-packages venv
 
@@ -58,6 +60,15 @@ render: setup
 
 render-latex-formula:
 	$(MAKE) render R=latex-formula
+
+render-latex-table:
+	$(MAKE) render R=latex-table
+
+render-latex-page:
+	$(MAKE) render R=latex-page
+
+render-tikz:
+	$(MAKE) render R=tikz
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -90,7 +90,55 @@ def naive_latex_formula(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-NAIVE: dict[str, Callable[[int], float]] = {"latex-formula": naive_latex_formula}
+def _naive_tex(renderer, items, preamble, body, sample, multipage: bool = False) -> float:
+    """One full pdflatex run per item with the renderer's own preamble, body and page
+    sampling (the same rasterize, crop, boxes and encode): samples per second."""
+    started = time.perf_counter()
+    done = 0
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for item in items:
+                style = renderer.style(item)
+                document = (preamble(style) + "\\begin{document}\n" + body(item, style)
+                            + "\n\\end{document}\n")
+                Path(tmp, "one.tex").write_text(document)
+                subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                                "one.tex"], cwd=tmp, capture_output=True, timeout=60)
+                pdf_path = Path(tmp, "one.pdf")
+                if not pdf_path.exists():
+                    continue
+                with pymupdf.open(pdf_path) as pdf:
+                    outcomes = sample(pdf, range(pdf.page_count), item, style)
+                for outcome in outcomes if isinstance(outcomes, list) else [outcomes]:
+                    if isinstance(outcome, Sample):
+                        encode_image(outcome.image, "png", 1, "auto")
+                        done += 1
+                pdf_path.unlink()
+    finally:
+        renderer.close()
+    # pages are counted as samples (a page item yields one sample per page)
+    return max(done, len(items)) / (time.perf_counter() - started)
+
+
+def _bench_items(renderer: str, count: int) -> list:
+    source = get_spec(renderer).make_source(None, {})
+    return [source.item(sample_seed(BENCH_SEED, renderer, k), k) for k in range(count)]
+
+
+def naive_latex_table(count: int) -> float:
+    from renderers.latex.table import LatexTableRenderer
+
+    r = LatexTableRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("latex-table", count),
+                      lambda style: r.preamble(style["font"]),
+                      lambda item, style: r.body(item.content, style),
+                      lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
+
+
+NAIVE: dict[str, Callable[[int], float]] = {
+    "latex-formula": naive_latex_formula,
+    "latex-table": naive_latex_table,
+}
 
 
 def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:
