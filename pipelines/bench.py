@@ -135,9 +135,20 @@ def naive_latex_table(count: int) -> float:
                       lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
 
 
+def naive_tikz(count: int) -> float:
+    from renderers.latex.tikz import TikzRenderer
+
+    r = TikzRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("tikz", count),
+                      lambda style: r.preamble(style["font"]),
+                      lambda item, style: r.body(item.content),
+                      lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "latex-table": naive_latex_table,
+    "tikz": naive_tikz,
 }
 
 
