@@ -57,6 +57,18 @@ def _tikz_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return TikzRenderer(params, timeout_s)
 
 
+def _page_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.page_source import GeneratedPages, PageFiles
+
+    return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
+
+
+def _page_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.latex.page import LatexPageRenderer
+
+    return LatexPageRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -80,6 +92,13 @@ REGISTRY: dict[str, RendererSpec] = {
             _tikz_renderer,
             batch_size=256,
             description="Geometry drawn by TikZ (target: normalized TikZ code)",
+        ),
+        RendererSpec(
+            "latex-page",
+            _page_source,
+            _page_renderer,
+            batch_size=128,
+            description="Whole LaTeX pages (target: Mathpix markdown; line/paragraph boxes)",
         ),
     ]
 }
