@@ -94,7 +94,6 @@ def _naive_tex(renderer, items, preamble, body, sample, multipage: bool = False)
     """One full pdflatex run per item with the renderer's own preamble, body and page
     sampling (the same rasterize, crop, boxes and encode): samples per second."""
     started = time.perf_counter()
-    done = 0
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for item in items:
@@ -108,16 +107,13 @@ def _naive_tex(renderer, items, preamble, body, sample, multipage: bool = False)
                 if not pdf_path.exists():
                     continue
                 with pymupdf.open(pdf_path) as pdf:
-                    outcomes = sample(pdf, range(pdf.page_count), item, style)
-                for outcome in outcomes if isinstance(outcomes, list) else [outcomes]:
-                    if isinstance(outcome, Sample):
-                        encode_image(outcome.image, "png", 1, "auto")
-                        done += 1
+                    outcome = sample(pdf, range(pdf.page_count), item, style)
+                if isinstance(outcome, Sample):
+                    encode_image(outcome.image, "png", 1, "auto")
                 pdf_path.unlink()
     finally:
         renderer.close()
-    # pages are counted as samples (a page item yields one sample per page)
-    return max(done, len(items)) / (time.perf_counter() - started)
+    return len(items) / (time.perf_counter() - started)
 
 
 def _bench_items(renderer: str, count: int) -> list:
@@ -145,10 +141,20 @@ def naive_tikz(count: int) -> float:
                       lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
 
 
+def naive_latex_page(count: int) -> float:
+    from renderers.latex.page import LatexPageRenderer
+
+    r = LatexPageRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("latex-page", count),
+                      lambda style: r.preamble(f"{style['layout']}|{style['lang']}"),
+                      r.body, r.page_sample)
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "latex-table": naive_latex_table,
     "tikz": naive_tikz,
+    "latex-page": naive_latex_page,
 }
 
 

@@ -9,6 +9,7 @@ pages: one of them is the sample, and its target holds exactly that page's block
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pymupdf
@@ -42,6 +43,7 @@ HEADINGS = {
     3: ("\\subsection*{", "}", "### "),
 }
 MAX_BLOCKS = 400
+_CELL_MATH = re.compile(r"(?<!\\)\$([^$]*)\$")
 COLUMN_SEP_PT = 10.0  # article's \\columnsep
 # How far (points) a line may stick out of its column: glyph side bearings, not overfull.
 FRAME_SLACK_PT = 2.0
@@ -208,8 +210,11 @@ class LatexPageRenderer(Renderer):
                 out.append(f"\\par{{\\centering{start}\\adjustbox{{max width=\\linewidth}}"
                            f"{{{self.math(block['math'], display=True)}}}{end}\\par}}")
             elif kind == "table":
+                table = block["latex"]
+                if self.probe_math:
+                    table = _CELL_MATH.sub(lambda m: self.math(m.group(1), False), table)
                 out.append(f"\\par{{\\centering\\smallskip{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{block['latex']}}}{end}\\par\\smallskip}}")
+                           f"\\linewidth}}{{{table}}}{end}\\par\\smallskip}}")
         if open_list:
             out.append(f"\\end{{{open_list}}}")
         if style["lang"] == "zh":
@@ -220,7 +225,7 @@ class LatexPageRenderer(Renderer):
 
     def page_sample(self, pdf: pymupdf.Document, pages: range, item: Item, style: Style
                     ) -> Sample | Reject:
-        number = pages[min(int(style["page_pick"] * len(pages)), len(pages) - 1)]
+        number = pick_page(pages, style["page_pick"])
         names = _dests(pdf)
         on_page: list[int] = []
         for index in range(len(item.content["blocks"])):
@@ -249,6 +254,14 @@ class LatexPageRenderer(Renderer):
                 "blocks": on_page, "paragraph_boxes": paragraphs}
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
                       boxes=boxes, meta=meta)
+
+
+def pick_page(pages: range, pick: float) -> int:
+    """The sample's page: mostly a full page (not the document's last, which is often
+    short), sometimes the last one, so short pages are in the data too."""
+    if len(pages) > 1 and pick < 0.85:
+        return pages[int(pick / 0.85 * (len(pages) - 1))]
+    return pages[-1] if len(pages) > 1 else pages[0]
 
 
 def _dests(pdf: pymupdf.Document) -> dict[str, int]:
