@@ -101,13 +101,13 @@ def test_target_words_are_the_page_words(renderer):
 def test_every_block_is_on_exactly_one_page(renderer):
     # A long document: every page's target together is the whole document, in order.
     source = GeneratedPages(0.0)
-    long = next(item for item in (source.item(s, s) for s in range(100, 200))
-                if len(item.content["blocks"]) >= 30)
+    blocks = [b for seed in range(100, 104) for b in source.item(seed, 0).content["blocks"]]
+    long = Item(k=0, seed=5, content={"lang": "en", "blocks": blocks})
     picks = {long.k: [(i + 0.5) / 20 * 0.85 for i in range(20)] + [0.99]}
     rendered = render_with_pdf(renderer, [long], picks)
     by_page = {sample.meta["page"]: sample for _, sample, _, _ in rendered}
     pages = rendered[0][3]
-    assert pages >= 2 and sorted(by_page) == list(range(pages))
+    assert pages >= 3 and sorted(by_page) == list(range(pages))
     blocks = [b for page in range(pages) for b in by_page[page].meta["blocks"]]
     assert blocks == list(range(len(long.content["blocks"])))
     # footnote numbers continue across pages as on paper

@@ -84,7 +84,8 @@ class PageGrammar:
         blocks: list[Block] = []
         if rng.random() < 0.5:
             blocks.append({"kind": "heading", "level": 1, "text": self.prose.title()})
-        budget = rng.randint(450, 900) if self.lang == "en" else rng.randint(900, 1700)
+        # about one page and a bit: TeX time is per page typeset, and one page is sampled
+        budget = rng.randint(300, 650) if self.lang == "en" else rng.randint(600, 1200)
         section = 0
         while budget > 0:
             roll = rng.random()
