@@ -166,3 +166,15 @@ def test_markdown_parser_reads_blocks():
     kinds = [b["kind"] for b in doc["blocks"]]
     assert kinds == ["heading", "para", "item", "item", "display"]
     assert doc["blocks"][1]["parts"] == [["t", "Some "], ["m", "a"], ["t", " text wrapped."]]
+
+
+def test_a_page_renders_to_the_same_bytes_in_any_batch(renderer):
+    from renderers.imaging import encode_image
+
+    batch = items(6)
+    alone = renderer.render_batch(batch[2:3])[0]
+    mixed = renderer.render_batch(list(reversed(batch)))[3]
+    assert isinstance(alone, Sample) and isinstance(mixed, Sample)
+    assert alone.target == mixed.target and alone.boxes == mixed.boxes
+    assert encode_image(alone.image, "png", 1, "auto") == encode_image(mixed.image, "png", 1,
+                                                                        "auto")

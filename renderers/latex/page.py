@@ -197,6 +197,9 @@ class LatexPageRenderer(Renderer):
                 open_list = None
             if kind == "heading":
                 before, after, _ = HEADINGS[block["level"]]
+                if block["level"] == 1 and style["layout"] == "report":
+                    # a report's title block is a chapter opening (it starts a new page)
+                    before, after = "\\chapter*{", "}"
                 out.append(f"{before}{start}{escape(block['text'])}{end}{after}")
             elif kind == "para":
                 out.append(f"{start}{self.inline(block['parts'], [])}{end}\\par")
@@ -207,14 +210,15 @@ class LatexPageRenderer(Renderer):
                 label = f"[{block['number']}.]" if block.get("ordered") else ""
                 out.append(f"\\item{label} {start}{self.inline(block['parts'], [])}{end}")
             elif kind == "display":
-                out.append(f"\\par{{\\centering{start}\\adjustbox{{max width=\\linewidth}}"
-                           f"{{{self.math(block['math'], display=True)}}}{end}\\par}}")
+                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
+                           f"\\linewidth}}{{{self.math(block['math'], display=True)}}}{end}"
+                           "\\par}\\medskip")
             elif kind == "table":
                 table = block["latex"]
                 if self.probe_math:
                     table = _CELL_MATH.sub(lambda m: self.math(m.group(1), False), table)
-                out.append(f"\\par{{\\centering\\smallskip{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{table}}}{end}\\par\\smallskip}}")
+                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
+                           f"\\linewidth}}{{{table}}}{end}\\par}}\\medskip")
         if open_list:
             out.append(f"\\end{{{open_list}}}")
         if style["lang"] == "zh":
