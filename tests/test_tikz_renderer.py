@@ -87,3 +87,16 @@ def test_hostile_pictures_are_rejected_and_the_rest_render(renderer, tmp_path):
         renderer.engine.timeout_s = renderer.timeout_s
     reasons = [o.reason if not isinstance(o, Sample) else "ok" for o in out]
     assert reasons == ["ok", "forbidden", "forbidden", "tex-error", "ok", "timeout"]
+
+
+def test_angle_marks_sweep_the_interior_angle():
+    # TikZ draws `angle = P--V--Q` counterclockwise from VP to VQ: that must be < 180 deg
+    checked = 0
+    for picture in (item.content for item in items(300)):
+        points = {name: (float(x), float(y)) for name, x, y in
+                  re.findall(r"\\coordinate \((\w)\) at \(([-\d.]+),([-\d.]+)\)", picture)}
+        for p, v, q in re.findall(r"\{angle = (\w)--(\w)--(\w)\}", picture):
+            (px, py), (vx, vy), (qx, qy) = points[p], points[v], points[q]
+            assert (px - vx) * (qy - vy) - (py - vy) * (qx - vx) > 0, picture
+            checked += 1
+    assert checked >= 10

@@ -120,7 +120,12 @@ class GeometryGrammar:
                 scene.lines.append(f"\\draw{opts(scene.style())} ({o}) circle ({num(radius)});")
         if rng.random() < 0.5:
             radius = rng.choice(["0.4cm", "0.5cm", "0.6cm"])
-            scene.lines.append(f"\\pic[draw, angle radius={radius}] {{angle = {c}--{a}--{b}}};")
+            # TikZ sweeps counterclockwise from the first ray: start from the one that
+            # makes the interior angle, not the reflex one
+            cross = (pb[0] - pa[0]) * (pc[1] - pa[1]) - (pb[1] - pa[1]) * (pc[0] - pa[0])
+            first, second = (b, c) if cross > 0 else (c, b)
+            scene.lines.append(f"\\pic[draw, angle radius={radius}] "
+                               f"{{angle = {first}--{a}--{second}}};")
 
     def circle_scene(self, scene: Scene) -> None:
         rng = self.rng
@@ -196,11 +201,13 @@ class GeometryGrammar:
             lines.append(plot((-x_max, x_max), "(" + X + ", {" + y + "})", "smooth",
                               "samples=60"))
         elif kind == "ellipse":
-            a, b = rng.choice([2, 2.5, 3]), rng.choice([1, 1.5, 2])
+            # b < a: an ellipse with equal axes would be a circle spelled differently
+            a, b = rng.choice([2, 2.5, 3]), rng.choice([1, 1.5])
             lines.append(f"\\draw{opts(color)} (0,0) ellipse ({num(a)} and {num(b)});")
         else:
             a, b = rng.choice([1, 1.5]), rng.choice([0.5, 1, 1.5])
-            t = round(math.acosh(x_max / a), 2)
+            # stop where either coordinate leaves the axes
+            t = round(min(math.acosh(x_max / a), math.asinh(y_max / b)), 2)
             for sign in ("", "-"):
                 x_of_t = times(-a if sign else a, f"cosh({X})")
                 y = times(b, f"sinh({X})")
