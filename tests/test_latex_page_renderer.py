@@ -178,3 +178,30 @@ def test_a_page_renders_to_the_same_bytes_in_any_batch(renderer):
     assert alone.target == mixed.target and alone.boxes == mixed.boxes
     assert encode_image(alone.image, "png", 1, "auto") == encode_image(mixed.image, "png", 1,
                                                                         "auto")
+
+
+def test_a_paragraph_taller_than_a_page_is_rejected_not_cut(renderer):
+    from renderers.text.prose import EnglishProse
+
+    prose = EnglishProse(__import__("random").Random(1))
+    text = " ".join(prose.sentence() for _ in range(260))
+    text = " $x$ ".join(text[i:i + 4000] for i in range(0, len(text), 4000))
+    doc = parse_markdown(f"# Big\n\n{text}\n\nAfter.\n")
+    item = Item(k=0, seed=3, content=doc)
+    style = renderer.style(item)
+    outcomes = []
+
+    def sample(pdf, pages, item, style):
+        for page in pages:
+            index = page - pages.start
+            pick = (index + 0.5) / (len(pages) - 1) * 0.85 if page < pages[-1] else 0.99
+            outcomes.append(renderer.page_sample(pdf, pages, item, {**style, "page_pick": pick}))
+        return outcomes[0]
+
+    render_grouped(renderer.engine, [item], [style], lint=lambda i: None,
+                   group=lambda s: f"{s['layout']}|{s['lang']}", preamble=renderer.preamble,
+                   body=renderer.body, sample=sample, multipage=True)
+    shown = [o for o in outcomes if isinstance(o, Sample)]
+    assert any(getattr(o, "reason", "") == "clipped" for o in outcomes)
+    # the giant paragraph (block 1) is in no shipped target
+    assert all(1 not in o.meta["blocks"] for o in shown)

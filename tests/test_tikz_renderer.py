@@ -77,6 +77,7 @@ def test_hostile_pictures_are_rejected_and_the_rest_render(renderer, tmp_path):
         r"\begin{tikzpicture}\draw (0,0) circle (1);\end{tikzpicture}",
         r"\begin{tikzpicture}\foreach \i in {1,2,...} {\coordinate (p) at (0,0);}"
         r"\end{tikzpicture}",
+        "\\begin{tikzpicture}" + "\\draw (0,0) -- (1,1);" * 500_000 + "\\end{tikzpicture}",
     ]))
     source = TikzFiles(tmp_path)
     batch = [source.item(k, k) for k in range(source.size())]
@@ -86,7 +87,8 @@ def test_hostile_pictures_are_rejected_and_the_rest_render(renderer, tmp_path):
     finally:
         renderer.engine.timeout_s = renderer.timeout_s
     reasons = [o.reason if not isinstance(o, Sample) else "ok" for o in out]
-    assert reasons == ["ok", "forbidden", "forbidden", "tex-error", "ok", "timeout"]
+    assert reasons == ["ok", "forbidden", "forbidden", "tex-error", "ok", "timeout", "too-long"]
+    assert len(batch[-1].content) > 10 * 2**20
 
 
 def test_angle_marks_sweep_the_interior_angle():

@@ -342,7 +342,8 @@ def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, 
     frames = text_frames(style, width)
     paragraphs: list[Box] = []
     lines: list[Box] = []
-    for block in page.get_text("dict")["blocks"]:
+    # No clip to the page: text pushed off the page must be seen, to be rejected.
+    for block in page.get_text("dict", clip=pymupdf.INFINITE_RECT())["blocks"]:
         if block.get("type") != 0:
             continue
         texts = []
