@@ -6,10 +6,12 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RAY_AUTH_MODE ?= disabled
 
-# Debian packages: TeX Live subset (preview, amsmath, tikz, fonts), poppler, chromium, CJK fonts.
+# Debian packages: TeX Live subset (preview, amsmath, tikz, fonts, booktabs, multirow), poppler,
+# chromium, CJK fonts, and CJK for pdfLaTeX (CJKutf8 with the Arphic Song and Kai fonts).
 DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
-	poppler-utils chromium fonts-noto-cjk fonts-dejavu-core coreutils
+	poppler-utils chromium fonts-noto-cjk fonts-dejavu-core coreutils \
+	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp
 
 MOLSETS_VERSION := 0.3.1
 
@@ -32,7 +34,8 @@ TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli 
 endif
 
 .PHONY: setup system-packages venv moses demo test lint bench render clean \
-	render-latex-formula render-music render-molecule train-stage1 train-stage2 train-stage3
+	render-latex-formula render-latex-table render-latex-page render-tikz \
+	render-music render-molecule train-stage1 train-stage2 train-stage3
 
 setup: system-packages venv moses
 
@@ -77,6 +80,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/ocr2synth bench --renderer latex-formula --memory
+	$(BIN)/ocr2synth bench --renderer latex-table
+	$(BIN)/ocr2synth bench --renderer tikz
+	$(BIN)/ocr2synth bench --renderer latex-page --count 256
 	$(BIN)/ocr2synth bench --renderer music
 	$(BIN)/ocr2synth bench --renderer molecule
 
@@ -104,6 +110,15 @@ train-stage2: setup
 train-stage3: setup
 	$(TRAIN) --stage 3 --preset $(PRESET) --data $(DATA) --out $(TRAIN_OUT)/stage3 \
 		--init-from $(TRAIN_OUT)/stage2/final --max-steps $(STEPS) $(TRAIN_ARGS)
+
+render-latex-table:
+	$(MAKE) render R=latex-table
+
+render-latex-page:
+	$(MAKE) render R=latex-page
+
+render-tikz:
+	$(MAKE) render R=tikz
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

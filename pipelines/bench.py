@@ -143,10 +143,68 @@ def naive_molecule(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def _naive_tex(renderer, items, preamble, body, sample, multipage: bool = False) -> float:
+    """One full pdflatex run per item with the renderer's own preamble, body and page
+    sampling (the same rasterize, crop, boxes and encode): samples per second."""
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for item in items:
+                style = renderer.style(item)
+                document = (preamble(style) + "\\begin{document}\n" + body(item, style)
+                            + "\n\\end{document}\n")
+                Path(tmp, "one.tex").write_text(document)
+                subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                                "one.tex"], cwd=tmp, capture_output=True, timeout=60)
+                pdf_path = Path(tmp, "one.pdf")
+                if not pdf_path.exists():
+                    continue
+                with pymupdf.open(pdf_path) as pdf:
+                    outcome = sample(pdf, range(pdf.page_count), item, style)
+                if isinstance(outcome, Sample):
+                    encode_image(outcome.image, "png", 1, "auto")
+                pdf_path.unlink()
+    finally:
+        renderer.close()
+    return len(items) / (time.perf_counter() - started)
+
+
+def naive_latex_table(count: int) -> float:
+    from renderers.latex.table import LatexTableRenderer
+
+    r = LatexTableRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("latex-table", count),
+                      lambda style: r.preamble(style["font"]),
+                      lambda item, style: r.body(item.content, style),
+                      lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
+
+
+def naive_tikz(count: int) -> float:
+    from renderers.latex.tikz import TikzRenderer
+
+    r = TikzRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("tikz", count),
+                      lambda style: r.preamble(style["font"]),
+                      lambda item, style: r.body(item.content),
+                      lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
+
+
+def naive_latex_page(count: int) -> float:
+    from renderers.latex.page import LatexPageRenderer
+
+    r = LatexPageRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("latex-page", count),
+                      lambda style: r.preamble(f"{style['layout']}|{style['lang']}"),
+                      r.body, r.page_sample)
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
     "molecule": naive_molecule,
+    "latex-table": naive_latex_table,
+    "tikz": naive_tikz,
+    "latex-page": naive_latex_page,
 }
 
 

@@ -26,7 +26,9 @@ def crop_to_ink(image: Image.Image, margin: int, background: int = 255) -> Image
         return None
     x0, y0, x1, y1 = box
     inner = image.crop(box)
-    out = Image.new(image.mode, (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin), background)
+    # one grey level for every band: an int alone would fill an RGB image with red
+    fill = background if len(image.getbands()) == 1 else (background,) * len(image.getbands())
+    out = Image.new(image.mode, (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin), fill)
     out.paste(inner, (margin, margin))
     return out
 

@@ -60,6 +60,42 @@ def _molecule_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return MoleculeRenderer(params, timeout_s)
 
 
+def _table_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.table_source import GeneratedTables, TableFiles
+
+    return TableFiles(path) if path else GeneratedTables()
+
+
+def _table_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.latex.table import LatexTableRenderer
+
+    return LatexTableRenderer(params, timeout_s)
+
+
+def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
+
+    return TikzFiles(path) if path else GeneratedGeometry()
+
+
+def _tikz_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.latex.tikz import TikzRenderer
+
+    return TikzRenderer(params, timeout_s)
+
+
+def _page_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.page_source import GeneratedPages, PageFiles
+
+    return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
+
+
+def _page_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.latex.page import LatexPageRenderer
+
+    return LatexPageRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -69,6 +105,27 @@ REGISTRY: dict[str, RendererSpec] = {
             _formula_renderer,
             batch_size=1024,
             description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
+        ),
+        RendererSpec(
+            "latex-table",
+            _table_source,
+            _table_renderer,
+            batch_size=256,
+            description="LaTeX tabular environments typeset by pdfLaTeX (target: the tabular)",
+        ),
+        RendererSpec(
+            "tikz",
+            _tikz_source,
+            _tikz_renderer,
+            batch_size=256,
+            description="Geometry drawn by TikZ (target: normalized TikZ code)",
+        ),
+        RendererSpec(
+            "latex-page",
+            _page_source,
+            _page_renderer,
+            batch_size=128,
+            description="Whole LaTeX pages (target: Mathpix markdown; line/paragraph boxes)",
         ),
         RendererSpec(
             "music",

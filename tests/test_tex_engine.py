@@ -90,3 +90,21 @@ def test_a_dead_engines_temp_folder_is_removed_by_the_next_engine(tmp_path: Path
         assert engine.root.exists()
     finally:
         engine.close()
+
+
+def test_multipage_items_own_whole_page_ranges(engine):
+    # A body may fill several pages; each item starts on a fresh page, and a broken item
+    # between two long ones costs only itself.
+    preamble = "\\documentclass{article}\n\\pagestyle{empty}\n"
+    long = "\\section*{Long}" + " ".join(f"Para{n} text.\\par" for n in range(120))
+    bodies = ["One", long, "\\undefinedcs", "Three", long]
+    with engine.typeset(preamble, bodies, multipage=True) as batch:
+        assert batch.failures == {2: "tex-error: Undefined control sequence."}
+        ranges = batch.page_ranges
+        assert len(ranges[0]) == 1 and len(ranges[3]) == 1 and len(ranges[1]) >= 2
+        assert ranges[1] == range(1, 1 + len(ranges[1]))
+        assert ranges[4].stop == batch.pdf.page_count
+        assert batch.pdf[ranges[0].start].get_text().strip() == "One"
+        assert batch.pdf[ranges[3].start].get_text().strip() == "Three"
+        assert "Para119" in batch.pdf[ranges[4][-1]].get_text()
+        assert "Para0 " in batch.pdf[ranges[4][0]].get_text() + " "

@@ -1,9 +1,11 @@
 """A warm, batched, sandboxed pdfLaTeX engine.
 
-Many items are typeset in one run, one page each. Each item is bracketed by markers on
-the terminal, so an error, a fatal stop or a time-out is pinned on the item that caused it;
-that item is rejected and the others are typeset again without it. The preamble is
-compiled once into a format file per engine, which takes most of TeX's start-up cost away.
+Many items are typeset in one run, one page each (or, with `multipage`, any number of
+whole pages each: an item's pages are counted from the pages shipped out). Each item is
+bracketed by markers on the terminal, so an error, a fatal stop or a time-out is pinned on
+the item that caused it; that item is rejected and the others are typeset again without it.
+The preamble is compiled once into a format file per engine, which takes most of TeX's
+start-up cost away.
 
 Sandbox: no shell escape, `openin_any=p`/`openout_any=p` (no absolute paths, no parent
 folders), a fresh temporary folder per batch as the working directory, and a time limit
@@ -29,7 +31,8 @@ import pymupdf
 from renderers.base import RenderError
 
 _MARK = "@@OCR2SYNTH"
-_MARK_RE = re.compile(rf"^{_MARK} ([BE]) (\d+)$")
+# Begin/End of item N; with `multipage`, an End also carries the pages shipped so far.
+_MARK_RE = re.compile(rf"^{_MARK} ([BE]) (\d+)(?: (\d+))?$")
 # Seconds each honest item may add to a batch's time limit (typesetting takes ~2 ms).
 _PER_ITEM_SLACK_S = 0.25
 
@@ -61,7 +64,9 @@ class TexBatch:
     """The outcome of typesetting a batch: an open PDF and, per item, a page or a reason."""
 
     pdf: pymupdf.Document | None
+    # item -> its (first) page; with `multipage`, `page_ranges` holds all of its pages
     pages: dict[int, int] = field(default_factory=dict)
+    page_ranges: dict[int, range] = field(default_factory=dict)
     failures: dict[int, str] = field(default_factory=dict)
     runs: int = 0
 
@@ -152,20 +157,28 @@ class TexEngine:
         return out.decode("utf-8", "replace"), False
 
     @staticmethod
-    def _document(bodies: dict[int, str]) -> str:
+    def _document(bodies: dict[int, str], multipage: bool = False) -> str:
         parts = ["\\begin{document}"]
         for index, body in bodies.items():
             parts.append(f"\\typeout{{{_MARK} B {index}}}%")
             parts.append(f"{body}%")
-            parts.append(f"\\typeout{{{_MARK} E {index}}}%")
+            if multipage:
+                # \clearpage ships the item's last page (and its floats) before the count.
+                parts.append(f"\\clearpage\\typeout{{{_MARK} E {index} "
+                             "\\the\\ReadonlyShipoutCounter}%")
+            else:
+                parts.append(f"\\typeout{{{_MARK} E {index}}}%")
         parts.append("\\end{document}")
         return "\n".join(parts) + "\n"
 
     @contextmanager
-    def typeset(self, preamble: str, bodies: list[str]) -> Iterator[TexBatch]:
+    def typeset(self, preamble: str, bodies: list[str], multipage: bool = False
+                ) -> Iterator[TexBatch]:
         """Typeset `bodies` (one page each) after `preamble`; yields the batch outcome.
 
-        The PDF stays open, and its folder exists, only inside the `with` block.
+        With `multipage`, a body may fill any number of pages: each item starts on a fresh
+        page, and `page_ranges` says which pages are its own. An item that ships no page
+        is a failure. The PDF stays open, and its folder exists, only inside the `with`.
         """
         fmt = self._format(preamble)
         workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=self.root))
@@ -174,10 +187,10 @@ class TexEngine:
         try:
             while pending:
                 batch.runs += 1
-                verdict = self._attempt(fmt, workdir, pending, batch.runs)
-                if isinstance(verdict, pymupdf.Document):
-                    batch.pdf = verdict
-                    batch.pages = {index: page for page, index in enumerate(pending)}
+                verdict = self._attempt(fmt, workdir, pending, batch.runs, multipage)
+                if isinstance(verdict, tuple):
+                    batch.pdf, batch.page_ranges = verdict
+                    batch.pages = {i: pages.start for i, pages in batch.page_ranges.items()}
                     break
                 batch.failures.update(verdict)
                 for index in verdict:
@@ -189,13 +202,14 @@ class TexEngine:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _attempt(
-        self, fmt: Path, workdir: Path, pending: dict[int, str], run: int
-    ) -> pymupdf.Document | dict[int, str]:
-        """One TeX run over `pending`: the PDF if every item typeset cleanly, else the items
-        to blame and why. The others are typeset again without them, so no page is ever
-        taken from a run in which something went wrong."""
+        self, fmt: Path, workdir: Path, pending: dict[int, str], run: int, multipage: bool
+    ) -> tuple[pymupdf.Document, dict[int, range]] | dict[int, str]:
+        """One TeX run over `pending`: the PDF and each item's pages if every item typeset
+        cleanly, else the items to blame and why. The others are typeset again without
+        them, so no page is ever taken from a run in which something went wrong."""
         name = f"run{run}"
-        (workdir / f"{name}.tex").write_text(self._document(pending), encoding="utf-8")
+        (workdir / f"{name}.tex").write_text(self._document(pending, multipage),
+                                             encoding="utf-8")
         timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
         output, timed_out = self._run(
             ["pdflatex", f"-fmt={fmt.with_suffix('')}", "-interaction=nonstopmode",
@@ -208,6 +222,8 @@ class TexEngine:
         last_begun: int | None = None
         done: set[int] = set()
         failures: dict[int, str] = {}
+        ranges: dict[int, range] = {}
+        shipped = 0
         for line in lines:
             match = _MARK_RE.match(line)
             if match:
@@ -217,6 +233,12 @@ class TexEngine:
                 else:
                     done.add(index)
                     current = None
+                    if multipage:
+                        count = int(match.group(3) or shipped)
+                        ranges[index] = range(shipped, count)
+                        shipped = count
+                        if not ranges[index]:
+                            failures.setdefault(index, "blank: the item filled no page")
             elif line.startswith("! "):
                 if last_begun is None:
                     # An error before the first item: the document shell itself is broken.
@@ -235,7 +257,11 @@ class TexEngine:
         if not pdf_path.exists():
             raise RenderError(f"TeX produced no PDF: {_first_error(lines) or 'unknown reason'}")
         pdf = pymupdf.open(pdf_path)
-        if pdf.page_count != len(pending):
+        if not multipage:
+            ranges = {index: range(page, page + 1) for page, index in enumerate(pending)}
+        expected = sum(len(pages) for pages in ranges.values())
+        if pdf.page_count != expected:
             pdf.close()
-            raise RenderError(f"TeX produced {pdf.page_count} pages for {len(pending)} items")
-        return pdf
+            raise RenderError(f"TeX produced {pdf.page_count} pages for {len(pending)} items"
+                              f" ({expected} expected)")
+        return pdf, ranges

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -12,6 +11,7 @@ from PIL import Image
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
 from renderers.imaging import crop_to_ink
 from renderers.latex.engine import TexEngine
+from renderers.latex.lint import CONTROL_WORD, lint_tex
 from renderers.templates import render_template
 
 # Math font setups that TeX Live's recommended fonts cover; each is one preamble (one
@@ -28,25 +28,6 @@ FONTS: dict[str, list[str]] = {
 # Commands a font setup leaves undefined; formulas using them get another font.
 FONT_GAPS: dict[str, set[str]] = {"times": {"hbar", "coprod", "amalg", "jmath"}}
 
-# Control sequences that touch files, the shell, catcodes or definitions: never part of a
-# formula target, and the sandbox's second line of defence.
-FORBIDDEN = {
-    "input", "include", "InputIfFileExists", "openin", "openout", "read", "readline",
-    "write", "immediate", "message", "special", "catcode", "def", "gdef", "edef", "xdef",
-    "let", "futurelet", "csname", "expandafter", "loop", "repeat", "newcommand",
-    "renewcommand", "providecommand", "DeclareMathOperator", "usepackage", "documentclass",
-    "makeatletter", "makeatother", "jobname", "endinput", "errmessage", "output", "everypar",
-    "everymath", "afterassignment", "aftergroup", "uppercase", "lowercase", "scantokens",
-    "pdfprimitive", "pdfobj", "pdffiledump", "pdffilesize", "pdfshellescape", "directlua",
-    "dump", "batchmode", "nonstopmode", "scrollmode", "errorstopmode", "shipout",
-    "vbox", "vtop", "hrule", "vrule", "kern", "hskip", "vskip", "romannumeral", "number",
-    "string", "meaning", "detokenize", "unexpanded", "noexpand", "if", "ifx", "ifnum",
-    "iftrue", "iffalse", "else", "fi", "relax", "begingroup", "endgroup", "newif", "count",
-    "dimen", "skip", "toks", "box", "setbox", "typeout", "tracingall", "showlists",
-}
-_CONTROL_WORD = re.compile(r"\\([A-Za-z@]+)")
-# An environment's begin or end (kind, name), or a line break `\\` (empty kind and name).
-_ENV_OR_NEWLINE = re.compile(r"\\(begin|end)\s*\{([^}]*)\}|\\\\")
 ALLOWED_ENVS = {
     "matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases",
     "aligned", "gathered", "split", "array", "subarray", "alignedat",
@@ -56,43 +37,9 @@ MAX_FORMULA_CHARS = 2000
 
 def lint_formula(formula: str) -> str | None:
     """Why this text cannot be a formula target, or None if it may be typeset."""
-    if not formula.strip():
-        return "empty"
-    if len(formula) > MAX_FORMULA_CHARS:
-        return f"too-long: {len(formula)} characters (limit {MAX_FORMULA_CHARS})"
-    if "^^" in formula:
-        return "forbidden: ^^ character notation"
-    if re.search(r"(?<!\\)%", formula):
-        return "forbidden: % comment would hide the rest of the formula"
-    if re.search(r"(?<!\\)\$", formula):
-        return "forbidden: $ math shift inside a formula"
-    if any(ord(ch) < 32 and ch != "\t" for ch in formula):
-        return "forbidden: control character"
-    for name in _CONTROL_WORD.findall(formula):
-        if "@" in name:
-            return f"forbidden: internal command \\{name}"
-        if name in FORBIDDEN:
-            return f"forbidden: \\{name}"
-    env_depth = 0
-    for kind, env in _ENV_OR_NEWLINE.findall(formula):
-        if not kind:
-            if env_depth <= 0:
-                # a one-line image cannot show a line break; the target would claim one
-                return "forbidden: \\\\ line break outside an environment"
-        elif env.strip() not in ALLOWED_ENVS:
-            return f"forbidden: environment {env.strip()!r}"
-        else:
-            env_depth += 1 if kind == "begin" else -1
-    depth = 0
-    for index, ch in enumerate(formula):
-        if ch in "{}" and index > 0 and formula[index - 1] == "\\":
-            continue
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if depth < 0:
-            return "unbalanced-braces: '}' without '{'"
-    if depth:
-        return "unbalanced-braces: '{' never closed"
-    return None
+    # A one-line image cannot show a line break outside a matrix-like environment.
+    return lint_tex(formula, allowed_envs=ALLOWED_ENVS, max_chars=MAX_FORMULA_CHARS,
+                    newline_envs=ALLOWED_ENVS)
 
 
 def _choice(rng, value: Any, default: list) -> Any:
@@ -124,7 +71,7 @@ class LatexFormulaRenderer(Renderer):
 
     def style(self, item: Item) -> dict[str, Any]:
         rng = self.style_rng(item)
-        used = set(_CONTROL_WORD.findall(str(item.content)))
+        used = set(CONTROL_WORD.findall(str(item.content)))
         fonts = [f for f in self.fonts if not FONT_GAPS.get(f, set()) & used] or self.fonts
         return {
             "font": rng.choice(fonts),

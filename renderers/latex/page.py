@@ -1,0 +1,368 @@
+"""`latex-page`: whole document pages typeset by pdfLaTeX; the target is the page's
+Mathpix markdown in reading order, with line and paragraph boxes from the PDF.
+
+Every block (heading, paragraph, list item, display, table) is unbreakable and carries a
+named PDF destination at its start and end; pdfTeX resolves those to pages in the PDF
+itself, so after one run we know which blocks each page shows. A document may fill several
+pages: one of them is the sample, and its target holds exactly that page's blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pymupdf
+from PIL import Image
+
+from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from renderers.latex.batching import Style, render_grouped
+from renderers.latex.engine import TexEngine
+from renderers.latex.formula import lint_formula
+from renderers.latex.table import lint_table
+from renderers.templates import render_template
+
+# (document class, class options, two columns)
+LAYOUTS: dict[str, tuple[str, str, bool]] = {
+    "article": ("article", "letterpaper", False),
+    "two-column": ("article", "letterpaper,twocolumn", True),
+    "report": ("report", "a4paper", False),
+}
+CJK_FONTS = ["gbsn", "gkai"]
+# Text font families, switched per page in the body (not the preamble), so one format file
+# serves every font and a batch needs one TeX run per layout and language only. Math stays
+# in Computer Modern, as in many real papers.
+PAGE_FONTS: dict[str, str] = {
+    "computer-modern": "cmr", "latin-modern": "lmr", "times": "ptm", "palatino": "ppl",
+    "bookman": "pbk", "sans": "phv",
+}
+# Headings: (LaTeX before, after) and the markdown prefix of the target.
+HEADINGS = {
+    1: ("{\\centering\\LARGE\\bfseries ", "\\par}\\vspace{1.2ex}", "# "),
+    2: ("\\section*{", "}", "## "),
+    3: ("\\subsection*{", "}", "### "),
+}
+MAX_BLOCKS = 400
+_CELL_MATH = re.compile(r"(?<!\\)\$([^$]*)\$")
+COLUMN_SEP_PT = 10.0  # article's \\columnsep
+# How far (points) a line may stick out of its column: glyph side bearings, not overfull.
+FRAME_SLACK_PT = 2.0
+# Spans with exactly this colour are math; a test flag, invisible in the image.
+PROBE_RGB = (0.004, 0.0, 0.0)
+_SPECIALS = {
+    "\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "#": "\\#", "$": "\\$", "%": "\\%",
+    "&": "\\&", "_": "\\_", "^": "\\^{}", "~": "\\~{}", "<": "\\textless{}",
+    ">": "\\textgreater{}", "|": "\\textbar{}",
+}
+
+
+def escape(text: str) -> str:
+    """User text as TeX that prints it verbatim (never as commands)."""
+    return "".join(_SPECIALS.get(ch, ch) for ch in text if ch >= " " or ch == "\t")
+
+
+def lint_document(doc: Any) -> str | None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("blocks"), list):
+        return "bad-content: a document of blocks expected"
+    if doc.get("error"):
+        return str(doc["error"])
+    blocks = doc["blocks"]
+    if not blocks:
+        return "empty: no blocks"
+    if len(blocks) > MAX_BLOCKS:
+        return f"too-long: {len(blocks)} blocks (limit {MAX_BLOCKS})"
+    for block in blocks:
+        kind = block.get("kind")
+        for part_kind, text in block.get("parts", []):
+            if part_kind == "m" and (problem := lint_formula(text)):
+                return problem
+            if len(text) > 5000:
+                return f"too-long: a text run of {len(text)} characters"
+        if kind == "display" and (problem := lint_formula(block["math"])):
+            return problem
+        if kind == "table" and (problem := lint_table(block["latex"])):
+            return problem
+        if kind == "heading" and len(block["text"]) > 200:
+            return "too-long: a heading over 200 characters"
+    return None
+
+
+class LatexPageRenderer(Renderer):
+    """Params (all optional): `layouts`, `fonts` (names from TEXT_FONTS), `dpi` [lo, hi],
+    `probe_math` (colour math imperceptibly, so tests can tell it from prose)."""
+
+    name = "latex-page"
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        self.layouts = list(params.get("layouts", list(LAYOUTS)))
+        self.fonts = list(params.get("fonts", list(PAGE_FONTS)))
+        for name, known in (("layouts", LAYOUTS), ("fonts", PAGE_FONTS)):
+            unknown = [v for v in getattr(self, name) if v not in known]
+            if unknown:
+                raise ValueError(f"latex-page: unknown {name} {unknown} (known: {list(known)})")
+        self.dpi = tuple(params.get("dpi", [96, 144]))
+        self.probe_math = bool(params.get("probe_math", False))
+        self.engine = TexEngine(timeout_s)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def style(self, item: Item) -> Style:
+        rng = self.style_rng(item)
+        lang = item.content.get("lang", "en") if isinstance(item.content, dict) else "en"
+        layout = rng.choice(self.layouts)
+        return {
+            "layout": layout,
+            "font": rng.choice(self.fonts),
+            "lang": "zh" if lang == "zh" else "en",
+            "cjk_font": rng.choice(CJK_FONTS),
+            "size": rng.choice([10, 11, 12]),
+            "margin_cm": round(rng.uniform(1.5, 3.0), 1),
+            "top_cm": round(rng.uniform(1.5, 2.5), 1),
+            "dpi": rng.randint(*self.dpi),
+            "page_pick": rng.random(),  # which of the document's pages becomes the sample
+        }
+
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        return render_grouped(
+            self.engine, items, [self.style(item) for item in items],
+            lint=lambda item: lint_document(item.content),
+            group=lambda style: f"{style['layout']}|{style['lang']}",
+            preamble=self.preamble,
+            body=self.body,
+            sample=self.page_sample,
+            multipage=True,
+        )
+
+    @staticmethod
+    def preamble(key: str) -> str:
+        layout, lang = key.split("|")
+        document_class, options, _ = LAYOUTS[layout]
+        return render_template("latex/page.tex.j2", document_class=document_class,
+                               class_options=options, cjk=lang == "zh")
+
+    @staticmethod
+    def dest(item: Item, index: int, end: str) -> str:
+        # \\leavevmode: in vertical mode the mark could stay behind on the previous page
+        return f"\\leavevmode\\pdfdest name{{p{item.k}x{item.seed}b{index}{end}}} xyz\\relax "
+
+    def math(self, tex: str, display: bool) -> str:
+        math = f"$\\displaystyle {tex}$" if display else f"${tex}$"
+        if self.probe_math:
+            r, g, b = PROBE_RGB
+            math = f"\\textcolor[rgb]{{{r},{g},{b}}}{{{math}}}"
+        return math
+
+    def inline(self, parts: list[list[str]], footnotes: list[str]) -> str:
+        out = []
+        for kind, text in parts:
+            if kind == "m":
+                out.append(self.math(text, display=False))
+            elif kind == "f":
+                footnotes.append(text)
+                out.append(f"\\footnote{{{escape(text)}}}")
+            else:
+                out.append(escape(text))
+        return "".join(out)
+
+    @staticmethod
+    def font_switch(font: str) -> str:
+        family = PAGE_FONTS[font]
+        if font == "sans":
+            return (f"\\renewcommand{{\\sfdefault}}{{{family}}}"
+                    "\\renewcommand{\\familydefault}{\\sfdefault}\\normalfont")
+        return (f"\\renewcommand{{\\rmdefault}}{{{family}}}"
+                "\\renewcommand{\\familydefault}{\\rmdefault}\\normalfont")
+
+    def body(self, item: Item, style: Style) -> str:
+        size = style["size"]
+        margin, top = style["margin_cm"], style["top_cm"]
+        out = [
+            f"\\newgeometry{{left={margin}cm,right={margin}cm,top={top}cm,bottom={top}cm}}",
+            "\\setcounter{footnote}{0}",
+            self.font_switch(style["font"]),
+            f"\\fontsize{{{size}}}{{{round(size * 1.25, 1)}}}\\selectfont",
+        ]
+        if style["lang"] == "zh":
+            out.append(f"\\begin{{CJK*}}{{UTF8}}{{{style['cjk_font']}}}")
+        open_list: str | None = None
+        for index, block in enumerate(item.content["blocks"]):
+            kind = block["kind"]
+            start, end = self.dest(item, index, "s"), self.dest(item, index, "e")
+            want_list = ("enumerate" if block.get("ordered") else "itemize") \
+                if kind == "item" else None
+            if open_list and want_list != open_list:
+                out.append(f"\\end{{{open_list}}}")
+                open_list = None
+            if kind == "heading":
+                before, after, _ = HEADINGS[block["level"]]
+                if block["level"] == 1 and style["layout"] == "report":
+                    # a report's title block is a chapter opening (it starts a new page)
+                    before, after = "\\chapter*{", "}"
+                out.append(f"{before}{start}{escape(block['text'])}{end}{after}")
+            elif kind == "para":
+                out.append(f"{start}{self.inline(block['parts'], [])}{end}\\par")
+            elif kind == "item":
+                if open_list is None:
+                    open_list = want_list
+                    out.append(f"\\begin{{{open_list}}}")
+                label = f"[{block['number']}.]" if block.get("ordered") else ""
+                out.append(f"\\item{label} {start}{self.inline(block['parts'], [])}{end}")
+            elif kind == "display":
+                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
+                           f"\\linewidth}}{{{self.math(block['math'], display=True)}}}{end}"
+                           "\\par}\\medskip")
+            elif kind == "table":
+                table = block["latex"]
+                if self.probe_math:
+                    table = _CELL_MATH.sub(lambda m: self.math(m.group(1), False), table)
+                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
+                           f"\\linewidth}}{{{table}}}{end}\\par}}\\medskip")
+        if open_list:
+            out.append(f"\\end{{{open_list}}}")
+        if style["lang"] == "zh":
+            out.append("\\end{CJK*}")
+        return "\n".join(out)
+
+    # ----- after TeX: which blocks are on the chosen page, its target and boxes -----
+
+    def page_sample(self, pdf: pymupdf.Document, pages: range, item: Item, style: Style
+                    ) -> Sample | Reject:
+        number = pick_page(pages, style["page_pick"])
+        names = _dests(pdf)
+        on_page: list[int] = []
+        for index in range(len(item.content["blocks"])):
+            start = names.get(f"p{item.k}x{item.seed}b{index}s")
+            end = names.get(f"p{item.k}x{item.seed}b{index}e")
+            if start is None or end is None:
+                return Reject("lost-block", f"block {index} has no position in the PDF")
+            if (start == number) != (end == number):
+                return Reject("split-block", f"block {index} runs over a page break")
+            if start == number:
+                on_page.append(index)
+        if not on_page:
+            return Reject("blank", "the chosen page shows no block")
+        page = pdf[number]
+        boxes, problem = page_boxes(page, style)
+        if problem:
+            return Reject(*problem)
+        pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
+        image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+        target = page_markdown([item.content["blocks"][i] for i in on_page],
+                               first_footnote=_footnotes_before(item.content["blocks"],
+                                                                on_page[0]))
+        paragraphs = sum(1 for box in boxes if box.text.startswith("\u2029"))
+        boxes = [Box(b.x0, b.y0, b.x1, b.y1, b.text.lstrip("\u2029")) for b in boxes]
+        meta = {**style, **item.meta, "page": number - pages.start, "pages": len(pages),
+                "blocks": on_page, "paragraph_boxes": paragraphs}
+        return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
+                      boxes=boxes, meta=meta)
+
+
+def pick_page(pages: range, pick: float) -> int:
+    """The sample's page: mostly a full page (not the document's last, which is often
+    short), sometimes the last one, so short pages are in the data too."""
+    if len(pages) > 1 and pick < 0.85:
+        return pages[int(pick / 0.85 * (len(pages) - 1))]
+    return pages[-1] if len(pages) > 1 else pages[0]
+
+
+def _dests(pdf: pymupdf.Document) -> dict[str, int]:
+    """Named destination -> page number, resolved once per PDF."""
+    cached = getattr(pdf, "_ocr2synth_dests", None)
+    if cached is None:
+        cached = {name: int(d["page"]) for name, d in pdf.resolve_names().items()
+                  if isinstance(d, dict) and "page" in d}
+        pdf._ocr2synth_dests = cached
+    return cached
+
+
+def _footnotes_before(blocks: list[dict], first: int) -> int:
+    return sum(1 for block in blocks[:first] for kind, _ in block.get("parts", [])
+               if kind == "f")
+
+
+def markdown_inline(parts: list[list[str]], footnotes: list[str], counter: list[int]) -> str:
+    out = []
+    for kind, text in parts:
+        if kind == "m":
+            out.append(f"\\({text}\\)")
+        elif kind == "f":
+            counter[0] += 1
+            footnotes.append(f"[^{counter[0]}]: {text}")
+            out.append(f"[^{counter[0]}]")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def page_markdown(blocks: list[dict], first_footnote: int = 0) -> str:
+    """Mathpix markdown of the blocks a page shows, in reading order; footnotes last."""
+    chunks: list[str] = []
+    footnotes: list[str] = []
+    counter = [first_footnote]
+    previous_item = False
+    for block in blocks:
+        kind = block["kind"]
+        if kind == "heading":
+            text = HEADINGS[block["level"]][2] + block["text"]
+        elif kind in ("para", "item"):
+            text = markdown_inline(block["parts"], footnotes, counter)
+            if kind == "item":
+                text = (f"{block['number']}. " if block.get("ordered") else "- ") + text
+        elif kind == "display":
+            text = f"\\[{block['math']}\\]"
+        else:
+            text = block["latex"]
+        # list items of one list sit on consecutive lines; other blocks are paragraphs
+        joiner = "\n" if kind == "item" and previous_item else "\n\n"
+        chunks.append((joiner if chunks else "") + text)
+        previous_item = kind == "item"
+    if footnotes:
+        chunks.append("\n\n" + "\n".join(footnotes))
+    return "".join(chunks)
+
+
+def text_frames(style: Style, width: float) -> list[tuple[float, float]]:
+    """The x ranges (points) that text may occupy: the text block, or its two columns."""
+    margin = style["margin_cm"] * 72 / 2.54
+    if not LAYOUTS[style["layout"]][2]:
+        return [(margin, width - margin)]
+    column = (width - 2 * margin - COLUMN_SEP_PT) / 2
+    return [(margin, margin + column), (width - margin - column, width - margin)]
+
+
+def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, str] | None]:
+    """Paragraph boxes (text prefixed with U+2029) then line boxes, in pixels; or why the
+    page is unusable: text off the page, or a line that overflows its column (an overfull
+    line would run into the next column or the margin)."""
+    scale = style["dpi"] / 72
+    width, height = page.rect.width, page.rect.height
+    frames = text_frames(style, width)
+    paragraphs: list[Box] = []
+    lines: list[Box] = []
+    # No clip to the page: text pushed off the page must be seen, to be rejected.
+    for block in page.get_text("dict", clip=pymupdf.INFINITE_RECT())["blocks"]:
+        if block.get("type") != 0:
+            continue
+        texts = []
+        for line in block["lines"]:
+            text = "".join(span["text"] for span in line["spans"]).strip()
+            if not text:
+                continue
+            x0, y0, x1, y1 = line["bbox"]
+            if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5:
+                return [], ("clipped", f"text {text[:40]!r} runs off the page")
+            if not any(lo - FRAME_SLACK_PT <= x0 and x1 <= hi + FRAME_SLACK_PT
+                       for lo, hi in frames):
+                return [], ("overfull", f"text {text[:40]!r} overflows its column")
+            lines.append(Box(x0 * scale, y0 * scale, x1 * scale, y1 * scale, text))
+            texts.append(text)
+        if texts:
+            x0, y0, x1, y1 = block["bbox"]
+            paragraphs.append(Box(x0 * scale, y0 * scale, x1 * scale, y1 * scale,
+                                  "\u2029" + " ".join(texts)))
+    if not lines:
+        return [], ("blank", "no text on the page")
+    return paragraphs + lines, None
