@@ -25,12 +25,11 @@ INKS: dict[str, tuple[int, int, int]] = {
 }
 
 
-def paper(size: tuple[int, int], rng: random.Random, kind: str) -> np.ndarray:
-    """An RGB float array (H, W, 3) of the named paper with seeded unevenness and grain."""
+def paper(size: tuple[int, int], rng: random.Random, kind: str) -> Image.Image:
+    """An RGB image of the named paper with seeded unevenness and grain."""
     width, height = size
-    base = np.asarray(PAPERS[kind], dtype=np.float32)
     if kind == "white":
-        return np.broadcast_to(base, (height, width, 3)).copy()
+        return Image.new("RGB", size, PAPERS[kind])
     gen = np.random.default_rng(rng.getrandbits(64))
     # low-frequency blotches: a coarse random grid, smoothly upsampled
     coarse = gen.normal(0.0, rng.uniform(2.0, 6.0), (6, 8)).astype(np.float32)
@@ -38,12 +37,11 @@ def paper(size: tuple[int, int], rng: random.Random, kind: str) -> np.ndarray:
                                                                 Image.Resampling.BICUBIC))
     grain = gen.standard_normal((height, width), dtype=np.float32) * rng.uniform(0.8, 3.0)
     shade = (blotch + grain)[..., None]
-    return np.clip(base + shade, 0, 255)
+    base = np.asarray(PAPERS[kind], dtype=np.float32)
+    return Image.fromarray(np.clip(base + shade + 0.5, 0, 255).astype(np.uint8), mode="RGB")
 
 
-def ink_on_paper(coverage: np.ndarray, background: np.ndarray,
+def ink_on_paper(coverage: Image.Image, background: Image.Image,
                  ink: tuple[int, int, int]) -> Image.Image:
-    """Lay ink of the given colour where `coverage` (H, W floats in 0..1) says."""
-    alpha = coverage[..., None].astype(np.float32)
-    out = background * (1.0 - alpha) + np.asarray(ink, dtype=np.float32) * alpha
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="RGB")
+    """Lay ink of the given colour where `coverage` (an L mask, 255 = full ink) says."""
+    return Image.composite(Image.new("RGB", background.size, ink), background, coverage)

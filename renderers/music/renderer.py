@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import resvg_py
-from PIL import Image
+from PIL import Image, ImageOps
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
 from renderers.music.engine import EngineCrash, VerovioProcess
@@ -30,7 +30,7 @@ MAX_KERN_CHARS = 20_000
 WIDEST_PAGE = 4000
 # Room around the page so a drawing that leaves it (a tie into the next system) shows
 # whole, and ink reaching the canvas edge means a real clip.
-BLEED_PX = 32
+BLEED_PX = 16
 _PITCH = re.compile(r"[a-gA-G]")
 _SVG_NOTE = re.compile(r'<g [^>]*class="note[ "]')
 _SVG_MEASURE = re.compile(r'<g [^>]*class="measure[ "]')
@@ -84,7 +84,7 @@ class MusicRenderer(Renderer):
         rng = self.style_rng(item)
         style: dict[str, Any] = {
             "font": rng.choice(MUSIC_FONTS),
-            "scale": rng.randint(36, 60),
+            "scale": rng.randint(34, 56),
             "page_width": rng.randint(1900, 2600),
             "spacing_linear": round(rng.uniform(0.2, 0.32), 3),
             "spacing_non_linear": round(rng.uniform(0.5, 0.7), 3),
@@ -184,19 +184,17 @@ class MusicRenderer(Renderer):
             fonts.update(font_files=[self.text_fonts[family]], serif_family=family,
                          font_family=family)
         png = resvg_py.svg_to_bytes(svg_string=with_bleed(svg, BLEED_PX), **fonts)
-        rgba = Image.open(io.BytesIO(bytes(png)))
-        coverage = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
-        inked = coverage > 0.05
+        coverage = Image.open(io.BytesIO(bytes(png))).getchannel("A")
+        inked = np.asarray(coverage) > 12
         rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
         if rows.size == 0:
             return Reject("blank", "the engraving has no ink")
-        height, width = coverage.shape
+        height, width = inked.shape
         if rows[0] == 0 or cols[0] == 0 or rows[-1] == height - 1 or cols[-1] == width - 1:
             return Reject("clipped", "ink touches the page edge")
-        pad = style["padding"]
-        coverage = np.pad(coverage[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1], pad)
-        height, width = coverage.shape
-        background = paper((width, height), random.Random(style["paper_seed"]), style["paper"])
+        box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        coverage = ImageOps.expand(coverage.crop(box), border=style["padding"], fill=0)
+        background = paper(coverage.size, random.Random(style["paper_seed"]), style["paper"])
         return ink_on_paper(coverage, background, INKS[style["ink"]])
 
     def close(self) -> None:
