@@ -71,3 +71,22 @@ def test_fsdp_matches_ddp_and_resumes(corpus, tmp_path):
     state = torch.load(fsdp / "final" / "trainer_state.pt", weights_only=False)
     assert state["step"] == 3
     assert not torch.equal(_weights(fsdp / "final")["lm_head.weight"], a["lm_head.weight"])
+
+
+def test_ray_train_runs_the_same_training(corpus, tmp_path):
+    """Two Ray Train workers on a fresh local Ray: Ray makes the gloo group, `train()`
+    takes its ranks from it, and rank 0 writes one checkpoint with both ranks' loaders."""
+    pytest.importorskip("ray.train.torch")
+    out = tmp_path / "ray"
+    env = {k: v for k, v in ENV.items() if k != "RAY_ADDRESS"}
+    env["RAY_AUTH_MODE"] = "disabled"
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "--stage", "1",
+                          "--preset", "tiny", "--data", str(corpus), "--out", str(out),
+                          "--max-steps", "2", "--batch-size", "1", "--num-workers", "0",
+                          "--ray-workers", "2", "--address", "local"],
+                         env=env, timeout=240, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    state = torch.load(out / "final" / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 2 and len(state["loader"]) == 2
+    assert "x 2" in run.stdout + run.stderr  # "... on cpu x 2": one run of two ranks
+    assert _weights(out / "final")  # a transformers checkpoint, as under torchrun
