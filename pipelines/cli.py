@@ -52,6 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     _add_train_parser(sub)
+    _add_model_parsers(sub)
 
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
     bench.add_argument("--renderer", default="latex-formula", choices=sorted(REGISTRY))
@@ -100,6 +101,47 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        help="queries as GotOcr2Processor writes them, or as in the shards")
     train.add_argument("--no-resume", action="store_true",
                        help="ignore checkpoints already under --out")
+    train.add_argument("--parallel", default="ddp", choices=("ddp", "fsdp"),
+                       help="data parallelism under torchrun / Ray Train: DDP, or FSDP "
+                       "sharded per decoder layer and vision block")
+    train.add_argument("--ray-workers", type=int,
+                       help="run under Ray Train's TorchTrainer with N workers")
+    train.add_argument("--address", help="Ray cluster to join with --ray-workers: auto or "
+                       "HOST:PORT (default: a local Ray)")
+    train.add_argument("--ray-gpus", action="store_true",
+                       help="one GPU per Ray Train worker (default: when this host has one)")
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    values = [int(float(v)) for v in text.replace("[", "").replace("]", "").split(",")]
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"--box takes x1,y1,x2,y2 (0-1000), got {text!r}")
+    return values[0], values[1], values[2], values[3]
+
+
+def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
+    """`ocr2synth eval` and `ocr2synth generate`: a trained checkpoint at work."""
+    ev = sub.add_parser("eval", help="GOT's metrics per task on held-out shards")
+    ev.add_argument("--model", required=True, help="checkpoint folder (save_pretrained)")
+    ev.add_argument("--data", required=True, help="held-out dataset folder (shards/ inside)")
+    ev.add_argument("--max-samples", type=int, default=100, help="per task")
+    ev.add_argument("--max-new-tokens", type=int, default=512)
+    ev.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    ev.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when there is one)")
+    ev.add_argument("--json", help="also write the report here")
+
+    gen = sub.add_parser("generate", help="print a checkpoint's reading of a few images")
+    gen.add_argument("--model", required=True, help="checkpoint folder (save_pretrained)")
+    gen.add_argument("images", nargs="+", help="image files (one sample each, or the pages "
+                     "of one sample with --multi-page)")
+    gen.add_argument("--prompt", help="a GOT prompt as shards write it, e.g. 'OCR: '")
+    gen.add_argument("--format", action="store_true", help="'OCR with format: '")
+    gen.add_argument("--box", type=_box, help="x1,y1,x2,y2 on GOT's 0-1000 scale")
+    gen.add_argument("--color", help="the frame colour drawn on the image, e.g. red")
+    gen.add_argument("--multi-page", action="store_true", help="the images are one document")
+    gen.add_argument("--crop", action="store_true", help="multi-crop: tiles + thumbnail")
+    gen.add_argument("--max-new-tokens", type=int, default=512)
+    gen.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when there is one)")
 
 
 def _recipe_from_args(args: argparse.Namespace) -> Recipe:
@@ -198,18 +240,60 @@ def cmd_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, max_length=args.max_length,
         num_workers=args.num_workers, save_every=args.save_every, log_every=args.log_every,
         seed=args.seed, precision=args.precision, grad_checkpointing=args.grad_checkpointing,
-        prompt_style=args.prompt_style, resume=not args.no_resume,
+        prompt_style=args.prompt_style, resume=not args.no_resume, parallel=args.parallel,
     )
+    if args.ray_workers is not None:
+        from trainer.ray_launch import train_on_ray
+
+        final = train_on_ray(cfg, args.ray_workers, address=args.address,
+                             use_gpu=True if args.ray_gpus else None)
+        print(f"final checkpoint: {final}")
+        return 0
+    if args.address:
+        raise ValueError("--address goes with --ray-workers N")
     final = train(cfg)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"final checkpoint: {final}")
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import logging
+
+    from trainer.evaluate import evaluate
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    report = evaluate(args.model, args.data, max_samples=args.max_samples,
+                      max_new_tokens=args.max_new_tokens,
+                      tasks=tuple(args.task) if args.task else None, device=args.device)
+    print(report.text())
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from trainer.images import decode
+    from trainer.infer import Reader, query_from_flags
+
+    query = query_from_flags(args.prompt, args.format, args.box, args.color, args.multi_page,
+                             args.crop)
+    reader = Reader.load(args.model, device=args.device, max_new_tokens=args.max_new_tokens)
+    images = [decode(Path(p).read_bytes()) for p in args.images]
+    if query.multi_page:
+        print(reader.read(images, query))
+        return 0
+    for path, image in zip(args.images, images, strict=True):
+        print(f"== {path}")
+        print(reader.read([image], query))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
-                "bench": cmd_bench, "train": cmd_train}
+                "bench": cmd_bench, "train": cmd_train, "eval": cmd_eval,
+                "generate": cmd_generate}
     try:
         return handlers[args.command](args)
     except (RecipeError, DatasetError, ValueError) as exc:

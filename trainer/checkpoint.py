@@ -47,7 +47,9 @@ def latest(out: Path) -> Path | None:
 
 
 def save(path: Path, model: Any, tokenizer: PreTrainedTokenizerBase,
-         state: dict[str, Any], summary: dict[str, Any]) -> None:
+         state: dict[str, Any], summary: dict[str, Any],
+         weights: dict[str, Any] | None = None) -> None:
+    """`weights`: the whole state dict where the model holds only shards of it (FSDP)."""
     tmp = path.with_name(f".{path.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -55,7 +57,7 @@ def save(path: Path, model: Any, tokenizer: PreTrainedTokenizerBase,
     # Generation stops at the end of the assistant turn, as GOT's chat template ends it.
     model.generation_config = GenerationConfig(eos_token_id=im_end,
                                                pad_token_id=tokenizer.pad_token_id)
-    model.save_pretrained(tmp)
+    model.save_pretrained(tmp, state_dict=weights)
     tokenizer.save_pretrained(tmp)
     make_processor(tokenizer).save_pretrained(tmp)
     torch.save(state, tmp / STATE_FILE)

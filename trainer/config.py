@@ -64,6 +64,7 @@ class TrainConfig:
     tokenizer_vocab: int = 16000
     tokenizer_texts: int = 200_000  # rows read to train the BPE
     resume: bool = True  # pick up the newest checkpoint under `out`
+    parallel: Literal["ddp", "fsdp"] = "ddp"  # with more than one rank
 
     @property
     def spec(self) -> StageSpec:
@@ -91,6 +92,8 @@ class TrainConfig:
     def validate(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"--stage must be 1, 2 or 3, got {self.stage}")
+        if self.parallel not in ("ddp", "fsdp"):
+            raise ValueError(f"--parallel must be ddp or fsdp, got {self.parallel}")
         for name in ("max_steps", "batch_size", "grad_accum", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

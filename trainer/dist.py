@@ -1,8 +1,10 @@
 """Parallelism as a wrapper: torchrun's environment in, a device and a wrapped model out.
 
-Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DDP; otherwise nothing changes.
-The training loop only asks `unwrap` for the bare model and `no_sync` while it
-accumulates gradients.
+Under `torchrun` or Ray Train (more than one rank) the model is wrapped in DDP, or sharded
+with FSDP (torch's `fully_shard`: one unit per decoder layer and per vision block, the
+embeddings, projector and head in the root unit); on one rank nothing changes. The
+training loop only asks `unwrap` for the bare model, `no_sync` while it accumulates
+gradients and `full_state` for the whole model and optimizer when it saves.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_state_dict,
+    set_optimizer_state_dict,
+)
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
 
@@ -24,6 +33,7 @@ class Dist:
     world: int
     local_rank: int
     device: torch.device
+    owns_group: bool = True  # False under Ray Train, which made the process group itself
 
     @property
     def main(self) -> bool:
@@ -31,38 +41,90 @@ class Dist:
 
 
 def init() -> Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
+    owns = not dist.is_initialized()
+    if owns:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    else:  # Ray Train (or a caller) set the group up: it knows the ranks
+        world, rank = dist.get_world_size(), dist.get_rank()
     if torch.cuda.is_available():
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
     else:
         device = torch.device("cpu")
-    if world > 1 and not dist.is_initialized():
+    if world > 1 and owns:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(rank, world, local, device)
+    return Dist(rank, world, local, device, owns)
 
 
-def wrap(model: torch.nn.Module, d: Dist) -> torch.nn.Module:
+def shard_units(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """FSDP's units: every decoder layer and every vision block, i.e. the members of the
+    `layers` ModuleLists (GotOcr2's vision tower and both OPT and Qwen2 decoders keep
+    their blocks there). One all-gather per block bounds memory to a block's weights."""
+    units: list[torch.nn.Module] = []
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] == "layers":
+            units.extend(module)
+    return units
+
+
+def wrap(model: torch.nn.Module, d: Dist, parallel: str = "ddp") -> torch.nn.Module:
     if d.world == 1:
+        return model
+    if parallel == "fsdp":
+        mesh = init_device_mesh(d.device.type, (d.world,))
+        for unit in shard_units(model):
+            fully_shard(unit, mesh=mesh)
+        fully_shard(model, mesh=mesh)  # the rest: embeddings, projector, norms, head
         return model
     ids = [d.local_rank] if d.device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids)
 
 
 def unwrap(model: torch.nn.Module) -> Any:
+    # fully_shard changes the module in place: the FSDP model is the model.
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 @contextlib.contextmanager
 def no_sync(model: torch.nn.Module, skip: bool) -> Iterator[None]:
-    """Skip DDP's gradient all-reduce on all but the last micro-batch of a step."""
+    """Skip the gradient all-reduce (DDP) or reduce-scatter (FSDP) on all but the last
+    micro-batch of a step."""
     if skip and isinstance(model, DistributedDataParallel):
         with model.no_sync():
             yield
+    elif skip and isinstance(model, FSDPModule):
+        model.set_requires_gradient_sync(False)
+        try:
+            yield
+        finally:
+            model.set_requires_gradient_sync(True)
     else:
         yield
+
+
+_FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+
+def full_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer
+               ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(model weights or None, optimizer state), whole. Under FSDP this is a collective
+    (every rank must call it) that gathers the shards; otherwise the model saves itself."""
+    if isinstance(model, FSDPModule):
+        weights, optim = get_state_dict(model, optimizer, options=_FULL)
+        return weights, optim
+    return None, optimizer.state_dict()
+
+
+def load_optimizer(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                   state: dict[str, Any]) -> None:
+    """The saved optimizer state back, resharded for this run's ranks under FSDP."""
+    if isinstance(model, FSDPModule):
+        set_optimizer_state_dict(model, optimizer, state,
+                                 options=StateDictOptions(full_state_dict=True))
+    else:
+        optimizer.load_state_dict(state)
 
 
 def all_sum(value: torch.Tensor, d: Dist) -> torch.Tensor:
@@ -85,5 +147,5 @@ def barrier(d: Dist) -> None:
 
 
 def shutdown(d: Dist) -> None:
-    if d.world > 1 and dist.is_initialized():
+    if d.world > 1 and d.owns_group and dist.is_initialized():
         dist.destroy_process_group()

@@ -103,7 +103,7 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
         model.gradient_checkpointing_enable({"use_reentrant": False})
     model.to(d.device)
     model.train()
-    wrapped = dist.wrap(model, d)
+    wrapped = dist.wrap(model, d, cfg.parallel)
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.ndim >= 2]  # no decay on norms and biases
@@ -115,7 +115,7 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
     step = 0
     loader_state = LoaderState()
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        dist.load_optimizer(wrapped, optimizer, state["optimizer"])
         step = state["step"]
         loaders = state["loader"]
         if len(loaders) != d.world or state.get("num_workers") != cfg.num_workers:
@@ -140,10 +140,12 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
 
     def save(path: Path) -> None:
         loaders = dist.gather(loader_state.to_dict(), d)
+        weights, optim = dist.full_state(wrapped, optimizer)  # FSDP: a collective
         if d.main:
             checkpoint.save(path, model, tokenizer, {
-                "step": step, "optimizer": optimizer.state_dict(), "loader": loaders,
-                "num_workers": cfg.num_workers, "config": asdict(cfg)}, summary())
+                "step": step, "optimizer": optim, "loader": loaders,
+                "num_workers": cfg.num_workers, "config": asdict(cfg)}, summary(),
+                weights=weights)
         dist.barrier(d)
 
     # --- the loop
