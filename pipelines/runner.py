@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +93,31 @@ def ray_session(workers: int, address: str | None) -> Iterator[None]:
 
 
 class _ShardAssembly:
-    """Collects a shard's chunk results, in plan order, until the shard is whole."""
+    """Collects a shard's chunk results, in plan order, until the shard is whole. A chunk
+    that was split after a worker crash arrives in parts, merged in item order."""
 
     def __init__(self, shard: ShardSpec, chunks: int) -> None:
         self.shard = shard
         self.results: list[tuple[float, ChunkResult] | None] = [None] * chunks
+        self.parts: dict[int, list[tuple[int, float, ChunkResult]]] = {}
+        self.outstanding = dict.fromkeys(range(chunks), 1)
 
-    def add(self, position: int, result: tuple[float, ChunkResult]) -> bool:
-        self.results[position] = result
+    def split(self, position: int) -> None:
+        self.outstanding[position] += 1  # one piece became two
+
+    def add(self, position: int, start: int, result: tuple[float, ChunkResult]) -> bool:
+        self.parts.setdefault(position, []).append((start, *result))
+        self.outstanding[position] -= 1
+        if self.outstanding[position] == 0:
+            parts = sorted(self.parts.pop(position), key=lambda p: p[0])
+            merged = ChunkResult(
+                rows=[row for _, _, r in parts for row in r.rows],
+                rejects=sorted((rej for _, _, r in parts for rej in r.rejects),
+                               key=lambda rej: rej["id"]),
+                render_s=sum(r.render_s for _, _, r in parts),
+                encode_s=sum(r.encode_s for _, _, r in parts),
+            )
+            self.results[position] = (sum(s for _, s, _ in parts), merged)
         return all(r is not None for r in self.results)
 
 
@@ -188,12 +205,12 @@ def _render_pending(
 ) -> None:
     import ray
 
-    queue: list[tuple[ShardSpec, int, ChunkSpec]] = []
+    queue: list[_Piece] = []
     assemblies: dict[str, _ShardAssembly] = {}
     for shard in pending:
         chunks = plan_chunks(shard, recipe.seed, get_spec(shard.renderer).batch_size)
         assemblies[shard.name] = _ShardAssembly(shard, len(chunks))
-        queue.extend((shard, position, chunk) for position, chunk in enumerate(chunks))
+        queue.extend(_Piece(shard, position, chunk) for position, chunk in enumerate(chunks))
     queue.reverse()  # pop() from the end takes chunks in plan order
     with ray_session(workers, address):
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -204,34 +221,48 @@ def _render_pending(
         bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
                    file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
         actor_class = _render_actor_class()
+        # Ray restarts a dead actor; the runner decides what to render again (see _retry).
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0}
+        env = {k: v for k, v in os.environ.items() if k.startswith("OCR2SYNTH_")}
+        if env:
+            options["runtime_env"] = {"env_vars": env}
         actors = [
-            actor_class.options(num_cpus=1, max_restarts=2, max_task_retries=2).remote(
-                recipe.image, recipe.sample_timeout_s
-            )
+            actor_class.options(**options).remote(recipe.image, recipe.sample_timeout_s)
             for _ in range(max(1, workers))
         ]
-        in_flight: dict[Any, tuple[Any, ShardSpec, int, ChunkSpec]] = {}
+        in_flight: dict[Any, tuple[int, _Piece]] = {}
         load = {i: 0 for i in range(len(actors))}
+        alone = {i: False for i in range(len(actors))}
         try:
             while queue or in_flight:
                 for index, actor in enumerate(actors):
-                    while queue and load[index] < _QUEUE_DEPTH:
-                        shard, position, chunk = queue.pop()
-                        ref = actor.render.remote(chunk)
-                        in_flight[ref] = (index, shard, position, chunk)
+                    while queue and load[index] < _QUEUE_DEPTH and not alone[index]:
+                        if queue[-1].suspect and load[index]:
+                            break  # a suspect runs alone, so a crash is its own
+                        piece = queue.pop()
+                        in_flight[actor.render.remote(piece.chunk)] = (index, piece)
                         load[index] += 1
+                        alone[index] = piece.suspect
                 done, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in done:
-                    index, shard, position, chunk = in_flight.pop(ref)
+                    index, piece = in_flight.pop(ref)
                     load[index] -= 1
-                    result = ray.get(ref)
+                    alone[index] = False
+                    assembly = assemblies[piece.shard.name]
+                    try:
+                        result = ray.get(ref)
+                    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+                            ray.exceptions.RayTaskError) as exc:
+                        result = _retry(piece, exc, assembly, queue)
+                        if result is None:
+                            continue
+                    chunk = piece.chunk
                     bar.update(chunk.stop - chunk.start)
-                    assembly = assemblies[shard.name]
-                    if assembly.add(position, result):
+                    if assembly.add(piece.position, chunk.start, result):
                         record = _write_shard(layout, assembly, manifest.data["recipe_hash"])
-                        manifest.add(shard.name, record)
+                        manifest.add(piece.shard.name, record)
                         manifest.save(planned)
-                        del assemblies[shard.name]
+                        del assemblies[piece.shard.name]
         finally:
             bar.close()
             try:  # let renderers remove their temp folders and stop their engines
@@ -240,6 +271,36 @@ def _render_pending(
                 pass
             for actor in actors:
                 ray.kill(actor)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A chunk, or part of one, on its way to a worker."""
+
+    shard: ShardSpec
+    position: int  # the chunk's place in its shard
+    chunk: ChunkSpec
+    # Its worker died while it was queued or running: it now runs alone on its actor.
+    suspect: bool = False
+
+
+def _retry(piece: _Piece, exc: Exception, assembly: _ShardAssembly,
+           queue: list[_Piece]) -> tuple[float, ChunkResult] | None:
+    """After a worker died: run a piece that shared the worker again, alone; split a piece
+    that killed its worker running alone, until the item that kills stands alone and
+    becomes a `poison` reject. A poison item costs about log2(batch) + 2 worker restarts."""
+    chunk = piece.chunk
+    if not piece.suspect:
+        queue.append(replace(piece, suspect=True))
+        return None
+    if chunk.stop - chunk.start > 1:
+        middle = (chunk.start + chunk.stop) // 2
+        assembly.split(piece.position)
+        for start, stop in ((middle, chunk.stop), (chunk.start, middle)):
+            queue.append(replace(piece, chunk=replace(chunk, start=start, stop=stop)))
+        return None
+    detail = f"its worker died rendering it alone ({type(exc).__name__})"
+    return 0.0, ChunkResult(rejects=[RenderWorker.poison_reject(chunk, detail)])
 
 
 def check_reject_rates(manifest: dict[str, Any], limit: float) -> None:

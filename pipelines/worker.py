@@ -4,6 +4,8 @@ in an actor, and the benchmark calls it directly in one process."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,9 @@ from renderers.imaging import encode_image, is_blank
 from renderers.registry import get_spec
 
 EXCERPT_CHARS = 200
+# Fault injection for the hardening tests: an item whose content holds this marker kills
+# its worker process outright, as a segfaulting engine would.
+KILL_MARKER_ENV = "OCR2SYNTH_TEST_KILL_MARKER"
 
 
 @dataclass
@@ -86,6 +91,9 @@ class RenderWorker:
             except Exception as exc:  # a broken corpus item must not stop its chunk
                 result.rejects.append(self._reject(shard.renderer, shard.entry_key, k, seed,
                                                    Reject("source-error", repr(exc)), None))
+        marker = os.environ.get(KILL_MARKER_ENV)
+        if marker and any(marker in _excerpt(item.content) for item in items):
+            os.kill(os.getpid(), signal.SIGKILL)
         started = time.perf_counter()
         outcomes = self._render_isolated(self.renderer(chunk), items)
         result.render_s = time.perf_counter() - started
@@ -138,6 +146,14 @@ class RenderWorker:
             "meta": json.dumps(sample.meta, sort_keys=True, default=str),
             "seed": item.seed,
         }
+
+    @staticmethod
+    def poison_reject(chunk: ChunkSpec, detail: str) -> dict[str, Any]:
+        """The reject of a single-item chunk whose rendering kept killing its worker."""
+        shard = chunk.shard
+        seed = sample_seed(chunk.recipe_seed, shard.entry_key, chunk.start)
+        return RenderWorker._reject(shard.renderer, shard.entry_key, chunk.start, seed,
+                                    Reject("poison", detail), None)
 
     @staticmethod
     def _reject(renderer: str, entry_key: str, k: int, seed: int, reject: Reject,

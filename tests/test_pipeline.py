@@ -274,3 +274,28 @@ def test_verify_finds_a_row_the_plan_does_not_have(rendered, tmp_path: Path, cap
     assert main(["verify", str(copy)]) == 4
     out = capsys.readouterr().out
     assert "also in part-000000" in out and "repeated" in out
+
+
+def test_an_item_that_kills_its_worker_becomes_a_poison_reject(
+    ray_address, tmp_path: Path, monkeypatch
+):
+    from pipelines.worker import KILL_MARKER_ENV
+
+    formulas = [f"x_{{{i}}} + y^{{{i}}} = z" for i in range(12)]
+    formulas[7] = r"\mathrm{POISONPILL} + 1"
+    source = tmp_path / "formulas.txt"
+    source.write_text("\n".join(formulas) + "\n")
+    monkeypatch.setenv(KILL_MARKER_ENV, "POISONPILL")
+    raw = {"name": "poison", "seed": 3, "shard_size": 6,
+           "entries": [{"renderer": "latex-formula", "count": 12, "source": str(source)}]}
+    summary = run_recipe(parse_recipe(raw, Path.cwd(), KNOWN), tmp_path / "out", workers=1,
+                         progress=False)
+    rows = read_rows(tmp_path / "out")
+    rejects = [json.loads(line) for line in
+               (tmp_path / "out" / "rejects" / "part-000001.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejects] == ["poison"]
+    assert rejects[0]["id"].endswith("00000007")
+    assert len(rows) == 11 and all("POISONPILL" not in r["target"] for r in rows.values())
+    # every other item rendered, on the restarted actor, and the set verifies
+    assert sorted(sid[-2:] for sid in rows) == [f"{k:02d}" for k in range(12) if k != 7]
+    assert summary.manifest["complete"]
