@@ -1,0 +1,211 @@
+"""A warm headless Chromium, driven by Playwright, for renderers that draw with HTML and JS.
+
+One `Browser` per renderer (so one per Ray actor). It starts lazily in the thread that first
+uses it, because Playwright's sync API is bound to its thread and Ray Data calls a worker
+from another thread than the one that built it. It stays warm across batches and restarts
+every `restart_every` calls, after a crash, after a timeout, or when called from a new thread.
+
+Isolation:
+- every request the page makes is aborted (routes) and the context is offline; the page
+  itself and its scripts are local files, which are not network requests;
+- content reaches the page only as the argument of `page.evaluate(fn, arg)`;
+- Chromium must not outlive us: Playwright's driver (a child) and Chromium (its child) are
+  recorded at start and killed as a tree on close, on restart and at interpreter exit; the
+  driver also quits when our end of its pipe closes (a SIGKILL of this process), and
+  Chromium quits when its debugging pipe to the driver closes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+    "--font-render-hinting=none",
+]
+ASSETS_DIR = Path(
+    os.environ.get("OCR2SYNTH_ASSETS", Path(__file__).resolve().parents[2] / "assets")
+) / "node_modules"
+
+
+class BrowserCrash(RuntimeError):
+    """The browser died, hung past its deadline, or the page broke."""
+
+
+def asset(relative: str) -> Path:
+    """A file from the npm assets folder (`make npm-assets`)."""
+    path = ASSETS_DIR / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `make npm-assets`")
+    return path
+
+
+def _kill_tree(pids: list[int]) -> None:
+    procs = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            pass
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+_LIVE: weakref.WeakSet[Browser] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_all() -> None:
+    for browser in list(_LIVE):
+        _kill_tree(browser.pids)
+
+
+@dataclass
+class BrowserStats:
+    starts: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    blocked: list[str] = field(default_factory=list)  # URLs the page tried to fetch
+
+
+class Browser:
+    """A warm page loaded from `html` (a local file), with `evaluate(script, arg)`."""
+
+    def __init__(self, html: Path, viewport: tuple[int, int] = (1024, 1400),
+                 restart_every: int = 2000, timeout_s: float = 30.0) -> None:
+        self.html = Path(html)
+        self.viewport = viewport
+        self.restart_every = restart_every
+        self.timeout_s = timeout_s
+        self.stats = BrowserStats()
+        self.pids: list[int] = []  # the driver; Chromium is its descendant
+        self._pw = self._browser = self._page = None
+        self._thread: int | None = None
+        self._calls = 0
+        _LIVE.add(self)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _start(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        me = psutil.Process()
+        before = {p.pid for p in me.children()}
+        self._pw = sync_playwright().start()
+        self.pids = [p.pid for p in me.children() if p.pid not in before]
+        self._browser = self._pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            handle_sigint=True, handle_sigterm=True, handle_sighup=True)
+        context = self._browser.new_context(
+            viewport={"width": self.viewport[0], "height": self.viewport[1]},
+            device_scale_factor=1, offline=True, java_script_enabled=True,
+            service_workers="block")
+        context.route("**/*", self._block)
+        self._page = context.new_page()
+        self._page.goto(self.html.as_uri(), wait_until="load")
+        self._thread = threading.get_ident()
+        self._calls = 0
+        self.stats.starts += 1
+
+    def _block(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith("file://"):
+            route.continue_()
+        else:
+            self.stats.blocked.append(url[:200])
+            route.abort("blockedbyclient")
+
+    @property
+    def page(self) -> Any:
+        """The live page, (re)started as needed; use from one thread at a time."""
+        if (self._page is None or self._thread != threading.get_ident()
+                or self._calls >= self.restart_every):
+            self.close()
+            self._start()
+        return self._page
+
+    def chromium_pids(self) -> list[int]:
+        out = []
+        for pid in self.pids:
+            try:
+                out += [p.pid for p in psutil.Process(pid).children(recursive=True)
+                        if "chrom" in p.name().lower()]
+            except psutil.Error:
+                pass
+        return out
+
+    def close(self) -> None:
+        if self._pw is not None and self._thread == threading.get_ident():
+            try:
+                self._browser.close()
+                self._pw.stop()
+            except Exception:  # noqa: BLE001 - a dead browser cannot close cleanly
+                pass
+        _kill_tree(self.pids)
+        self.pids = []
+        self._pw = self._browser = self._page = None
+        self._thread = None
+
+    # -- calls ------------------------------------------------------------------------------
+    def evaluate(self, script: str, arg: Any) -> Any:
+        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
+        (the next call starts a fresh one) and raises `BrowserCrash`."""
+        page = self.page
+        self._calls += 1
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            _kill_tree(self.pids)
+
+        timer = threading.Timer(self.timeout_s, expire)
+        timer.start()
+        try:
+            return page.evaluate(script, arg)
+        except Exception as exc:
+            self.stats.timeouts += fired.is_set()
+            self.stats.crashes += not fired.is_set()
+            self.close()
+            reason = "timeout" if fired.is_set() else type(exc).__name__
+            raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
+        finally:
+            timer.cancel()
+
+    def screenshot(self, width: int, height: int) -> bytes:
+        page = self.page
+        if page.viewport_size != {"width": width, "height": height}:
+            page.set_viewport_size({"width": width, "height": height})
+        try:
+            return page.screenshot(type="png", clip={"x": 0, "y": 0, "width": width,
+                                                     "height": height},
+                                   timeout=self.timeout_s * 1000, animations="disabled",
+                                   caret="hide")
+        except Exception as exc:
+            self.stats.crashes += 1
+            self.close()
+            raise BrowserCrash(f"screenshot: {str(exc)[:300]}") from exc
+
+    def __del__(self) -> None:
+        if self.pids:
+            _kill_tree(self.pids)
