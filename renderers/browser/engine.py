@@ -79,7 +79,44 @@ _LIVE: weakref.WeakSet[Browser] = weakref.WeakSet()
 @atexit.register
 def _kill_all() -> None:
     for browser in list(_LIVE):
-        _kill_tree(browser.pids)
+        _kill_tree(browser.pids + ([browser._driver.pid] if browser._driver else []))
+
+
+class _Driver:
+    """Playwright's driver, one per thread (its sync API allows one per thread), shared by
+    the browsers of that thread."""
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        me = psutil.Process()
+        before = {p.pid for p in me.children()}
+        self.pw = sync_playwright().start()
+        self.pid = next(p.pid for p in me.children() if p.pid not in before)
+        self.users = 0
+
+    @classmethod
+    def acquire(cls) -> _Driver:
+        driver = getattr(cls._local, "driver", None)
+        if driver is None:
+            driver = cls._local.driver = cls()
+        driver.users += 1
+        return driver
+
+    def release(self, same_thread: bool) -> None:
+        self.users -= 1
+        if self.users > 0:
+            return
+        if same_thread:
+            try:
+                self.pw.stop()
+            except Exception:  # noqa: BLE001 - the driver may be gone already
+                pass
+            if getattr(self._local, "driver", None) is self:
+                self._local.driver = None
+        _kill_tree([self.pid])
 
 
 @dataclass
@@ -87,42 +124,49 @@ class BrowserStats:
     starts: int = 0
     crashes: int = 0
     timeouts: int = 0
-    blocked: list[str] = field(default_factory=list)  # URLs the page tried to fetch
+    # what the page tried to fetch (each refused by the page's policy or aborted by a route)
+    blocked: list[str] = field(default_factory=list)
 
 
 class Browser:
     """A warm page loaded from `html` (a local file), with `evaluate(script, arg)`."""
 
     def __init__(self, html: Path, viewport: tuple[int, int] = (1024, 1400),
-                 restart_every: int = 2000, timeout_s: float = 30.0) -> None:
+                 restart_every: int = 2000, timeout_s: float = 30.0, tag: str = "") -> None:
         self.html = Path(html)
         self.viewport = viewport
         self.restart_every = restart_every
         self.timeout_s = timeout_s
         self.stats = BrowserStats()
-        self.pids: list[int] = []  # the driver; Chromium is its descendant
-        self._pw = self._browser = self._page = None
+        # Chromium's environment carries OCR2SYNTH_BROWSER_TAG=tag: the process table then
+        # says which job a browser belongs to, even once it is orphaned
+        self.tag = tag
+        self.pids: list[int] = []  # this browser's Chromium (a child of the driver)
+        self._driver: _Driver | None = None
+        self._browser = self._page = None
         self._thread: int | None = None
         self._calls = 0
         _LIVE.add(self)
 
     # -- lifecycle --------------------------------------------------------------------------
     def _start(self) -> None:
-        from playwright.sync_api import sync_playwright
-
-        me = psutil.Process()
-        before = {p.pid for p in me.children()}
-        self._pw = sync_playwright().start()
-        self.pids = [p.pid for p in me.children() if p.pid not in before]
-        self._browser = self._pw.chromium.launch(
+        self._driver = _Driver.acquire()
+        driver = psutil.Process(self._driver.pid)
+        before = {p.pid for p in driver.children()}
+        self._browser = self._driver.pw.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            handle_sigint=True, handle_sigterm=True, handle_sighup=True)
+            handle_sigint=True, handle_sigterm=True, handle_sighup=True,
+            env={**os.environ, "OCR2SYNTH_BROWSER_TAG": self.tag})
+        self.pids = [p.pid for p in driver.children() if p.pid not in before]
         context = self._browser.new_context(
             viewport={"width": self.viewport[0], "height": self.viewport[1]},
             device_scale_factor=1, offline=True, java_script_enabled=True,
             service_workers="block")
         context.route("**/*", self._block)
         self._page = context.new_page()
+        # the page's Content-Security-Policy refuses most fetches before they reach a route
+        self._page.on("console", self._console)
+        self._page.on("request", self._request)
         self._page.goto(self.html.as_uri(), wait_until="load")
         self._thread = threading.get_ident()
         self._calls = 0
@@ -135,6 +179,15 @@ class Browser:
         else:
             self.stats.blocked.append(url[:200])
             route.abort("blockedbyclient")
+
+    def _request(self, request: Any) -> None:
+        if not request.url.startswith(("file://", "data:")):
+            self.stats.blocked.append(request.url[:200])
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text:
+            self.stats.blocked.append(text[:300])
 
     @property
     def page(self) -> Any:
@@ -149,22 +202,25 @@ class Browser:
         out = []
         for pid in self.pids:
             try:
-                out += [p.pid for p in psutil.Process(pid).children(recursive=True)
+                root = psutil.Process(pid)
+                out += [p.pid for p in [root, *root.children(recursive=True)]
                         if "chrom" in p.name().lower()]
             except psutil.Error:
                 pass
         return out
 
     def close(self) -> None:
-        if self._pw is not None and self._thread == threading.get_ident():
+        same_thread = self._thread == threading.get_ident()
+        if self._browser is not None and same_thread:
             try:
                 self._browser.close()
-                self._pw.stop()
             except Exception:  # noqa: BLE001 - a dead browser cannot close cleanly
                 pass
         _kill_tree(self.pids)
         self.pids = []
-        self._pw = self._browser = self._page = None
+        if self._driver is not None:
+            self._driver.release(same_thread)
+        self._driver = self._browser = self._page = None
         self._thread = None
 
     # -- calls ------------------------------------------------------------------------------

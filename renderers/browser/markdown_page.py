@@ -59,7 +59,8 @@ def target_markdown(blocks: list[dict[str, Any]], notes: list[dict[str, Any]]) -
 
 class MarkdownPageRenderer(Renderer):
     """Params (optional): `mode` page|formula, `widths` (px), `columns` [1, 2], `fonts`
-    (CSS families, per language), `restart_every` (pages per browser)."""
+    (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
+    the browser's processes), `page_text` (keep the DOM text in meta, for checks)."""
 
     name = "markdown-page"
 
@@ -75,7 +76,7 @@ class MarkdownPageRenderer(Renderer):
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-")
         self.browser = Browser(page_html(Path(self._tmp.name)),
                                restart_every=int(params.get("restart_every", 2000)),
-                               timeout_s=max(timeout_s, 5.0))
+                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
 
     def close(self) -> None:
         self.browser.close()

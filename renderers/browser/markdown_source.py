@@ -130,6 +130,8 @@ class GeneratedMarkdown(Source):
 
 # -- user files ------------------------------------------------------------------------------
 
+_ELEMENT = re.compile(r"<(script|style|iframe|object|embed|noscript|template|svg|math)\b.*?"
+                      r"(?:</\1\s*>|$)", re.S | re.I)
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*[^)]*\)")
@@ -141,6 +143,7 @@ _ENV_OPEN = re.compile(r"^\\begin\{(\w+\*?)\}")
 def sanitize(text: str) -> str:
     """Markdown with no way to fetch or run anything: raw HTML tags, images and link
     targets removed (a link keeps its text)."""
+    text = _ELEMENT.sub("", text)  # elements whose content is code, not text
     text = _AUTOLINK.sub("", text)
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: m.group(1), text)
