@@ -51,7 +51,7 @@
     var rs = rectsOf(el);
     for (var i = 0; i < rs.length; i++) if (rs[i].width > colWidth + 1) return true;
     // scrolling containers hide what overflows them
-    var all = el.querySelectorAll("*");
+    var all = el.querySelectorAll("div, table, pre, .math-block, mjx-container");
     for (var j = 0; j < all.length; j++) {
       if (all[j].scrollWidth > all[j].clientWidth + 1 && all[j].clientWidth > 0 &&
           getComputedStyle(all[j]).overflowX !== "visible") return true;
