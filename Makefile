@@ -33,11 +33,11 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses demo test lint bench render clean \
+.PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule train-stage1 train-stage2 train-stage3
+	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3
 
-setup: system-packages venv moses
+setup: system-packages venv moses npm-assets
 
 system-packages:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -69,6 +69,16 @@ $(MOSES_DIR)/train.csv.gz: | $(VENV)/.installed
 		$(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl $(MOSES_DIR)
 	rm -f $(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl
 
+# Browser assets (mathpix-markdown-it, echarts) from the npm registry at the versions pinned
+# in assets/package-lock.json, into the git-ignored assets/node_modules. Reinstalled only
+# when the lock file changes. npm comes from Debian where none is installed.
+npm-assets: assets/node_modules/.installed
+assets/node_modules/.installed: assets/package.json assets/package-lock.json
+	@command -v npm >/dev/null || ($(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm)
+	cd assets && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 demo: setup
 	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)
 
@@ -85,6 +95,7 @@ bench: setup
 	$(BIN)/ocr2synth bench --renderer latex-page --count 256
 	$(BIN)/ocr2synth bench --renderer music
 	$(BIN)/ocr2synth bench --renderer molecule
+	$(BIN)/ocr2synth bench --renderer markdown-page --count 256
 
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)
@@ -97,6 +108,9 @@ render-music:
 
 render-molecule:
 	$(MAKE) render R=molecule
+
+render-markdown-page:
+	$(MAKE) render R=markdown-page
 
 # Each stage starts from the previous stage's final checkpoint; re-running one resumes it.
 train-stage1: setup

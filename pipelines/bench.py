@@ -198,6 +198,24 @@ def naive_latex_page(count: int) -> float:
                       r.body, r.page_sample)
 
 
+def naive_markdown_page(count: int) -> float:
+    """A new Chromium (and Playwright driver) per page, with the same layout, screenshot
+    and encode: the way a first script drives a browser."""
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    items = _bench_items("markdown-page", count)
+    started = time.perf_counter()
+    for item in items:
+        renderer = MarkdownPageRenderer({}, timeout_s=20)
+        try:
+            sample = renderer.render_batch([item])[0]
+            if isinstance(sample, Sample):
+                encode_image(sample.image, "png", 1, "auto")
+        finally:
+            renderer.close()
+    return count / (time.perf_counter() - started)
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -205,6 +223,7 @@ NAIVE: dict[str, Callable[[int], float]] = {
     "latex-table": naive_latex_table,
     "tikz": naive_tikz,
     "latex-page": naive_latex_page,
+    "markdown-page": naive_markdown_page,
 }
 
 

@@ -96,6 +96,22 @@ def _page_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return LatexPageRenderer(params, timeout_s)
 
 
+def _markdown_source(path: str | None, params: dict[str, Any]) -> Source:
+    if params.get("mode") == "formula":
+        return _formula_source(path, params)
+    from renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
+
+    if path:
+        return MarkdownFiles(path, int(params.get("page_chars", 3000)))
+    return GeneratedMarkdown(float(params.get("zh", 0.2)))
+
+
+def _markdown_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    return MarkdownPageRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -148,6 +164,18 @@ REGISTRY: dict[str, RendererSpec] = {
             "bonds, the aromatic form when it draws rings as circles or dashed bonds "
             "(`meta.smiles_form` says which); hydrogens implicit even when drawn; the "
             "target's InChIKey equals the source molecule's",
+        ),
+        RendererSpec(
+            "markdown-page",
+            _markdown_source,
+            _markdown_renderer,
+            batch_size=64,
+            description="Mathpix-markdown pages rendered by mathpix-markdown-it in headless "
+            "Chromium (target: Mathpix markdown; block/line boxes); `mode: formula` renders "
+            "single formulas with MathJax (target: the LaTeX)",
+            target_note="the Mathpix markdown of exactly the blocks the page shows, in "
+            "reading order (blocks that do not fit whole are left out of image and target); "
+            "footnotes last as `[^n]: text`, drawn as superscript marks and a page foot",
         ),
     ]
 }

@@ -1,0 +1,270 @@
+"""A warm headless Chromium, driven by Playwright, for renderers that draw with HTML and JS.
+
+One `Browser` per renderer (so one per Ray actor). It starts lazily in the thread that first
+uses it, because Playwright's sync API is bound to its thread and Ray Data calls a worker
+from another thread than the one that built it. It stays warm across batches and restarts
+every `restart_every` calls, after a crash, after a timeout, or when called from a new thread.
+
+Isolation:
+- every request the page makes is aborted (routes) and the context is offline; the page
+  itself and its scripts are local files, which are not network requests;
+- content reaches the page only as the argument of `page.evaluate(fn, arg)`;
+- Chromium must not outlive us: Playwright's driver (a child) and Chromium (its child) are
+  recorded at start and killed as a tree on close, on restart and at interpreter exit; the
+  driver also quits when our end of its pipe closes (a SIGKILL of this process), and
+  Chromium quits when its debugging pipe to the driver closes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+    "--font-render-hinting=none",
+]
+ASSETS_DIR = Path(
+    os.environ.get("OCR2SYNTH_ASSETS", Path(__file__).resolve().parents[2] / "assets")
+) / "node_modules"
+
+
+class BrowserCrash(RuntimeError):
+    """The browser died, hung past its deadline, or the page broke."""
+
+
+def asset(relative: str) -> Path:
+    """A file from the npm assets folder (`make npm-assets`)."""
+    path = ASSETS_DIR / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `make npm-assets`")
+    return path
+
+
+def _kill_tree(pids: list[int]) -> None:
+    procs = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            pass
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+_LIVE: weakref.WeakSet[Browser] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_all() -> None:
+    for browser in list(_LIVE):
+        _kill_tree(browser.pids + ([browser._driver.pid] if browser._driver else []))
+
+
+class _Driver:
+    """Playwright's driver, one per thread (its sync API allows one per thread), shared by
+    the browsers of that thread."""
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        me = psutil.Process()
+        before = {p.pid for p in me.children()}
+        self.pw = sync_playwright().start()
+        self.pid = next(p.pid for p in me.children() if p.pid not in before)
+        self.users = 0
+
+    @classmethod
+    def acquire(cls) -> _Driver:
+        driver = getattr(cls._local, "driver", None)
+        if driver is None:
+            driver = cls._local.driver = cls()
+        driver.users += 1
+        return driver
+
+    def release(self, same_thread: bool) -> None:
+        self.users -= 1
+        if self.users > 0:
+            return
+        if same_thread:
+            try:
+                self.pw.stop()
+            except Exception:  # noqa: BLE001 - the driver may be gone already
+                pass
+            if getattr(self._local, "driver", None) is self:
+                self._local.driver = None
+        _kill_tree([self.pid])
+
+
+@dataclass
+class BrowserStats:
+    starts: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    # what the page tried to fetch (each refused by the page's policy or aborted by a route)
+    blocked: list[str] = field(default_factory=list)
+
+
+class Browser:
+    """A warm page loaded from `html` (a local file), with `evaluate(script, arg)`."""
+
+    def __init__(self, html: Path, viewport: tuple[int, int] = (1024, 1400),
+                 restart_every: int = 2000, timeout_s: float = 30.0, tag: str = "") -> None:
+        self.html = Path(html)
+        self.viewport = viewport
+        self.restart_every = restart_every
+        self.timeout_s = timeout_s
+        self.stats = BrowserStats()
+        # Chromium's environment carries OCR2SYNTH_BROWSER_TAG=tag: the process table then
+        # says which job a browser belongs to, even once it is orphaned
+        self.tag = tag
+        self.pids: list[int] = []  # this browser's Chromium (a child of the driver)
+        self._driver: _Driver | None = None
+        self._browser = self._page = self._cdp = None
+        self._thread: int | None = None
+        self._calls = 0
+        _LIVE.add(self)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._driver = _Driver.acquire()
+        driver = psutil.Process(self._driver.pid)
+        before = {p.pid for p in driver.children()}
+        self._browser = self._driver.pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            handle_sigint=True, handle_sigterm=True, handle_sighup=True,
+            env={**os.environ, "OCR2SYNTH_BROWSER_TAG": self.tag})
+        self.pids = [p.pid for p in driver.children() if p.pid not in before]
+        context = self._browser.new_context(
+            viewport={"width": self.viewport[0], "height": self.viewport[1]},
+            device_scale_factor=1, offline=True, java_script_enabled=True,
+            service_workers="block")
+        context.route("**/*", self._block)
+        self._page = context.new_page()
+        # the page's Content-Security-Policy refuses most fetches before they reach a route
+        self._page.on("console", self._console)
+        self._page.on("request", self._request)
+        self._page.goto(self.html.as_uri(), wait_until="load")
+        # CDP's capture with optimizeForSpeed: the same lossless PNG, ~40% faster to make
+        self._cdp = context.new_cdp_session(self._page)
+        self._thread = threading.get_ident()
+        self._calls = 0
+        self.stats.starts += 1
+
+    def _block(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith("file://"):
+            route.continue_()
+        else:
+            self.stats.blocked.append(url[:200])
+            route.abort("blockedbyclient")
+
+    def _request(self, request: Any) -> None:
+        if not request.url.startswith(("file://", "data:")):
+            self.stats.blocked.append(request.url[:200])
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text:
+            self.stats.blocked.append(text[:300])
+
+    @property
+    def page(self) -> Any:
+        """The live page, (re)started as needed; use from one thread at a time."""
+        if (self._page is None or self._thread != threading.get_ident()
+                or self._calls >= self.restart_every):
+            self.close()
+            self._start()
+        return self._page
+
+    def chromium_pids(self) -> list[int]:
+        out = []
+        for pid in self.pids:
+            try:
+                root = psutil.Process(pid)
+                out += [p.pid for p in [root, *root.children(recursive=True)]
+                        if "chrom" in p.name().lower()]
+            except psutil.Error:
+                pass
+        return out
+
+    def close(self) -> None:
+        same_thread = self._thread == threading.get_ident()
+        if self._browser is not None and same_thread:
+            try:
+                self._browser.close()
+            except Exception:  # noqa: BLE001 - a dead browser cannot close cleanly
+                pass
+        _kill_tree(self.pids)
+        self.pids = []
+        if self._driver is not None:
+            self._driver.release(same_thread)
+        self._driver = self._browser = self._page = self._cdp = None
+        self._thread = None
+
+    # -- calls ------------------------------------------------------------------------------
+    def evaluate(self, script: str, arg: Any) -> Any:
+        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
+        (the next call starts a fresh one) and raises `BrowserCrash`."""
+        page = self.page
+        self._calls += 1
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            _kill_tree(self.pids)
+
+        timer = threading.Timer(self.timeout_s, expire)
+        timer.start()
+        try:
+            return page.evaluate(script, arg)
+        except Exception as exc:
+            self.stats.timeouts += fired.is_set()
+            self.stats.crashes += not fired.is_set()
+            self.close()
+            reason = "timeout" if fired.is_set() else type(exc).__name__
+            raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
+        finally:
+            timer.cancel()
+
+    def screenshot(self, width: int, height: int) -> bytes:
+        page = self.page
+        if page.viewport_size != {"width": width, "height": height}:
+            page.set_viewport_size({"width": width, "height": height})
+        try:
+            shot = self._cdp.send("Page.captureScreenshot", {
+                "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+            return base64.b64decode(shot["data"])
+        except Exception as exc:
+            self.stats.crashes += 1
+            self.close()
+            raise BrowserCrash(f"screenshot: {str(exc)[:300]}") from exc
+
+    def __del__(self) -> None:
+        if self.pids:
+            _kill_tree(self.pids)

@@ -1,0 +1,185 @@
+"""`markdown-page`: Mathpix-markdown pages rendered by mathpix-markdown-it in a warm Chromium.
+
+Each block of a document is rendered into the page; the page then drops, in the DOM, every
+block from the first one that does not fit entirely inside the text area (and any block
+wider than its column), so the picture never cuts a line and the target is exactly the
+markdown of the blocks it shows, in reading order, footnotes last. Boxes (blocks, then
+lines) come from the DOM's client rects, in image pixels.
+
+`mode: formula` renders single formulas (the latex-formula sources) through MathJax in the
+same browser, for a second formula engine.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from renderers.browser.engine import Browser, BrowserCrash, asset
+from renderers.imaging import crop_to_ink, is_blank
+from renderers.templates import TEMPLATES_DIR, render_template
+
+FONTS = {
+    "en": ["'Latin Modern Roman', serif", "'DejaVu Serif', serif", "'DejaVu Sans', sans-serif",
+           "'Bitstream Charter', serif", "'GFS Baskerville', serif"],
+    "zh": ["'Noto Serif CJK SC', serif", "'Noto Sans CJK SC', sans-serif"],
+}
+
+
+def page_html(folder: Path) -> Path:
+    """The page shell, written once per browser: local bundle and layout script only."""
+    html = render_template(
+        "html/page.html.j2",
+        bundle_uri=asset("mathpix-markdown-it/es5/bundle.js").as_uri(),
+        page_js_uri=(TEMPLATES_DIR / "html" / "page.js").as_uri())
+    path = folder / "page.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def target_markdown(blocks: list[dict[str, Any]], notes: list[dict[str, Any]]) -> str:
+    """The markdown of the visible blocks: items of one list on consecutive lines, other
+    blocks separated by a blank line, then the footnotes."""
+    chunks: list[str] = []
+    previous_item = False
+    for block in blocks:
+        is_item = block["kind"] == "item"
+        chunks.append(("\n" if is_item and previous_item else "\n\n" if chunks else "")
+                      + block["md"])
+        previous_item = is_item
+    if notes:
+        chunks.append("\n\n" + "\n".join(f"[^{n['n']}]: {n['md']}" for n in notes))
+    return "".join(chunks)
+
+
+class MarkdownPageRenderer(Renderer):
+    """Params (optional): `mode` page|formula, `widths` (px), `columns` [1, 2], `fonts`
+    (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
+    the browser's processes), `page_text` (keep the DOM text in meta, for checks)."""
+
+    name = "markdown-page"
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        self.mode = params.get("mode", "page")
+        if self.mode not in ("page", "formula"):
+            raise ValueError(f"markdown-page: unknown mode {self.mode!r} (page, formula)")
+        self.widths = [int(w) for w in params.get("widths", [896, 1024, 1152])]
+        self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
+        self.fonts = dict(FONTS, **params.get("fonts", {}))
+        self.keep_text = bool(params.get("page_text", False))
+        self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-")
+        self.browser = Browser(page_html(Path(self._tmp.name)),
+                               restart_every=int(params.get("restart_every", 2000)),
+                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
+
+    def close(self) -> None:
+        self.browser.close()
+        self._tmp.cleanup()
+
+    def style(self, item: Item) -> dict[str, Any]:
+        rng = self.style_rng(item)
+        lang = item.content.get("lang", "en") if isinstance(item.content, dict) else "en"
+        width = rng.choice(self.widths)
+        columns = rng.choice(self.columns) if width >= 880 else 1
+        side = rng.randint(40, 110)
+        return {
+            "width": width,
+            "height": int(width * rng.uniform(1.25, 1.45)),
+            "padding": [rng.randint(40, 100), side, rng.randint(40, 100), side],
+            "columns": columns,
+            "gap": rng.randint(24, 48),
+            "font": rng.choice(self.fonts["zh" if lang == "zh" else "en"]),
+            "size": rng.randint(14, 18) if columns == 1 else rng.randint(13, 16),
+            "lineHeight": round(rng.uniform(1.3, 1.7), 2),
+            "align": rng.choice(["justify", "left"]),
+            "lang": "zh" if lang == "zh" else "en",
+        }
+
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        out: list[Sample | Reject] = []
+        for item in items:
+            render = self.render_formula if self.mode == "formula" else self.render_page
+            try:
+                out.append(render(item))
+            except BrowserCrash:
+                # a fresh browser gets one more try at the item
+                try:
+                    out.append(render(item))
+                except BrowserCrash as exc:
+                    out.append(Reject("browser-crash", str(exc)[:300]))
+        return out
+
+    def _image(self, width: int, height: int) -> Image.Image:
+        png = self.browser.screenshot(width, height)
+        return Image.open(io.BytesIO(png)).convert("L")
+
+    def render_page(self, item: Item) -> Sample | Reject:
+        content = item.content
+        if not isinstance(content, dict) or "blocks" not in content:
+            return Reject("bad-content", f"expected a markdown document, got {type(content)}")
+        if content.get("error"):
+            reason, _, detail = content["error"].partition(":")
+            return Reject(reason, detail.strip())
+        blocks, notes = content["blocks"], content.get("notes", [])
+        if not blocks:
+            return Reject("empty", "the document has no blocks")
+        style = self.style(item)
+        arg = {**style,
+               "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]} for b in blocks],
+               "notes": [{"owner": n["owner"], "md": f"\\(^{{{n['n']}}}\\) {n['md']}"}
+                         for n in notes]}
+        result = self.browser.evaluate("a => ocrPage(a)", arg)
+        if not result["visible"]:
+            return Reject("nothing-fits", f"{len(blocks)} blocks, none fits the page"
+                                          + (f" ({result['dropped']})" if result["dropped"]
+                                             else ""))
+        if result["rawMath"]:
+            return Reject("raw-math", "math delimiters left unrendered on the page")
+        image = self._image(style["width"], style["height"])
+        if is_blank(image):
+            return Reject("blank", "the page rendered blank")
+        visible = [blocks[i] for i in result["visible"]]
+        shown_notes = [notes[n["index"]] for n in result["notes"]]
+        target = target_markdown(visible, shown_notes)
+        para: list[Box] = []
+        lines: list[Box] = []
+        for block, measured in zip(visible + shown_notes, result["blocks"] + result["notes"],
+                                   strict=True):
+            if measured["box"]:
+                b = measured["box"]
+                para.append(Box(b["x0"], b["y0"], b["x1"], b["y1"], block["md"]))
+            lines += [Box(ln["x0"], ln["y0"], ln["x1"], ln["y1"], ln["text"])
+                      for ln in measured["lines"]]
+        meta = {**style, **item.meta, "blocks": result["visible"],
+                "blocks_total": len(blocks), "dropped": result["dropped"],
+                "paragraph_boxes": len(para)}
+        if self.keep_text:  # the DOM's text of the shown blocks, for checks
+            meta["page_text"] = [m["text"] for m in result["blocks"] + result["notes"]]
+        return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
+                      boxes=para + lines, meta=meta)
+
+    def render_formula(self, item: Item) -> Sample | Reject:
+        tex = item.content
+        if not isinstance(tex, str) or not tex.strip():
+            return Reject("bad-content", "expected a LaTeX formula")
+        rng = self.style_rng(item)
+        result = self.browser.evaluate("a => ocrFormula(a)", {
+            "tex": tex, "size": rng.randint(18, 40), "pad": 8})
+        if result["error"]:
+            return Reject("mathjax-error", str(result["error"])[:200])
+        if not result["svg"]:
+            return Reject("no-math", "MathJax drew nothing")
+        width, height = result["width"], result["height"]
+        if width > 4000 or height > 2000:
+            return Reject("too-large", f"{width}x{height} px")
+        image = crop_to_ink(self._image(max(width, 1), max(height, 1)), margin=rng.randint(4, 16))
+        if image is None:
+            return Reject("blank", "the formula rendered blank")
+        return Sample(image=image, target=tex, prompt=PROMPT_FORMAT, task="format",
+                      meta={**item.meta, "engine": "mathjax"})

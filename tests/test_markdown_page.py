@@ -1,0 +1,303 @@
+"""markdown-page: truthful targets, no overflow, DOM boxes, blocked network, hostile files,
+browser crash and restart, no orphaned Chromium, formula mode, and a run through Ray."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from renderers.base import Item, Reject, Sample
+from renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
+
+CJK = r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
+
+
+def words(text: str) -> list[str]:
+    return re.findall(CJK + r"|[^\W_]+", text)
+
+
+def target_words(target: str) -> list[str]:
+    """The words a reader sees for a target: math, footnote marks, markdown and tabular
+    syntax removed."""
+    text = re.sub(r"\\\[.*?\\\]|\\\(.*?\\\)|\$[^$]*\$", " ", target, flags=re.S)
+    text = re.sub(r"\[\^\d+\]:?", " ", text)
+    text = re.sub(r"\\(?:begin|end)\{\w+\}(?:\{[^}]*\})?", " ", text)
+    text = re.sub(r"\\(?:multicolumn|multirow)\{[^}]*\}\{[^}]*\}", " ", text)
+    text = re.sub(r"\\cline\{[^}]*\}|\\[A-Za-z]+", " ", text)
+    return words(text)
+
+
+def f1(a: list[str], b: list[str]) -> float:
+    common = sum((Counter(a) & Counter(b)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    r = MarkdownPageRenderer({"page_text": True}, timeout_s=20)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def pages(renderer):
+    source = GeneratedMarkdown(zh_share=0.3)
+    items = [source.item(7000 + k, k) for k in range(16)]
+    return items, renderer.render_batch(items)
+
+
+def test_generated_pages_are_truthful_full_and_never_cut(pages):
+    items, out = pages
+    samples = [s for s in out if isinstance(s, Sample)]
+    assert len(samples) >= 15, [r for r in out if isinstance(r, Reject)]
+    langs = {s.meta["lang"] for s in samples}
+    assert langs == {"en", "zh"}
+    cut = 0
+    for sample in samples:
+        seen = [w for text in sample.meta["page_text"] for w in words(text)]
+        score = f1(seen, target_words(sample.target))
+        assert score >= 0.98, (score, sample.target[:300])
+        # math renders as math: no delimiters in the page's text
+        assert "\\(" not in " ".join(sample.meta["page_text"])
+        # nothing is drawn in the bottom margin: no line runs off the text area
+        gray = np.asarray(sample.image)
+        bottom = sample.meta["height"] - sample.meta["padding"][2]
+        assert gray[bottom + 2:].min() > 200, "ink below the text area"
+        assert max(b.y1 for b in sample.boxes) <= bottom + 1
+        cut += sample.meta["blocks_total"] > len(sample.meta["blocks"])
+    # the documents are longer than a page: most pages are cut at a block boundary
+    assert cut >= len(samples) // 2
+
+
+def test_targets_hold_exactly_the_visible_blocks_in_order(pages):
+    items, out = pages
+    for item, sample in zip(items, out, strict=True):
+        if not isinstance(sample, Sample):
+            continue
+        shown = sample.meta["blocks"]
+        assert shown == sorted(shown) and shown[0] == 0
+        blocks = item.content["blocks"]
+        for index, block in enumerate(blocks):
+            # the first block that was left out must not be in the target
+            if index not in shown and index > shown[-1]:
+                assert block["md"] not in sample.target or len(block["md"]) < 30
+                break
+        for index in shown:
+            assert blocks[index]["md"] in sample.target
+
+
+def test_boxes_are_block_then_line_boxes_in_image_pixels(pages):
+    _, out = pages
+    sample = next(s for s in out if isinstance(s, Sample) and s.meta["lang"] == "en")
+    width, height = sample.image.size
+    paragraphs = sample.boxes[:sample.meta["paragraph_boxes"]]
+    lines = sample.boxes[sample.meta["paragraph_boxes"]:]
+    assert len(lines) > len(paragraphs) >= 3
+    for box in sample.boxes:
+        assert 0 <= box.x0 < box.x1 <= width and 0 <= box.y0 < box.y1 <= height
+    # a line box is about one line high and has ink inside it
+    gray = np.asarray(sample.image)
+    for line in lines[:20]:
+        assert line.y1 - line.y0 < 4 * sample.meta["size"] * sample.meta["lineHeight"]
+        assert gray[int(line.y0):int(line.y1) + 1, int(line.x0):int(line.x1) + 1].min() < 128
+    # every word of the lines is in the target
+    target = set(target_words(sample.target))
+    line_words = [w for line in lines for w in words(line.text)]
+    assert sum(w in target for w in line_words) >= 0.98 * len(line_words)
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        _Counting.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Counting.hits.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_no_request_leaves_the_browser_even_for_unsanitized_markdown(renderer, web_server):
+    doc = {"lang": "en", "notes": [], "blocks": [
+        {"kind": "para", "md": f"Picture ![x]({web_server}/img.png) here and a "
+                               f"[link]({web_server}/page) too."},
+        {"kind": "para", "md": "The rest of the page renders from local assets."}]}
+    out = renderer.render_batch([Item(0, 1, doc), Item(1, 2, doc)])
+    assert isinstance(out[0], Sample), out
+    # refused by the page's policy or aborted by the route: either way, seen and stopped
+    assert any(web_server in url for url in renderer.browser.stats.blocked)
+    time.sleep(0.3)
+    assert _Counting.hits == []
+
+
+def test_hostile_files_are_sanitized_or_rejected_and_the_job_finishes(renderer, web_server,
+                                                                      tmp_path):
+    (tmp_path / "a.md").write_text(
+        f"# Title\n\n<script>fetch('{web_server}/s')</script>Safe words here.\n\n"
+        f"<img src={web_server}/i.png> <iframe src=\"{web_server}/f\"></iframe>\n\n"
+        f"A [click](javascript:alert(1)) link and ![p]({web_server}/p.png) picture.\n\n"
+        "Math \\(x^2\\) stays.\n")
+    (tmp_path / "b.mmd").write_bytes(b"Bad \xff\xfe bytes\n")
+    (tmp_path / "c.md").write_text("word " * (1 << 20))  # 5 MB
+    source = MarkdownFiles(tmp_path)
+    items = [source.item(k, k) for k in range(source.size())]
+    out = renderer.render_batch(items)
+    reasons = {o.reason for o in out if isinstance(o, Reject)}
+    assert reasons == {"bad-encoding", "too-long"}
+    samples = [o for o in out if isinstance(o, Sample)]
+    assert len(samples) == 1
+    target = samples[0].target
+    for bad in ("<script", "<img", "<iframe", "javascript:", "http"):
+        assert bad not in target
+    assert "Safe words here." in target and "\\(x^2\\)" in target
+    time.sleep(0.3)
+    assert _Counting.hits == []
+
+
+def test_source_files_are_split_into_page_sized_pieces(tmp_path):
+    paragraphs = [f"Paragraph {i}" + " text" * 80 for i in range(30)]
+    (tmp_path / "long.md").write_text("\n\n".join(paragraphs) + "\n\n\\[\na\n\nb\n\\]\n")
+    source = MarkdownFiles(tmp_path, page_chars=2000)
+    assert source.size() > 5
+    pieces = [source.item(k, k).content["blocks"] for k in range(source.size())]
+    assert [b["md"] for piece in pieces for b in piece][:30] == paragraphs
+    assert pieces[-1][-1] == {"kind": "display", "md": "\\[\na\n\nb\n\\]"}
+
+
+def test_a_killed_browser_is_restarted_and_the_batch_completes(renderer):
+    source = GeneratedMarkdown()
+    renderer.render_batch([source.item(1, 0)])
+    starts = renderer.browser.stats.starts
+    old = renderer.browser.chromium_pids()
+    assert old
+    for pid in old:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    out = renderer.render_batch([source.item(10 + k, k) for k in range(3)])
+    assert all(isinstance(o, Sample) for o in out), out
+    assert renderer.browser.stats.starts == starts + 1
+    assert not set(old) & set(renderer.browser.chromium_pids())
+
+
+def _tagged(tag: str) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if "chrom" in (proc.info["name"] or "") and \
+                    proc.environ().get("OCR2SYNTH_BROWSER_TAG") == tag:
+                found.append(proc.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _wait_gone(tag: str, seconds: float = 20) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+_CHILD = """
+import sys, time
+from renderers.browser.markdown_page import MarkdownPageRenderer
+from renderers.browser.markdown_source import GeneratedMarkdown
+r = MarkdownPageRenderer({"tag": sys.argv[1]}, 20)
+r.render_batch([GeneratedMarkdown().item(3, 0)])
+print(" ".join(map(str, r.browser.chromium_pids())), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_chromium_dies_with_its_process(sig):
+    tag = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, tag], stdout=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).parents[1])
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert pids, "no browser started"
+        # the browser is the renderer's: its parent chain leads to the child process
+        for pid in pids:
+            assert proc.pid in [p.pid for p in psutil.Process(pid).parents()]
+        # the browser process itself carries the tag (its zygote and renderers may not)
+        assert set(pids) & set(_tagged(tag))
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _wait_gone(tag) == []
+    assert [pid for pid in pids if _alive_chromium(pid)] == []
+
+
+def _alive_chromium(pid: int) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return "chrom" in proc.name() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_formula_mode_renders_latex_through_mathjax():
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    r = MarkdownPageRenderer({"mode": "formula"}, timeout_s=20)
+    try:
+        good = ["\\frac{a}{b} + \\sqrt{x^2}", "\\sum_{i=1}^{n} i = \\frac{n(n+1)}{2}"]
+        out = r.render_batch([Item(k, k, tex) for k, tex in enumerate(good)]
+                             + [Item(9, 9, "\\frac{a}{b")])
+        assert [o.target for o in out[:2]] == good
+        small, large = out[0].image.size, out[1].image.size
+        assert small[0] > 30 and small[1] > 20 and large[0] > small[0]
+        assert isinstance(out[2], Reject) and out[2].reason == "mathjax-error"
+    finally:
+        r.close()
+
+
+def test_renders_through_ray_and_leaves_no_browser_behind(ray_address, tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipelines.recipe import parse_recipe
+    from pipelines.runner import run_recipe
+
+    tag = uuid.uuid4().hex
+    raw = {"name": "mp", "seed": 3, "shard_size": 4,
+           "entries": [{"renderer": "markdown-page", "count": 4, "params": {"tag": tag}}]}
+    run_recipe(parse_recipe(raw, Path.cwd(), {"markdown-page"}), tmp_path, workers=1,
+               progress=False)
+    rows = [r for p in sorted((tmp_path / "shards").glob("*.parquet"))
+            for r in pq.read_table(p).to_pylist()]
+    assert len(rows) == 4 and all(r["task"] == "format" for r in rows)
+    assert _wait_gone(tag) == []
