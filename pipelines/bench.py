@@ -63,32 +63,12 @@ def naive_latex_formula(count: int) -> float:
     """One full pdflatex run per formula (no format file, no batching), then the same
     rasterize, crop and encode: the way a first script does it."""
     from renderers.latex.formula import LatexFormulaRenderer
-    from renderers.latex.formula_source import GeneratedFormulas
 
-    renderer = LatexFormulaRenderer({}, timeout_s=20)
-    source = GeneratedFormulas()
-    items = [source.item(sample_seed(BENCH_SEED, "latex-formula", k), k) for k in range(count)]
-    started = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for item in items:
-                style = renderer.style(item)
-                document = (renderer.preamble(style["font"]) + "\\begin{document}\n"
-                            + renderer.body(item.content, style) + "\n\\end{document}\n")
-                Path(tmp, "one.tex").write_text(document)
-                subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
-                                "one.tex"], cwd=tmp, capture_output=True, timeout=60)
-                pdf_path = Path(tmp, "one.pdf")
-                if not pdf_path.exists():
-                    continue
-                with pymupdf.open(pdf_path) as pdf:
-                    sample = renderer.page_sample(pdf[0], item, style)
-                if isinstance(sample, Sample):
-                    encode_image(sample.image, "png", 1, "auto")
-                pdf_path.unlink()
-    finally:
-        renderer.close()
-    return count / (time.perf_counter() - started)
+    r = LatexFormulaRenderer({}, timeout_s=20)
+    return _naive_tex(r, _bench_items("latex-formula", count),
+                      lambda style: r.preamble(style["font"]),
+                      lambda item, style: r.body(item.content, style),
+                      lambda pdf, pages, item, style: r.page_sample(pdf[0], item, style))
 
 
 def _bench_items(renderer: str, count: int) -> list[Any]:
