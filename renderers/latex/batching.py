@@ -8,11 +8,41 @@ from collections.abc import Callable
 from typing import Any
 
 import pymupdf
+from PIL import Image
 
 from renderers.base import Item, Reject, Sample
+from renderers.imaging import crop_to_ink
 from renderers.latex.engine import TexBatch, TexEngine
 
 Style = dict[str, Any]
+
+
+def chosen_names(renderer: str, what: str, params: dict[str, Any],
+                 known: dict[str, Any]) -> list[str]:
+    """The `what` param (e.g. fonts), all of `known` by default; unknown names refused."""
+    chosen = list(params.get(what, list(known)))
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        raise ValueError(f"{renderer}: unknown {what} {unknown} (known: {list(known)})")
+    return chosen
+
+
+def cropped_page(page: pymupdf.Page, style: Style, max_side: int, nothing: str,
+                 gray: bool = True) -> Image.Image | Reject:
+    """One typeset page at the item's dpi, cropped to its ink plus the item's margin;
+    `nothing` says what an empty page means for this renderer."""
+    if gray:
+        pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
+        raw = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+    else:
+        pix = page.get_pixmap(dpi=style["dpi"], alpha=False)
+        raw = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    image = crop_to_ink(raw, style["margin"])
+    if image is None:
+        return Reject("blank", nothing)
+    if max(image.size) > max_side:
+        return Reject("too-large", f"{image.size[0]}x{image.size[1]} px > {max_side}")
+    return image
 
 
 def reject_from(reason: str) -> Reject:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import pymupdf
-from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.imaging import crop_to_ink
+from renderers.latex.batching import chosen_names, cropped_page, render_grouped
 from renderers.latex.engine import TexEngine
 from renderers.latex.lint import CONTROL_WORD, lint_tex
 from renderers.templates import render_template
@@ -42,11 +40,6 @@ def lint_formula(formula: str) -> str | None:
                     newline_envs=ALLOWED_ENVS)
 
 
-def _choice(rng, value: Any, default: list) -> Any:
-    options = value if isinstance(value, list) else ([value] if value is not None else default)
-    return rng.choice(options)
-
-
 class LatexFormulaRenderer(Renderer):
     """Params (all optional): `fonts` (names from FONTS), `dpi` [lo, hi], `margin` [lo, hi]
     in pixels, `display` share of display style, `max_side` in pixels."""
@@ -55,11 +48,7 @@ class LatexFormulaRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        fonts = params.get("fonts", list(FONTS))
-        unknown = [f for f in fonts if f not in FONTS]
-        if unknown:
-            raise ValueError(f"latex-formula: unknown fonts {unknown} (known: {list(FONTS)})")
-        self.fonts = list(fonts)
+        self.fonts = chosen_names("latex-formula", "fonts", params, FONTS)
         self.dpi = tuple(params.get("dpi", [110, 300]))
         self.margin = tuple(params.get("margin", [4, 32]))
         self.display_share = float(params.get("display", 0.6))
@@ -82,30 +71,15 @@ class LatexFormulaRenderer(Renderer):
         }
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
-        results: list[Sample | Reject | None] = [None] * len(items)
-        groups: dict[str, list[int]] = defaultdict(list)
-        styles: list[dict[str, Any]] = []
-        for pos, item in enumerate(items):
-            style = self.style(item)
-            styles.append(style)
-            problem = lint_formula(str(item.content))
-            if problem:
-                results[pos] = Reject(problem.split(":")[0], problem)
-            else:
-                groups[style["font"]].append(pos)
-        for font, positions in groups.items():
-            bodies = [self.body(items[p].content, styles[p]) for p in positions]
-            with self.engine.typeset(self.preamble(font), bodies) as batch:
-                for local, pos in enumerate(positions):
-                    if local in batch.failures:
-                        reason = batch.failures[local]
-                        results[pos] = Reject(reason.split(":")[0], reason)
-                        continue
-                    results[pos] = self.page_sample(
-                        batch.pdf[batch.pages[local]], items[pos], styles[pos]
-                    )
-        assert all(r is not None for r in results), "every item gets a sample or a reject"
-        return results  # type: ignore[return-value]
+        return render_grouped(
+            self.engine, items, [self.style(item) for item in items],
+            lint=lambda item: lint_formula(str(item.content)),
+            group=lambda style: style["font"],
+            preamble=self.preamble,
+            body=lambda item, style: self.body(item.content, style),
+            sample=lambda pdf, pages, item, style: self.page_sample(pdf[pages.start], item,
+                                                                    style),
+        )
 
     @staticmethod
     def preamble(font: str) -> str:
@@ -126,13 +100,9 @@ class LatexFormulaRenderer(Renderer):
     def page_sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]
                     ) -> Sample | Reject:
         """Rasterize one typeset page at the item's dpi and crop it to the formula."""
-        pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
-        raw = Image.frombytes("L", (pix.width, pix.height), pix.samples)
-        image = crop_to_ink(raw, style["margin"])
-        if image is None:
-            return Reject("blank", "the formula typeset to an empty page")
-        if max(image.size) > self.max_side:
-            return Reject("too-large", f"{image.size[0]}x{image.size[1]} px > {self.max_side}")
+        image = cropped_page(page, style, self.max_side, "the formula typeset to an empty page")
+        if isinstance(image, Reject):
+            return image
         return Sample(
             image=image,
             target=str(item.content),

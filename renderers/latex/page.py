@@ -16,7 +16,7 @@ import pymupdf
 from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
-from renderers.latex.batching import Style, render_grouped
+from renderers.latex.batching import Style, chosen_names, render_grouped
 from renderers.latex.engine import TexEngine
 from renderers.latex.formula import lint_formula
 from renderers.latex.table import lint_table
@@ -95,12 +95,8 @@ class LatexPageRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.layouts = list(params.get("layouts", list(LAYOUTS)))
-        self.fonts = list(params.get("fonts", list(PAGE_FONTS)))
-        for name, known in (("layouts", LAYOUTS), ("fonts", PAGE_FONTS)):
-            unknown = [v for v in getattr(self, name) if v not in known]
-            if unknown:
-                raise ValueError(f"latex-page: unknown {name} {unknown} (known: {list(known)})")
+        self.layouts = chosen_names("latex-page", "layouts", params, LAYOUTS)
+        self.fonts = chosen_names("latex-page", "fonts", params, PAGE_FONTS)
         self.dpi = tuple(params.get("dpi", [96, 144]))
         self.probe_math = bool(params.get("probe_math", False))
         self.engine = TexEngine(timeout_s)

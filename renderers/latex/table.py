@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pymupdf
-from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.imaging import crop_to_ink
-from renderers.latex.batching import Style, render_grouped
+from renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
 from renderers.latex.engine import TexEngine
 from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
 from renderers.latex.formula import FONT_GAPS
@@ -52,11 +50,7 @@ class LatexTableRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        fonts = params.get("fonts", list(TEXT_FONTS))
-        unknown = [f for f in fonts if f not in TEXT_FONTS]
-        if unknown:
-            raise ValueError(f"latex-table: unknown fonts {unknown} (known: {list(TEXT_FONTS)})")
-        self.fonts = list(fonts)
+        self.fonts = chosen_names("latex-table", "fonts", params, TEXT_FONTS)
         self.dpi = tuple(params.get("dpi", [100, 220]))
         self.margin = tuple(params.get("margin", [4, 32]))
         self.max_side = int(params.get("max_side", 4000))
@@ -111,12 +105,8 @@ class LatexTableRenderer(Renderer):
         )
 
     def page_sample(self, page: pymupdf.Page, item: Item, style: Style) -> Sample | Reject:
-        pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
-        raw = Image.frombytes("L", (pix.width, pix.height), pix.samples)
-        image = crop_to_ink(raw, style["margin"])
-        if image is None:
-            return Reject("blank", "the table typeset to an empty page")
-        if max(image.size) > self.max_side:
-            return Reject("too-large", f"{image.size[0]}x{image.size[1]} px > {self.max_side}")
+        image = cropped_page(page, style, self.max_side, "the table typeset to an empty page")
+        if isinstance(image, Reject):
+            return image
         return Sample(image=image, target=str(item.content), prompt=PROMPT_FORMAT,
                       task="format", meta={**style, **item.meta})

@@ -6,11 +6,9 @@ import re
 from typing import Any
 
 import pymupdf
-from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.imaging import crop_to_ink
-from renderers.latex.batching import Style, render_grouped
+from renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
 from renderers.latex.engine import TexEngine
 from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
 from renderers.latex.lint import lint_tex
@@ -48,11 +46,7 @@ class TikzRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        fonts = params.get("fonts", list(TIKZ_FONTS))
-        unknown = [f for f in fonts if f not in TIKZ_FONTS]
-        if unknown:
-            raise ValueError(f"tikz: unknown fonts {unknown} (known: {list(TIKZ_FONTS)})")
-        self.fonts = list(fonts)
+        self.fonts = chosen_names("tikz", "fonts", params, TIKZ_FONTS)
         self.dpi = tuple(params.get("dpi", [72, 160]))
         self.margin = tuple(params.get("margin", [8, 40]))
         self.max_side = int(params.get("max_side", 2500))
@@ -89,13 +83,9 @@ class TikzRenderer(Renderer):
         return f"\\begin{{preview}}{picture}\\end{{preview}}"
 
     def page_sample(self, page: pymupdf.Page, item: Item, style: Style) -> Sample | Reject:
-        pix = page.get_pixmap(dpi=style["dpi"], alpha=False)
-        raw = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-        image = crop_to_ink(raw, style["margin"])
-        if image is None:
-            return Reject("blank", "the picture drew nothing")
-        if max(image.size) > self.max_side:
-            return Reject("too-large", f"{image.size[0]}x{image.size[1]} px > {self.max_side}")
+        image = cropped_page(page, style, self.max_side, "the picture drew nothing", gray=False)
+        if isinstance(image, Reject):
+            return image
         if min(image.size) < 2 * style["margin"] + 8:
             return Reject("too-small", f"{image.size[0]}x{image.size[1]} px")
         return Sample(image=image, target=str(item.content), prompt=PROMPT_FORMAT,
