@@ -14,13 +14,16 @@ display math, lists, tabular tables, footnotes) and add bold/italic and markdown
 
 from __future__ import annotations
 
+import copy
 import random
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from renderers.base import Item, Source
 from renderers.latex.page_source import PageGrammar
+from renderers.text.prose import text_language
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$])")
 
@@ -136,7 +139,6 @@ _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*[^)]*\)")
 _AUTOLINK = re.compile(r"<(?:https?|ftp|javascript|data|file):[^>]*>", re.I)
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _ENV_OPEN = re.compile(r"^\\begin\{(\w+\*?)\}")
 
 
@@ -189,6 +191,14 @@ def _block(md: str) -> dict[str, Any]:
     return {"kind": kind, "md": md}
 
 
+@lru_cache(maxsize=4)
+def _file_blocks(file: Path) -> tuple[list[dict[str, Any]], str]:
+    """A file's sanitized blocks and language. Cached: consecutive items are pieces of one
+    file, which would otherwise be read, sanitized and split again for every piece."""
+    text = sanitize(file.read_bytes().decode("utf-8"))
+    return split_blocks(text), text_language(text)
+
+
 class MarkdownFiles(Source):
     """A folder (or one file) of `.md`/`.mmd` documents, cut into page-sized pieces of
     about `page_chars` characters at block boundaries; one item per piece."""
@@ -213,7 +223,7 @@ class MarkdownFiles(Source):
                                                   f"(limit {self.MAX_BYTES})"))
                 continue
             try:
-                blocks = split_blocks(sanitize(file.read_bytes().decode("utf-8")))
+                blocks, _ = _file_blocks(file)
             except UnicodeDecodeError as exc:
                 self.pieces.append((file, 0, 0, f"bad-encoding: {exc}"[:200]))
                 continue
@@ -235,8 +245,7 @@ class MarkdownFiles(Source):
         if error:
             return Item(k=k, seed=seed, content={"lang": "en", "blocks": [], "notes": [],
                                                  "error": error}, meta=meta)
-        text = sanitize(file.read_bytes().decode("utf-8"))
-        blocks = split_blocks(text)[start:end]
-        lang = "zh" if len(_CJK.findall(text)) > len(text) / 10 else "en"
-        return Item(k=k, seed=seed, content={"lang": lang, "blocks": blocks, "notes": []},
+        blocks, lang = _file_blocks(file)
+        return Item(k=k, seed=seed, content={"lang": lang, "notes": [],
+                                             "blocks": copy.deepcopy(blocks[start:end])},
                     meta=meta)

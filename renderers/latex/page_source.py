@@ -22,7 +22,7 @@ from typing import Any
 from renderers.base import Item, Source
 from renderers.latex.formula_source import FormulaGrammar
 from renderers.latex.table_source import TableGrammar
-from renderers.text.prose import ChineseProse, EnglishProse
+from renderers.text.prose import ChineseProse, EnglishProse, text_language
 
 Block = dict[str, Any]
 
@@ -144,7 +144,6 @@ class GeneratedPages(Source):
 _INLINE_MATH = re.compile(r"\\\((.+?)\\\)|(?<![\\$])\$([^$\n]+?)\$")
 _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
 _ITEM = re.compile(r"^(?:([-*+])|(\d+)[.)])\s+(.*)$")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def parse_markdown(text: str) -> dict[str, Any]:
@@ -190,8 +189,7 @@ def parse_markdown(text: str) -> dict[str, Any]:
             continue
         paragraph.append(line)
     flush()
-    lang = "zh" if len(_CJK.findall(text)) > len(text) / 10 else "en"
-    return {"lang": lang, "blocks": blocks}
+    return {"lang": text_language(text), "blocks": blocks}
 
 
 def inline_parts(text: str) -> list[list[str]]:

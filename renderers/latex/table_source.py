@@ -205,25 +205,31 @@ def split_tabulars(text: str) -> list[str]:
     return split_environments(text, "tabular")
 
 
-class TableFiles(Source):
-    """A user's `.tex` file, or a folder of them: one item per `tabular` environment."""
+class EnvironmentFiles(Source):
+    """A user's `.tex` file, or a folder of them: one item per `env` environment, its
+    number in its file under `meta[kind]`."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, env: str, kind: str) -> None:
+        self.path, self.kind = Path(path), kind
         files = sorted(self.path.rglob("*.tex")) if self.path.is_dir() else [self.path]
-        self.tables: list[tuple[str, int, str]] = []
+        self.found: list[tuple[str, int, str]] = []
         for file in files:
             if file.stat().st_size > MAX_FILE_BYTES:
                 continue
             text = file.read_text(encoding="utf-8", errors="replace")
-            for number, table in enumerate(split_tabulars(text)):
-                self.tables.append((file.name, number, table))
-        if not self.tables:
-            raise ValueError(f"{self.path}: no tabular environments found")
+            for number, found in enumerate(split_environments(text, env)):
+                self.found.append((file.name, number, found))
+        if not self.found:
+            raise ValueError(f"{self.path}: no {env} environments found")
 
     def size(self) -> int:
-        return len(self.tables)
+        return len(self.found)
 
     def item(self, seed: int, k: int) -> Item:
-        name, number, table = self.tables[k % len(self.tables)]
-        return Item(k=k, seed=seed, content=table, meta={"source": name, "table": number})
+        name, number, content = self.found[k % len(self.found)]
+        return Item(k=k, seed=seed, content=content, meta={"source": name, self.kind: number})
+
+
+class TableFiles(EnvironmentFiles):
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path, "tabular", "table")

@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from renderers.base import Item, Source
+from renderers.latex.table_source import EnvironmentFiles
 
 POINT_NAMES = list("ABCDEFGHKLMNPQRS")
 LABEL_SIDES = ["above", "below", "left", "right", "above left", "above right",
@@ -256,27 +257,8 @@ class GeneratedGeometry(Source):
                     meta={"source": "generated"})
 
 
-class TikzFiles(Source):
+class TikzFiles(EnvironmentFiles):
     """A user's `.tex` file or folder of them: one item per `tikzpicture` environment."""
 
     def __init__(self, path: str | Path) -> None:
-        from renderers.latex.table_source import MAX_FILE_BYTES, split_environments
-
-        self.path = Path(path)
-        files = sorted(self.path.rglob("*.tex")) if self.path.is_dir() else [self.path]
-        self.pictures: list[tuple[str, int, str]] = []
-        for file in files:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                continue
-            text = file.read_text(encoding="utf-8", errors="replace")
-            for number, picture in enumerate(split_environments(text, "tikzpicture")):
-                self.pictures.append((file.name, number, picture))
-        if not self.pictures:
-            raise ValueError(f"{self.path}: no tikzpicture environments found")
-
-    def size(self) -> int:
-        return len(self.pictures)
-
-    def item(self, seed: int, k: int) -> Item:
-        name, number, picture = self.pictures[k % len(self.pictures)]
-        return Item(k=k, seed=seed, content=picture, meta={"source": name, "picture": number})
+        super().__init__(path, "tikzpicture", "picture")

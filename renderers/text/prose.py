@@ -8,6 +8,9 @@ every page font has (ASCII letters and punctuation; CJK ideographs for Chinese).
 from __future__ import annotations
 
 import random
+import re
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 NOUNS = (
     "model system method result sample region network signal layer value surface process "
@@ -122,3 +125,8 @@ class ChineseProse:
 
     def title(self) -> str:
         return self.rng.choice(ZH_TOPICS)
+
+
+def text_language(text: str) -> str:
+    """"zh" when more than a tenth of the characters are CJK, else "en"."""
+    return "zh" if len(_CJK.findall(text)) > len(text) / 10 else "en"
