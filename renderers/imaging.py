@@ -19,6 +19,12 @@ def ink_bbox(image: Image.Image, threshold: int = 250) -> tuple[int, int, int, i
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
+def touches_edge(box: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
+    """Whether an ink box (from `ink_bbox`) reaches the image border: a drawing cut off."""
+    x0, y0, x1, y1 = box
+    return x0 == 0 or y0 == 0 or x1 == size[0] or y1 == size[1]
+
+
 def crop_to_ink(image: Image.Image, margin: int, background: int = 255) -> Image.Image | None:
     """Crop to the inked area plus `margin` pixels of background on each side; None if blank."""
     box = ink_bbox(image)

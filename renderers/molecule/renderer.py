@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdAbbreviations, rdDepictor
@@ -22,6 +21,7 @@ from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Geometry import Point2D
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from renderers.imaging import ink_bbox, touches_edge
 
 FONTS: dict[str, str] = {
     "DejaVu Sans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -154,10 +154,10 @@ class MoleculeRenderer(Renderer):
         image = Image.open(io.BytesIO(drawer.GetDrawingText())).convert("RGB")
         if not style["colour"]:
             image = image.convert("L")
-        ink = np.asarray(image.convert("L")) < 200
-        if not ink.any():
+        box = ink_bbox(image, threshold=200)
+        if box is None:
             return Reject("blank", "nothing was drawn")
-        if ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any():
+        if touches_edge(box, image.size):
             return Reject("clipped", "the drawing touches the image edge")
         return image
 

@@ -215,11 +215,3 @@ def cut_excerpts(records: list[Record], measures_per_excerpt: int) -> list[Excer
         excerpts.append(Excerpt("\n".join(lines) + "\n", label,
                                 sum(1 for r in chunk if r.kind == "barline") - (lo in starts)))
     return excerpts
-
-
-def kern_spine_count(text: str) -> int:
-    """Number of **kern spines (staves) a document opens with."""
-    for line in text.splitlines():
-        if line.startswith("**"):
-            return sum(1 for t in line.split("\t") if t == "**kern")
-    return 0

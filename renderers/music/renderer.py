@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import resvg_py
 from PIL import Image, ImageOps
 
 from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from renderers.imaging import ink_bbox, touches_edge
 from renderers.music.engine import EngineCrash, VerovioProcess
-from renderers.music.kern import KernFormatError, kern_spine_count, parse_kern
+from renderers.music.kern import KernFormatError, parse_kern
 from renderers.music.kern_source import random_title
 from renderers.paper import INKS, PAPERS, ink_on_paper, paper
 
@@ -135,10 +135,8 @@ class MusicRenderer(Renderer):
             records = parse_kern(kern)
         except KernFormatError as exc:
             return Reject("malformed-kern", str(exc))
-        if kern_spine_count(kern) == 0:
+        if not any(r.kind == "exclusive" and "**kern" in r.tokens for r in records):
             return Reject("malformed-kern", "no **kern spine")
-        if not records or any("\t".join(r.tokens) == "" for r in records):
-            return Reject("malformed-kern", "empty document")
         style = self.style(item)
         document = self.document(kern, style)
         engraving = None
@@ -185,14 +183,12 @@ class MusicRenderer(Renderer):
                          font_family=family)
         png = resvg_py.svg_to_bytes(svg_string=with_bleed(svg, BLEED_PX), **fonts)
         coverage = Image.open(io.BytesIO(bytes(png))).getchannel("A")
-        inked = np.asarray(coverage) > 12
-        rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-        if rows.size == 0:
+        # coverage above 12 of 255 counts as ink
+        box = ink_bbox(ImageOps.invert(coverage), threshold=243)
+        if box is None:
             return Reject("blank", "the engraving has no ink")
-        height, width = inked.shape
-        if rows[0] == 0 or cols[0] == 0 or rows[-1] == height - 1 or cols[-1] == width - 1:
+        if touches_edge(box, coverage.size):
             return Reject("clipped", "ink touches the page edge")
-        box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         coverage = ImageOps.expand(coverage.crop(box), border=style["padding"], fill=0)
         background = paper(coverage.size, random.Random(style["paper_seed"]), style["paper"])
         return ink_on_paper(coverage, background, INKS[style["ink"]])
