@@ -24,8 +24,8 @@ ORDERS = ("random", "sequential")
 
 
 class SmilesLines:
-    """Many SMILES held compactly: one bytes blob and an offset array (the 1.6M MOSES
-    molecules take ~70 MB this way instead of ~150 MB of Python strings)."""
+    """Many lines held compactly: one bytes blob and offset arrays (the 1.6M MOSES rows
+    take ~80 MB this way, and load in a fraction of a second)."""
 
     def __init__(self, blob: bytes) -> None:
         self.blob = blob
@@ -97,9 +97,9 @@ class MosesSmiles(Source):
         if self.split not in self._cache:
             with gzip.open(moses_csv(self.split), "rb") as f:
                 text = f.read()
-            # drop the header row; the second column (the split name) is not SMILES
-            rows = b"\n".join(line.split(b",", 1)[0] for line in text.split(b"\n")[1:])
-            self._cache[self.split] = SmilesLines(rows)
+            # rows after the header; an item keeps only the first column (the second is
+            # the split name)
+            self._cache[self.split] = SmilesLines(text[text.index(b"\n") + 1:])
         return self._cache[self.split]
 
     def size(self) -> int:
@@ -107,7 +107,7 @@ class MosesSmiles(Source):
 
     def item(self, seed: int, k: int) -> Item:
         index = _pick(self.order, seed, k, len(self.lines))
-        return Item(k=k, seed=seed, content=self.lines[index],
+        return Item(k=k, seed=seed, content=self.lines[index].split(",", 1)[0],
                     meta={"source": f"moses-{self.split}", "index": index})
 
 
