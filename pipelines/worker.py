@@ -44,6 +44,9 @@ def validate(sample: Sample) -> Reject | None:
         return Reject("bad-size", f"image is {width}x{height}")
     if is_blank(sample.image):
         return Reject("blank", "the image holds a single colour")
+    for index, image in enumerate(sample.images):
+        if min(image.size) < 2 or is_blank(image):
+            return Reject("blank", f"images[{index}] is {image.size} and holds one colour")
     return None
 
 
@@ -126,13 +129,14 @@ class RenderWorker:
 
     def _row(self, renderer: str, entry_key: str, item: Item, sample: Sample) -> dict[str, Any]:
         sid = sample_id(entry_key, item.k)
-        data = encode_image(sample.image, self.image.format, self.image.compress_level,
-                            self.image.mode)
+        data = self._encode(sample.image)
         width, height = sample.image.size
+        ext = self.image.format
         return {
             "id": sid,
-            "image": {"bytes": data, "path": f"{sid}.{self.image.format}"},
-            "images": [],
+            "image": {"bytes": data, "path": f"{sid}.{ext}"},
+            "images": [{"bytes": self._encode(im), "path": f"{sid}-{i:02d}.{ext}"}
+                       for i, im in enumerate(sample.images)],
             "prompt": sample.prompt,
             "target": sample.target,
             "task": sample.task,
@@ -146,6 +150,10 @@ class RenderWorker:
             "meta": json.dumps(sample.meta, sort_keys=True, default=str),
             "seed": item.seed,
         }
+
+    def _encode(self, image: Any) -> bytes:
+        return encode_image(image, self.image.format, self.image.compress_level,
+                            self.image.mode)
 
     @staticmethod
     def poison_reject(chunk: ChunkSpec, detail: str) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from PIL import Image
 
 PROMPT_OCR = "OCR: "
 PROMPT_FORMAT = "OCR with format: "
+PROMPT_MULTI_CROP = "OCR with format upon the patch reference: "
+PROMPT_MULTI_PAGE = "OCR with format across multi pages: "
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Sample:
     task: str
     boxes: list[Box] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # The model's inputs where one image is not enough: multi-page pages, multi-crop tiles
+    # and thumbnail. `image` then stays a whole picture for previews and checks.
+    images: list[Image.Image] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

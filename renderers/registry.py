@@ -112,6 +112,42 @@ def _markdown_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return MarkdownPageRenderer(params, timeout_s)
 
 
+def _task_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.tasks.bases import TaskSource
+
+    return TaskSource(path, params)
+
+
+def _fine_grained_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.tasks.fine_grained import FineGrainedRenderer
+
+    return FineGrainedRenderer(params, timeout_s)
+
+
+def _multi_crop_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.tasks.multi_crop import MultiCropSource
+
+    return MultiCropSource(path, params)
+
+
+def _multi_crop_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.tasks.multi_crop import MultiCropRenderer
+
+    return MultiCropRenderer(params, timeout_s)
+
+
+def _multi_page_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.tasks.multi_page import MultiPageSource
+
+    return MultiPageSource(path, params)
+
+
+def _multi_page_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.tasks.multi_page import MultiPageRenderer
+
+    return MultiPageRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -176,6 +212,43 @@ REGISTRY: dict[str, RendererSpec] = {
             target_note="the Mathpix markdown of exactly the blocks the page shows, in "
             "reading order (blocks that do not fit whole are left out of image and target); "
             "footnotes last as `[^n]: text`, drawn as superscript marks and a page foot",
+        ),
+        # Stage-3 tasks over another renderer's pages (`base`, default latex-page; any
+        # renderer whose samples carry line boxes; `--source` goes to the base's source).
+        RendererSpec(
+            "fine-grained",
+            _task_source,
+            _fine_grained_renderer,
+            batch_size=64,
+            description="region OCR on a base page: `[x1, y1, x2, y2] OCR: ` (task box) or "
+            "`[red|green|blue] OCR: ` with a frame of that colour drawn (task color)",
+            target_note="the plain text of the region's lines as the base renderer's text "
+            "layer reports them, one line per line; regions come only from paragraphs whose "
+            "lines reproduce the page target's prose exactly (no math, marks or bullets), "
+            "and show no other line; the box is on GOT's 0-1000 scale, rounded outwards; "
+            "`boxes` holds the region in pixels",
+        ),
+        RendererSpec(
+            "multi-crop",
+            _multi_crop_source,
+            _multi_crop_renderer,
+            batch_size=32,
+            description="1-3 base pages side by side, cut into GOT/InternVL dynamic tiles "
+            "(up to 12 of 1024x1024 + thumbnail) in `images`",
+            target_note="the pages' formatted targets left to right, joined by a blank line; "
+            "`image` is the whole picture, `images` the tiles in reading order then the "
+            "1024x1024 thumbnail, `meta.grid` the (columns, rows) of the grid rule in "
+            "trainer/tiling.py; `boxes` are the pages' boxes moved onto the picture",
+        ),
+        RendererSpec(
+            "multi-page",
+            _multi_page_source,
+            _multi_page_renderer,
+            batch_size=16,
+            description="2-8 short base pages as one input (`images`), GOT's multi-page OCR",
+            target_note="the pages' formatted targets in page order, joined by a blank line; "
+            "each page under 650 tokens and all under 8000 by a conservative estimate "
+            "(renderers/tasks/tokens.py); `image` is the first page",
         ),
     ]
 }

@@ -1,0 +1,107 @@
+"""Base items for a task: which samples of another renderer it is built from, and
+rendering them in-process with that renderer."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from renderers.base import Item, Reject, Renderer, Sample, Source
+
+TASK_NAMES = ("fine-grained", "multi-crop", "multi-page")
+DEFAULT_BASE = "latex-page"
+# Base k of a task sample's i-th base item is k * BASE_STRIDE + i: distinct across the
+# samples of an entry, so finite corpora are walked in order rather than reused.
+BASE_STRIDE = 16
+
+
+def base_seed(seed: int, index: int) -> int:
+    digest = hashlib.blake2b(f"{seed}:base:{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def base_name(params: dict[str, Any]) -> str:
+    name = str(params.get("base", DEFAULT_BASE))
+    if name in TASK_NAMES:
+        raise ValueError(f"a task's base must be a renderer, not the task {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Bases:
+    """A task item's content: the base items, in the order the task uses them."""
+
+    renderer: str
+    items: tuple[Item, ...]
+
+    def __str__(self) -> str:  # the reject excerpt
+        return f"{self.renderer} " + " ".join(f"{it.k}:{it.seed}" for it in self.items)
+
+
+class TaskSource(Source):
+    """Items of a task: `count(rng)` base items of the base renderer's own source.
+
+    Subclasses choose how many (and may shorten them, see `shape`); the base items are
+    pure functions of (seed, k), so the task stays deterministic.
+    """
+
+    def __init__(self, path: str | None, params: dict[str, Any]) -> None:
+        from renderers.registry import get_spec
+
+        self.params = params
+        self.base = base_name(params)
+        self.base_source = get_spec(self.base).make_source(path, base_params(params))
+
+    def count(self, rng: random.Random) -> int:
+        return 1
+
+    def shape(self, item: Item, rng: random.Random) -> Item:
+        return item
+
+    def item(self, seed: int, k: int) -> Item:
+        rng = random.Random(seed)
+        n = self.count(rng)
+        items = tuple(
+            self.shape(self.base_source.item(base_seed(seed, i), k * BASE_STRIDE + i), rng)
+            for i in range(n))
+        return Item(k=k, seed=seed, content=Bases(self.base, items),
+                    meta={"base": self.base})
+
+
+def base_params(params: dict[str, Any]) -> dict[str, Any]:
+    return dict(params.get("base_params") or {})
+
+
+class BaseRenderer:
+    """The base renderer, warm for the task renderer's life; one batch per call."""
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        from renderers.registry import get_spec
+
+        self.name = base_name(params)
+        self.renderer: Renderer = get_spec(self.name).make_renderer(base_params(params),
+                                                                    timeout_s)
+
+    def render(self, items: list[Item]) -> list[Sample | Reject]:
+        """One outcome per item; a batch that fails as a whole is redone item by item."""
+        try:
+            out = self.renderer.render_batch(items) if items else []
+            if len(out) == len(items):
+                return out
+            problem = f"{len(out)} outcomes for {len(items)} items"
+        except Exception as exc:  # the base engine's failure must not take the task down
+            problem = f"{type(exc).__name__}: {exc}"
+        if len(items) == 1:
+            return [Reject("base-render-error", problem)]
+        return [out for item in items for out in self.render([item])]
+
+    def close(self) -> None:
+        self.renderer.close()
+
+
+def base_meta(item: Item, sample: Sample) -> dict[str, Any]:
+    """What a task keeps of a base sample: enough to render it again."""
+    return {"k": item.k, "seed": item.seed, "prompt": sample.prompt, "task": sample.task,
+            "size": list(sample.image.size)}

@@ -1,0 +1,107 @@
+"""`multi-page`: 2-8 short base pages read as one document, GOT's multi-page OCR.
+
+The pages go in `images` in order (`image` is the first page); the target is the pages'
+formatted texts in the same order, joined by a blank line. Each page's target stays under
+650 tokens and the whole under 8K (GOT's limits), counted by `tokens.count_tokens`.
+Base documents are shortened to a few blocks so most pages fit; a page over the limit is
+replaced by the next spare page of the item.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+from renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Renderer, Sample
+from renderers.tasks.bases import BaseRenderer, Bases, TaskSource, base_meta
+from renderers.tasks.tokens import count_tokens
+
+PAGE_JOIN = "\n\n"
+MAX_PAGE_TOKENS = 650
+MAX_TOTAL_TOKENS = 8000
+ROUNDS = 3  # rendering rounds for spare pages before an item is rejected
+
+
+class MultiPageSource(TaskSource):
+    """`pages: [lo, hi]` pages per sample (default [2, 8]); twice as many base items are
+    named, the second half spares. `blocks: [lo, hi]` keeps that many blocks of a base
+    document whose content is a list of blocks (latex-page, markdown-page)."""
+
+    def pages(self, rng: random.Random) -> int:
+        lo, hi = self.params.get("pages", [2, 8])
+        return rng.randint(max(2, int(lo)), min(8, int(hi)))
+
+    def count(self, rng: random.Random) -> int:
+        return 2 * self.pages(rng)
+
+    def shape(self, item: Item, rng: random.Random) -> Item:
+        lo, hi = self.params.get("blocks", [2, 6])
+        content = item.content
+        if not isinstance(content, dict) or not isinstance(content.get("blocks"), list):
+            return item
+        keep = rng.randint(int(lo), int(hi))
+        short = {**content, "blocks": content["blocks"][:keep]}
+        if isinstance(content.get("notes"), list):  # markdown-page footnotes by owner block
+            short["notes"] = [n for n in content["notes"] if n.get("owner", 0) < keep]
+        return replace(item, content=short, meta={**item.meta, "blocks_kept": keep})
+
+
+class MultiPageRenderer(Renderer):
+    """Params (all optional): `base`, `base_params`, `pages`, `blocks` (source),
+    `max_page_tokens` (650), `max_total_tokens` (8000)."""
+
+    name = "multi-page"
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        self.base = BaseRenderer(params, timeout_s)
+        self.max_page = int(params.get("max_page_tokens", MAX_PAGE_TOKENS))
+        self.max_total = int(params.get("max_total_tokens", MAX_TOTAL_TOKENS))
+
+    def close(self) -> None:
+        self.base.close()
+
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        if not all(isinstance(it.content, Bases) for it in items):
+            return [Reject("bad-content", "a task item names no base items")] * len(items)
+        want = [len(it.content.items) // 2 for it in items]
+        chosen: list[list[tuple[Item, Sample]]] = [[] for _ in items]
+        tokens = [0] * len(items)
+        next_base = [0] * len(items)
+        problems: list[list[str]] = [[] for _ in items]
+        for _ in range(ROUNDS):
+            # every item asks for as many base pages as it still lacks, all in one batch
+            asks = []
+            for i, it in enumerate(items):
+                need = min(want[i] - len(chosen[i]), len(it.content.items) - next_base[i])
+                asks += [(i, it.content.items[next_base[i] + j]) for j in range(need)]
+                next_base[i] += need
+            if not asks:
+                break
+            for (i, base), out in zip(asks, self.base.render([b for _, b in asks]),
+                                      strict=True):
+                if isinstance(out, Reject):
+                    problems[i].append(f"base-{out.reason}")
+                    continue
+                n = count_tokens(out.target)
+                if n >= self.max_page or tokens[i] + n >= self.max_total:
+                    problems[i].append(f"{n}-tokens")
+                    continue
+                chosen[i].append((base, out))
+                tokens[i] += n
+        return [self.compose(it, chosen[i], tokens[i]) if len(chosen[i]) == want[i]
+                else Reject("too-few-pages", f"{len(chosen[i])} of {want[i]} pages; "
+                                             f"dropped: {', '.join(problems[i])}")
+                for i, it in enumerate(items)]
+
+    def compose(self, item: Item, pages: list[tuple[Item, Sample]], tokens: int) -> Sample:
+        # spares fill in base order, so the pages keep the source's order
+        pages = sorted(pages, key=lambda p: p[0].k)
+        targets = [p.target for _, p in pages]
+        meta = {"base": self.base.name, "pages": len(pages), "tokens_estimate": tokens,
+                "page_tokens": [count_tokens(t) for t in targets],
+                "base_samples": [base_meta(b, p) for b, p in pages]}
+        return Sample(image=pages[0][1].image, target=PAGE_JOIN.join(targets),
+                      prompt=PROMPT_MULTI_PAGE, task="multi-page", meta=meta,
+                      images=[p.image for _, p in pages])
