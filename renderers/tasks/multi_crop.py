@@ -1,4 +1,4 @@
-"""`multi-crop`: a large, wide picture (one to three base pages side by side) cut into
+"""`multi-crop`: a large, wide picture (two or three base pages side by side) cut into
 GOT's dynamic-resolution tiles: up to 12 tiles of 1024x1024 on the grid whose aspect ratio
 is closest to the picture's, plus a thumbnail, in `images`. The target is the pages'
 formatted texts, left to right, joined by a blank line.
@@ -21,10 +21,10 @@ PAGE_JOIN = "\n\n"
 
 
 class MultiCropSource(TaskSource):
-    """`pages: [lo, hi]` base pages per picture (default [1, 3])."""
+    """`pages: [lo, hi]` base pages per picture (default [2, 3])."""
 
     def count(self, rng: random.Random) -> int:
-        lo, hi = self.params.get("pages", [1, 3])
+        lo, hi = self.params.get("pages", [2, 3])
         return rng.randint(int(lo), int(hi))
 
 

@@ -1,0 +1,271 @@
+"""Stage-3 tasks: fine-grained box/colour prompts, multi-crop tiles, multi-page stacks.
+
+The labels are checked against the base renderer's own record, rendered again here
+independently of the code that picked them: a region's target must be exactly the text of
+the base page's line boxes that lie inside the prompt's box.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from pipelines.cli import main
+from renderers.base import Item, Sample
+from renderers.registry import get_spec
+from renderers.tasks.fine_grained import COLORS
+from renderers.tasks.tokens import count_tokens
+from trainer.tiling import tile_boxes, tile_grid
+
+BOX_PROMPT = re.compile(r"^\[(\d+), (\d+), (\d+), (\d+)\] OCR: $")
+
+
+def render(name: str, n: int, params: dict | None = None, seed: int = 90210,
+           split: bool = False) -> list:
+    params = params or {}
+    spec = get_spec(name)
+    source = spec.make_source(None, params)
+    items = [source.item(seed + k, k) for k in range(n)]
+    renderer = spec.make_renderer(params, 30)
+    try:
+        if split:
+            return [out for item in items for out in renderer.render_batch([item])]
+        return renderer.render_batch(items)
+    finally:
+        renderer.close()
+
+
+def base_again(base: str, k: int, seed: int) -> Sample:
+    """The base sample rendered on its own, by the base renderer itself."""
+    spec = get_spec(base)
+    renderer = spec.make_renderer({}, 30)
+    try:
+        (out,) = renderer.render_batch([spec.make_source(None, {}).item(seed, k)])
+    finally:
+        renderer.close()
+    assert isinstance(out, Sample)
+    return out
+
+
+def text_inside(base: Sample, box: tuple[float, float, float, float]) -> tuple[str, int]:
+    """The base's line boxes whose centre lies in `box`, as rows top to bottom (fragments
+    of one row left to right); and how many other lines the box cuts into."""
+    lines = base.boxes[base.meta["paragraph_boxes"]:]
+    inside, cut = [], 0
+    for b in lines:
+        cx, cy = (b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2
+        if box[0] <= cx <= box[2] and box[1] <= cy <= box[3]:
+            inside.append(b)
+        elif (min(b.x1, box[2]) - max(b.x0, box[0]) > 0
+              and min(b.y1, box[3]) - max(b.y0, box[1]) > 0.2 * (b.y1 - b.y0)):
+            cut += 1
+    rows: list[list] = []
+    for b in sorted(inside, key=lambda b: (b.y0 + b.y1) / 2):
+        if rows and abs((b.y0 + b.y1) / 2 - (rows[-1][0].y0 + rows[-1][0].y1) / 2) < 3:
+            rows[-1].append(b)
+        else:
+            rows.append([b])
+    text = "\n".join(" ".join(b.text for b in sorted(row, key=lambda b: b.x0))
+                     for row in rows)
+    return text.replace("\x88", "\u2022"), cut
+
+
+@pytest.fixture(scope="module")
+def fine() -> list:
+    return render("fine-grained", 10)
+
+
+def test_box_and_colour_prompts_ask_for_exactly_the_text_the_base_page_shows_there(fine):
+    samples = [s for s in fine if isinstance(s, Sample)]
+    assert len(samples) >= 8
+    assert {s.task for s in samples} == {"box", "color"}
+    multi_line = 0
+    for s in samples:
+        base = base_again("latex-page", s.meta["base_sample"]["k"],
+                          s.meta["base_sample"]["seed"])
+        w, h = s.image.size
+        if s.task == "box":
+            m = BOX_PROMPT.match(s.prompt)
+            assert m, s.prompt
+            x0, y0, x1, y1 = (int(v) for v in m.groups())
+            box = (x0 * w / 1000, y0 * h / 1000, x1 * w / 1000, y1 * h / 1000)
+            assert s.image.tobytes() == base.image.tobytes()  # nothing drawn on a box prompt
+        else:
+            assert s.prompt == f"[{s.meta['color']}] OCR: "
+            fx0, fy0, fx1, fy1 = s.meta["frame"]
+            width = s.meta["frame_width"]
+            box = (fx0 + width, fy0 + width, fx1 - width, fy1 - width)  # inside the frame
+        text, cut = text_inside(base, box)
+        assert text == s.target, (s.prompt, s.meta)
+        assert cut == 0, f"the region cuts into {cut} other lines"
+        multi_line += "\n" in s.target
+    assert multi_line >= 1
+
+
+def test_box_prompt_is_what_gots_processor_writes_and_the_trainer_parses(fine):
+    from trainer.prompts import Query
+
+    for s in fine:
+        if isinstance(s, Sample) and s.task == "box":
+            query = Query.parse(s.prompt)
+            assert query.parsed and query.box == tuple(s.meta["region_norm"])
+            # GotOcr2Processor: f"{str(box)} OCR: " with box a list of ints on 0-1000
+            assert query.processor_text() == f"{list(query.box)} OCR: " == s.prompt
+            assert all(0 <= v <= 1000 for v in query.box)
+
+
+def test_colour_frame_is_drawn_in_its_colour_around_the_region_and_nowhere_else(fine):
+    checked = 0
+    for s in fine:
+        if not (isinstance(s, Sample) and s.task == "color"):
+            continue
+        base = base_again("latex-page", s.meta["base_sample"]["k"],
+                          s.meta["base_sample"]["seed"])
+        rgb = np.asarray(s.image.convert("RGB")).astype(int)
+        before = np.asarray(base.image.convert("RGB")).astype(int)
+        changed = np.argwhere((rgb != before).any(axis=2))
+        y0, x0 = changed.min(axis=0)
+        y1, x1 = changed.max(axis=0)
+        assert [x0, y0, x1, y1] == s.meta["frame"]
+        colour = np.array(COLORS[s.meta["color"]])
+        assert (rgb[changed[:, 0], changed[:, 1]] == colour).all()
+        # the frame encloses the region and leaves its inside untouched
+        rx0, ry0, rx1, ry1 = s.meta["region_px"]
+        assert x0 < rx0 and y0 < ry0 and x1 > rx1 and y1 > ry1
+        inner = (changed[:, 1] > x0 + 5) & (changed[:, 1] < x1 - 5) \
+            & (changed[:, 0] > y0 + 5) & (changed[:, 0] < y1 - 5)
+        assert not inner.any()
+        checked += 1
+    assert checked >= 2
+
+
+@pytest.mark.parametrize(("size", "grid"), [
+    ((1000, 1000), (1, 1)),  # small square: one tile, no crop
+    ((2048, 2048), (2, 2)),  # a tie between 1x1 and 2x2 goes to the grid the image fills
+    ((2048, 1024), (2, 1)),
+    ((1000, 3000), (1, 3)),
+    ((4000, 3000), (4, 3)),
+    ((12000, 1000), (12, 1)),
+    ((2984, 1353), (2, 1)),
+    ((1100, 1400), (3, 4)),
+])
+def test_tile_grid_follows_gots_rule_for_many_aspect_ratios(size, grid):
+    assert tile_grid(*size, 1024, 12) == grid
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
+        get_optimal_tiled_canvas,
+    )
+
+    assert get_optimal_tiled_canvas((size[1], size[0]), (1024, 1024), 1, 12) == grid
+
+
+def test_multi_crop_tiles_cover_the_picture_without_gap_and_target_reads_every_page():
+    out = render("multi-crop", 3)
+    samples = [s for s in out if isinstance(s, Sample)]
+    assert len(samples) == 3
+    for s in samples:
+        cols, rows = s.meta["grid"]
+        assert (cols, rows) == tile_grid(*s.image.size, 1024, 12) and cols * rows > 1
+        assert len(s.images) == cols * rows + 1
+        assert all(t.size == (1024, 1024) for t in s.images)
+        # the tiles, put back in reading order, are exactly the picture at grid size
+        canvas = Image.new(s.image.mode, (cols * 1024, rows * 1024))
+        boxes = tile_boxes(cols, rows, 1024)
+        assert boxes[-1][2:] == (cols * 1024, rows * 1024)
+        for tile, box in zip(s.images, boxes, strict=False):
+            canvas.paste(tile, box[:2])
+        expected = s.image.resize(canvas.size, Image.Resampling.BICUBIC)
+        assert canvas.tobytes() == expected.tobytes()
+        thumb = s.images[-1]
+        assert thumb.tobytes() == s.image.resize((1024, 1024),
+                                                 Image.Resampling.BICUBIC).tobytes()
+        # every page is in the picture and in the target, left to right
+        bases = s.meta["base_samples"]
+        assert len(bases) in (2, 3) and s.meta["offsets"] == sorted(s.meta["offsets"])
+        parts = s.target.split("\n\n")
+        first = base_again("latex-page", bases[0]["k"], bases[0]["seed"])
+        assert s.target.startswith(first.target) and len(parts) > 1
+        page = s.image.crop((0, 0, *first.image.size))
+        assert page.tobytes() == first.image.convert(s.image.mode).tobytes()
+
+
+def test_multi_page_stacks_two_to_eight_short_pages_in_order():
+    spec = get_spec("multi-page")
+    source = spec.make_source(None, {})
+    out = render("multi-page", 3)
+    samples = [s for s in out if isinstance(s, Sample)]
+    assert len(samples) >= 2
+    base = get_spec("latex-page").make_renderer({}, 30)
+    try:
+        for k, s in enumerate(out):
+            if not isinstance(s, Sample):
+                continue
+            assert 2 <= len(s.images) <= 8 and s.meta["pages"] == len(s.images)
+            assert s.image.tobytes() == s.images[0].tobytes()
+            assert sum(s.meta["page_tokens"]) < 8000 and max(s.meta["page_tokens"]) < 650
+            # the same base items, rendered again, give the same pages in the same order
+            named = {b.k: b for b in source.item(90210 + k, k).content.items}
+            used = [named[b["k"]] for b in s.meta["base_samples"]]
+            assert [b.k for b in used] == sorted(b.k for b in used)
+            again = base.render_batch(used)
+            assert [a.image.tobytes() for a in again] == [im.tobytes() for im in s.images]
+            assert s.target == "\n\n".join(a.target for a in again)
+            assert all(count_tokens(a.target) < 650 for a in again)
+    finally:
+        base.close()
+
+
+def test_token_estimate_errs_high():
+    prose = "The quick brown fox jumps over the lazy dog near the river bank."
+    assert count_tokens(prose) >= len(prose.split())  # GOT's Qwen2: about a token a word
+    assert count_tokens("12345") == 5  # Qwen2 splits numbers into digits
+    assert count_tokens("研究结果") == 8
+    assert count_tokens(r"\(x^{2}\)") >= 5
+
+
+def test_same_seed_same_bytes_whatever_the_batching():
+    one = render("fine-grained", 4, seed=7)
+    split = render("fine-grained", 4, seed=7, split=True)
+    for a, b in zip(one, split, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, Sample):
+            assert (a.prompt, a.target, a.task) == (b.prompt, b.target, b.task)
+            assert a.image.tobytes() == b.image.tobytes()
+    other = render("fine-grained", 4, seed=8)
+    assert [getattr(s, "target", None) for s in one] != [getattr(s, "target", None)
+                                                         for s in other]
+
+
+def test_tasks_render_through_ray_into_shards_with_images(ray_address, tmp_path: Path):
+    recipe = tmp_path / "tasks.yaml"
+    recipe.write_text(
+        "name: tasks\nseed: 3\nshard_size: 4\nmax_reject_rate: 0.5\nentries:\n"
+        "  - {renderer: fine-grained, count: 4, params: {base: markdown-page}}\n"
+        "  - {renderer: multi-crop, count: 2}\n"
+        "  - {renderer: multi-page, count: 2, params: {pages: [2, 3]}}\n")
+    out = tmp_path / "out"
+    assert main(["render", str(recipe), "--out", str(out), "--workers", "2",
+                 "--no-progress"]) == 0
+    rows = pq.read_table(out / "shards").to_pylist()
+    by_task: dict[str, list] = {}
+    for row in rows:
+        by_task.setdefault(row["task"], []).append(row)
+    assert set(by_task) >= {"multi-crop", "multi-page"} and by_task.keys() & {"box", "color"}
+    for row in by_task["multi-crop"]:
+        cols, rows_ = json.loads(row["meta"])["grid"]
+        assert len(row["images"]) == cols * rows_ + 1
+        assert row["prompt"] == "OCR with format upon the patch reference: "
+    for row in by_task["multi-page"]:
+        assert 2 <= len(row["images"]) <= 3
+        assert row["prompt"] == "OCR with format across multi pages: "
+        first = Image.open(io.BytesIO(row["images"][0]["bytes"]))
+        assert first.size == (row["width"], row["height"])
+    for row in by_task.get("box", []) + by_task.get("color", []):
+        assert row["images"] == [] and row["renderer"] == "fine-grained"
+    assert main(["verify", str(out)]) == 0
