@@ -35,7 +35,8 @@ endif
 
 .PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3
+	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3 \
+	render-fine-grained render-multi-crop render-multi-page
 
 setup: system-packages venv moses npm-assets
 
@@ -133,6 +134,16 @@ render-latex-page:
 
 render-tikz:
 	$(MAKE) render R=tikz
+
+# Stage-3 tasks, built on latex-page samples (recipe param `base` picks another renderer).
+render-fine-grained:
+	$(MAKE) render R=fine-grained
+
+render-multi-crop:
+	$(MAKE) render R=multi-crop
+
+render-multi-page:
+	$(MAKE) render R=multi-page
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

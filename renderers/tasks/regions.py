@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from renderers.base import Box, Sample
 
 # Markdown markers of a target line that are not drawn as text: headings, list bullets
-# and numbers, footnote labels, emphasis.
-_LINE_MARKERS = re.compile(r"^(?:#{1,6} |[-*+] |\d+\. |\[\^\d+\]: )")
+# and numbers, emphasis. A footnote's `[^n]: ` stays: its number is drawn as a mark that
+# engines may leave out of the line's text, so footnotes must never match.
+_LINE_MARKERS = re.compile(r"^(?:#{1,6} |[-*+] |\d+\. )")
 _EMPHASIS = re.compile(r"\*+")
 _NUMBER = re.compile(r"^\d+\. ")
 BULLET = "\u2022"
