@@ -196,6 +196,27 @@ def naive_markdown_page(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def _naive_task(name: str) -> Callable[[int], float]:
+    """A stage-3 task the way a first script builds it: per sample, a fresh base engine
+    renders that sample's base pages alone, then the sample is composed and encoded."""
+
+    def run(count: int) -> float:
+        items = _bench_items(name, count)
+        started = time.perf_counter()
+        for item in items:
+            renderer = get_spec(name).make_renderer({}, 20)
+            try:
+                sample = renderer.render_batch([item])[0]
+                if isinstance(sample, Sample):
+                    for image in [sample.image, *sample.images]:
+                        encode_image(image, "png", 1, "auto")
+            finally:
+                renderer.close()
+        return count / (time.perf_counter() - started)
+
+    return run
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -204,6 +225,9 @@ NAIVE: dict[str, Callable[[int], float]] = {
     "tikz": naive_tikz,
     "latex-page": naive_latex_page,
     "markdown-page": naive_markdown_page,
+    "fine-grained": _naive_task("fine-grained"),
+    "multi-crop": _naive_task("multi-crop"),
+    "multi-page": _naive_task("multi-page"),
 }
 
 
