@@ -95,8 +95,9 @@ class FineGrainedRenderer(Renderer):
 
     @staticmethod
     def pick(rng: random.Random, runs: list[list[int]]) -> list[int]:
-        """A line (half the time), a stretch of lines, or a whole paragraph."""
-        run = rng.choice(runs)
+        """A line (half the time), a stretch of lines, or a whole paragraph; paragraphs
+        weighted by their lines, so body text outweighs one-line headings."""
+        run = rng.choices(runs, weights=[len(r) for r in runs])[0]
         roll = rng.random()
         if roll < 0.5 or len(run) == 1:
             return [rng.choice(run)]
