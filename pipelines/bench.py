@@ -74,7 +74,8 @@ def naive_latex_formula(count: int) -> float:
 def _bench_items(renderer: str, count: int) -> list[Any]:
     spec = get_spec(renderer)
     source = spec.make_source(None, {})
-    return [source.item(sample_seed(BENCH_SEED, renderer, k), k) for k in range(count)]
+    return [source.item_at(k, lambda j: sample_seed(BENCH_SEED, renderer, j))
+            for k in range(count)]
 
 
 def naive_music(count: int) -> float:

@@ -253,8 +253,11 @@ class Browser:
 
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page
-        if page.viewport_size != {"width": width, "height": height}:
-            page.set_viewport_size({"width": width, "height": height})
+        # the viewport only grows: resizing it costs a layout, and the clip picks the area
+        view = page.viewport_size
+        if view["width"] < width or view["height"] < height:
+            page.set_viewport_size({"width": max(view["width"], width),
+                                    "height": max(view["height"], height)})
         try:
             shot = self._cdp.send("Page.captureScreenshot", {
                 "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
