@@ -152,7 +152,7 @@ class MarkdownPageRenderer(Renderer):
                 end += 1
             passed = [j for j, n in enumerate(notes) if start <= n["owner"] < end]
             result = self.browser.evaluate("a => ocrPage(a)", {
-                **style, "measure": measure,
+                **style, "measure": measure, "pageText": self.keep_text,
                 "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
                            for b in blocks[start:end]],
                 "notes": [{"owner": notes[j]["owner"] - start,

@@ -142,7 +142,7 @@
   }
 
   // a: {width, height, padding: [t, r, b, l], columns, gap, font, size, lineHeight,
-  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure}
+  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText}
   // Returns the blocks shown (all blocks before `cut`, less those too wide for a column);
   // with measure false, only which blocks fit (to find where the next page starts).
   window.ocrPage = function (a) {
@@ -212,7 +212,8 @@
     var cjk = a.lang === "zh";
     var report = function (d) {
       var box = union(rectsOf(d));
-      return { box: box && shift(box), lines: lines(d, cjk).map(shift), text: plainText(d) };
+      return { box: box && shift(box), lines: lines(d, cjk).map(shift),
+               text: a.pageText ? plainText(d) : "" };
     };
     var visible = [], out = [], noteOut = [];
     blocks.forEach(function (d, i) {
