@@ -283,7 +283,7 @@ def browser_memory(count: int) -> str:
 
     from renderers.browser.markdown_page import MarkdownPageRenderer
 
-    renderer = MarkdownPageRenderer({"restart_every": count + 100}, timeout_s=30)
+    renderer = MarkdownPageRenderer({"restart_every": 10**9}, timeout_s=30)
     source = get_spec("markdown-page").make_source(None, {})
 
     def seed_of(j: int) -> int:
