@@ -74,7 +74,8 @@ def naive_latex_formula(count: int) -> float:
 def _bench_items(renderer: str, count: int) -> list[Any]:
     spec = get_spec(renderer)
     source = spec.make_source(None, {})
-    return [source.item(sample_seed(BENCH_SEED, renderer, k), k) for k in range(count)]
+    return [source.item_at(k, lambda j: sample_seed(BENCH_SEED, renderer, j))
+            for k in range(count)]
 
 
 def naive_music(count: int) -> float:
@@ -184,9 +185,13 @@ def naive_markdown_page(count: int) -> float:
     from renderers.browser.markdown_page import MarkdownPageRenderer
 
     items = _bench_items("markdown-page", count)
+    starts = None  # where earlier pages stopped: known data, not redone per browser
     started = time.perf_counter()
     for item in items:
         renderer = MarkdownPageRenderer({}, timeout_s=20)
+        if starts is not None:
+            renderer._starts = starts
+        starts = renderer._starts
         try:
             sample = renderer.render_batch([item])[0]
             if isinstance(sample, Sample):
@@ -293,3 +298,42 @@ def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory:
         lines.append(f"peak RSS of a {count}-sample job: {small:,.0f} MiB ({small_s:.0f}s)")
         lines.append(f"peak RSS of a {count * 10}-sample job: {large:,.0f} MiB ({large_s:.0f}s)")
     return "\n".join(lines)
+
+
+def browser_memory(count: int) -> str:
+    """Memory of one warm markdown-page browser over `count` pages (no restart): resident
+    and unique set sizes of its Chromium processes after the first pages and at the end."""
+    import psutil
+
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    renderer = MarkdownPageRenderer({"restart_every": 10**9}, timeout_s=30)
+    source = get_spec("markdown-page").make_source(None, {})
+
+    def seed_of(j: int) -> int:
+        return sample_seed(BENCH_SEED, "markdown-page", j)
+
+    def memory() -> tuple[float, float]:
+        rss = uss = 0
+        for pid in renderer.browser.chromium_pids():
+            try:
+                info = psutil.Process(pid).memory_full_info()
+            except psutil.Error:
+                continue
+            rss, uss = rss + info.rss, uss + info.uss
+        return rss / 2**20, uss / 2**20
+
+    lines, done, warm = [], 0, min(50, count)
+    try:
+        for stop in (warm, count):
+            batch = [source.item_at(k, seed_of) for k in range(done, stop)]
+            for start in range(0, len(batch), 64):
+                renderer.render_batch(batch[start:start + 64])
+            done = stop
+            rss, uss = memory()
+            lines.append(f"after {done:,} pages: browser RSS {rss:,.0f} MiB, USS {uss:,.0f} MiB "
+                         f"({len(renderer.browser.chromium_pids())} processes, "
+                         f"{renderer.browser.stats.starts} start(s))")
+    finally:
+        renderer.close()
+    return "\n".join(["markdown-page: one browser, no restart", *lines])

@@ -61,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--memory", action="store_true",
                        help="also compare peak RSS of a run and one ten times larger")
+    bench.add_argument("--browser-memory", type=int, metavar="PAGES",
+                       help="markdown-page: a browser's memory after its first pages and "
+                            "after PAGES pages")
     bench.add_argument("--trainer", action="store_true",
                        help="measure the trainer instead: loader, step rate, tokens/s, MFU")
     bench.add_argument("--data", help="dataset folder (with --trainer)")
@@ -219,7 +222,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench.run(args.data, args.preset, args.batch_size, args.steps,
                         args.num_workers).text())
         return 0
-    from pipelines.bench import run_bench
+    from pipelines.bench import browser_memory, run_bench
+
+    if args.browser_memory:
+        print(browser_memory(args.browser_memory))
+        return 0
 
     print(run_bench(args.renderer, args.count, args.naive_count, args.repeats, args.memory))
     return 0

@@ -88,10 +88,13 @@ class RenderWorker:
         result = ChunkResult()
         items: list[Item] = []
         source = self.source(chunk)
+        def seed_of(j: int) -> int:
+            return sample_seed(chunk.recipe_seed, shard.entry_key, j)
+
         for k in range(chunk.start, chunk.stop):
-            seed = sample_seed(chunk.recipe_seed, shard.entry_key, k)
+            seed = seed_of(k)
             try:
-                items.append(source.item(seed, k))
+                items.append(source.item_at(k, seed_of))
             except Exception as exc:  # a broken corpus item must not stop its chunk
                 result.rejects.append(self._reject(shard.renderer, shard.entry_key, k, seed,
                                                    Reject("source-error", repr(exc)), None))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,12 @@ class Source(ABC):
 
     @abstractmethod
     def item(self, seed: int, k: int) -> Item: ...
+
+    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        """Sample k, given the seed of any sample of the entry. Sources whose items belong
+        together (consecutive pages of one document, seeded by its first page) override it;
+        the pipeline calls this."""
+        return self.item(seed_of(k), k)
 
     def size(self) -> int | None:
         """Number of distinct items for a finite corpus; None for a generator."""

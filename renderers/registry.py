@@ -103,7 +103,7 @@ def _markdown_source(path: str | None, params: dict[str, Any]) -> Source:
 
     if path:
         return MarkdownFiles(path, int(params.get("page_chars", 3000)))
-    return GeneratedMarkdown(float(params.get("zh", 0.2)))
+    return GeneratedMarkdown(float(params.get("zh", 0.2)), int(params.get("pages", 4)))
 
 
 def _markdown_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
@@ -210,7 +210,8 @@ REGISTRY: dict[str, RendererSpec] = {
             "Chromium (target: Mathpix markdown; block/line boxes); `mode: formula` renders "
             "single formulas with MathJax (target: the LaTeX)",
             target_note="the Mathpix markdown of exactly the blocks the page shows, in "
-            "reading order (blocks that do not fit whole are left out of image and target); "
+            "reading order (a block that does not fit whole starts the next page, which is "
+            "the next sample); "
             "footnotes last as `[^n]: text`, drawn as superscript marks and a page foot",
         ),
         # Stage-3 tasks over another renderer's pages (`base`, default latex-page; any

@@ -3,7 +3,7 @@
 One `Browser` per renderer (so one per Ray actor). It starts lazily in the thread that first
 uses it, because Playwright's sync API is bound to its thread and Ray Data calls a worker
 from another thread than the one that built it. It stays warm across batches and restarts
-every `restart_every` calls, after a crash, after a timeout, or when called from a new thread.
+every `restart_every` screenshots, after a crash, after a timeout, or when called from a new thread.
 
 Isolation:
 - every request the page makes is aborted (routes) and the context is offline; the page
@@ -231,7 +231,6 @@ class Browser:
         """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
         (the next call starts a fresh one) and raises `BrowserCrash`."""
         page = self.page
-        self._calls += 1
         fired = threading.Event()
 
         def expire() -> None:
@@ -253,8 +252,12 @@ class Browser:
 
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page
-        if page.viewport_size != {"width": width, "height": height}:
-            page.set_viewport_size({"width": width, "height": height})
+        self._calls += 1  # restart_every counts images: a page may take several evaluates
+        # the viewport only grows: resizing it costs a layout, and the clip picks the area
+        view = page.viewport_size
+        if view["width"] < width or view["height"] < height:
+            page.set_viewport_size({"width": max(view["width"], width),
+                                    "height": max(view["height"], height)})
         try:
             shot = self._cdp.send("Page.captureScreenshot", {
                 "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,14 @@ def target_markdown(blocks: list[dict[str, Any]], notes: list[dict[str, Any]]) -
     return "".join(chunks)
 
 
+@dataclass
+class _Fit:
+    result: dict[str, Any]  # ocrPage's answer, note indexes in the document's notes
+    shown: list[int]  # the document's blocks on the page, in order
+    next: int  # the block the next page starts with
+    dropped: dict[int, str]  # blocks left out: too wide for a column, taller than a page
+
+
 class MarkdownPageRenderer(Renderer):
     """Params (optional): `mode` page|formula, `widths` (px), `columns` [1, 2], `fonts`
     (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
@@ -73,8 +83,13 @@ class MarkdownPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
+        # markdown characters handed to a page at first (more when they all fit)
+        self.window_chars = int(params.get("window_chars", 6000))
+        self._starts: OrderedDict[str, list[int | None]] = OrderedDict()
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-")
+        # one viewport that holds the largest page: the screenshot clips each page from it
         self.browser = Browser(page_html(Path(self._tmp.name)),
+                               viewport=(max(self.widths), int(max(self.widths) * 1.45) + 1),
                                restart_every=int(params.get("restart_every", 2000)),
                                timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
 
@@ -83,6 +98,9 @@ class MarkdownPageRenderer(Renderer):
         self._tmp.cleanup()
 
     def style(self, item: Item) -> dict[str, Any]:
+        """One style per document: every page of it looks the same."""
+        if isinstance(item.content, dict) and "doc_seed" in item.content:
+            item = Item(k=0, seed=int(item.content["doc_seed"]), content=item.content)
         rng = self.style_rng(item)
         lang = item.content.get("lang", "en") if isinstance(item.content, dict) else "en"
         width = rng.choice(self.widths)
@@ -119,6 +137,57 @@ class MarkdownPageRenderer(Renderer):
         png = self.browser.screenshot(width, height)
         return Image.open(io.BytesIO(png)).convert("L")
 
+    def _fit(self, content: dict[str, Any], style: dict[str, Any], start: int,
+             measure: bool) -> _Fit | None:
+        """Lay out the page whose first block is `start`: which blocks it shows and where
+        the next page starts. A block taller than a whole page is skipped (the page
+        starts after it); None when no block is left."""
+        blocks, notes = content["blocks"], content.get("notes", [])
+        skipped: dict[int, str] = {}
+        chars = self.window_chars
+        while start < len(blocks):
+            end, used = start, 0
+            while end < len(blocks) and used < chars:  # enough blocks to fill the page
+                used += len(blocks[end]["md"]) + 40
+                end += 1
+            passed = [j for j, n in enumerate(notes) if start <= n["owner"] < end]
+            result = self.browser.evaluate("a => ocrPage(a)", {
+                **style, "measure": measure, "pageText": self.keep_text,
+                "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
+                           for b in blocks[start:end]],
+                "notes": [{"owner": notes[j]["owner"] - start,
+                           "md": f"\\(^{{{notes[j]['n']}}}\\) {notes[j]['md']}"}
+                          for j in passed]})
+            cut = result["cut"]
+            if cut == end - start and end < len(blocks):
+                chars *= 2  # all of them fit: the page may hold more
+                continue
+            dropped = {**skipped, **{start + int(i): why
+                                     for i, why in result["dropped"].items()}}
+            if not result["visible"]:
+                skipped[start] = "too-tall"
+                start += max(cut, 1)
+                continue
+            result["notes"] = [{**n, "index": passed[n["index"]]}
+                               for n in result.get("notes", [])]
+            return _Fit(result, [start + i for i in result["visible"]], start + cut, dropped)
+        return None
+
+    def _page_start(self, content: dict[str, Any], style: dict[str, Any]) -> int | None:
+        """Where page `content["page"]` of its document starts: laid out page by page from
+        the first, the starts kept for the document's other pages."""
+        key = str(content.get("doc", ""))
+        starts = self._starts.pop(key, [0])
+        self._starts[key] = starts
+        while len(self._starts) > 64:
+            self._starts.popitem(last=False)
+        page = int(content.get("page", 0))
+        while len(starts) <= page:
+            previous = starts[-1]
+            fit = None if previous is None else self._fit(content, style, previous, False)
+            starts.append(fit.next if fit else None)
+        return starts[page]
+
     def render_page(self, item: Item) -> Sample | Reject:
         content = item.content
         if not isinstance(content, dict) or "blocks" not in content:
@@ -130,21 +199,23 @@ class MarkdownPageRenderer(Renderer):
         if not blocks:
             return Reject("empty", "the document has no blocks")
         style = self.style(item)
-        arg = {**style,
-               "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]} for b in blocks],
-               "notes": [{"owner": n["owner"], "md": f"\\(^{{{n['n']}}}\\) {n['md']}"}
-                         for n in notes]}
-        result = self.browser.evaluate("a => ocrPage(a)", arg)
-        if not result["visible"]:
-            return Reject("nothing-fits", f"{len(blocks)} blocks, none fits the page"
-                                          + (f" ({result['dropped']})" if result["dropped"]
-                                             else ""))
+        page = int(content.get("page", 0))
+        start = self._page_start(content, style)
+        fit = None if start is None else self._fit(content, style, start, True)
+        if fit is None:
+            if page:
+                return Reject("document-ended", f"page {page}: the document ends before it")
+            return Reject("nothing-fits", f"none of {len(blocks)} blocks fits the page")
+        starts = self._starts[str(content.get("doc", ""))]
+        if len(starts) == page + 1:
+            starts.append(fit.next)
+        result = fit.result
         if result["rawMath"]:
             return Reject("raw-math", "math delimiters left unrendered on the page")
         image = self._image(style["width"], style["height"])
         if is_blank(image):
             return Reject("blank", "the page rendered blank")
-        visible = [blocks[i] for i in result["visible"]]
+        visible = [blocks[i] for i in fit.shown]
         shown_notes = [notes[n["index"]] for n in result["notes"]]
         target = target_markdown(visible, shown_notes)
         para: list[Box] = []
@@ -156,8 +227,9 @@ class MarkdownPageRenderer(Renderer):
                 para.append(Box(b["x0"], b["y0"], b["x1"], b["y1"], block["md"]))
             lines += [Box(ln["x0"], ln["y0"], ln["x1"], ln["y1"], ln["text"])
                       for ln in measured["lines"]]
-        meta = {**style, **item.meta, "blocks": result["visible"],
-                "blocks_total": len(blocks), "dropped": result["dropped"],
+        meta = {**style, **item.meta, "page": page, "blocks": fit.shown,
+                "blocks_total": len(blocks), "blocks_left": len(blocks) - fit.next,
+                "dropped": {str(i): why for i, why in fit.dropped.items()},
                 "paragraph_boxes": len(para)}
         if self.keep_text:  # the DOM's text of the shown blocks, for checks
             meta["page_text"] = [m["text"] for m in result["blocks"] + result["notes"]]

@@ -14,9 +14,9 @@ display math, lists, tabular tables, footnotes) and add bold/italic and markdown
 
 from __future__ import annotations
 
-import copy
 import random
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -84,14 +84,27 @@ def markdown_table(rng: random.Random, prose: Any) -> str:
     return "\n".join(lines)
 
 
-def generated_document(rng: random.Random, lang: str) -> dict[str, Any]:
-    """One to three of the grammar's documents back to back: more than a page, so that
-    pages are full and the cut at the bottom is exercised."""
+# Characters of generated text per page, with room to spare: a document is generated long
+# enough for all its pages (a CJK character is about two Latin ones wide).
+_PAGE_CHARS = {"en": 5000, "zh": 3000}
+
+
+def _chars(block: dict[str, Any]) -> int:
+    """About how many characters a grammar block puts on a page."""
+    return (sum(len(text) for _, text in block.get("parts", [])) + len(block.get("text", ""))
+            + len(block.get("math", "")) + len(block.get("latex", "")) // 2 + 20)
+
+
+def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dict[str, Any]:
+    """The grammar's documents back to back, at least `min_chars` of markdown (and one to
+    three documents when that is 0: more than a page, so the cut at the bottom is used)."""
     grammar = PageGrammar(rng, lang)
     doc = grammar.document()
-    for _ in range(rng.choice([0, 1, 1, 2])):
+    extra = rng.choice([0, 1, 1, 2])
+    while extra > 0 or sum(map(_chars, doc["blocks"])) < min_chars:
         grammar.footnotes = 0
         doc["blocks"] += grammar.document()["blocks"]
+        extra -= 1
     blocks: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for block in doc["blocks"]:
@@ -119,16 +132,36 @@ def generated_document(rng: random.Random, lang: str) -> dict[str, Any]:
 
 
 class GeneratedMarkdown(Source):
-    """Generated Mathpix-markdown documents; `zh_share` of them in Chinese."""
+    """Generated Mathpix-markdown documents of `pages` pages each, `zh_share` of them in
+    Chinese. Sample k is page k % pages of document k // pages, which is seeded by its first
+    page's sample: a page starts where the one before it stopped, so what does not fit on a
+    page is on the next one."""
 
-    def __init__(self, zh_share: float = 0.2) -> None:
+    def __init__(self, zh_share: float = 0.2, pages: int = 4) -> None:
+        if pages < 1:
+            raise ValueError(f"pages must be >= 1, got {pages}")
         self.zh_share = zh_share
+        self.pages = pages
+
+    @lru_cache(maxsize=8)  # noqa: B019 - sources live as long as their worker
+    def document(self, doc_seed: int) -> dict[str, Any]:
+        rng = random.Random(doc_seed)
+        lang = "zh" if rng.random() < self.zh_share else "en"
+        return generated_document(rng, lang, _PAGE_CHARS[lang] * self.pages)
+
+    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        page = k % self.pages
+        doc_seed = seed_of(k - page)
+        doc = self.document(doc_seed)
+        return Item(k=k, seed=seed_of(k),
+                    content={**doc, "doc": f"generated:{doc_seed}", "doc_seed": doc_seed,
+                             "page": page},
+                    meta={"source": "generated", "lang": doc["lang"], "doc": doc_seed,
+                          "page": page})
 
     def item(self, seed: int, k: int) -> Item:
-        rng = random.Random(seed)
-        lang = "zh" if rng.random() < self.zh_share else "en"
-        return Item(k=k, seed=seed, content=generated_document(rng, lang),
-                    meta={"source": "generated", "lang": lang})
+        """The first page of the document `seed` seeds."""
+        return self.item_at(0, lambda _: seed)
 
 
 # -- user files ------------------------------------------------------------------------------
@@ -200,8 +233,11 @@ def _file_blocks(file: Path) -> tuple[list[dict[str, Any]], str]:
 
 
 class MarkdownFiles(Source):
-    """A folder (or one file) of `.md`/`.mmd` documents, cut into page-sized pieces of
-    about `page_chars` characters at block boundaries; one item per piece."""
+    """A folder (or one file) of `.md`/`.mmd` documents. Each file is one document of about
+    (its characters / `page_chars`) pages, one item per page; the renderer fills page j from
+    where page j-1 stopped. When a file needs more pages than estimated, the last page's
+    overflow is reported in its meta (`blocks_left`); when it needs fewer, its last items
+    are `document-ended` rejects."""
 
     SUFFIXES = (".md", ".mmd", ".markdown", ".txt")
     MAX_BYTES = 2 << 20
@@ -213,39 +249,41 @@ class MarkdownFiles(Source):
         if not files:
             raise ValueError(f"{self.path}: no .md/.mmd files")
         self.page_chars = page_chars
-        # (file, first block, end block) per piece; oversized or undecodable files are one
-        # piece that the renderer rejects with the reason
-        self.pieces: list[tuple[Path, int, int, str]] = []
+        # (file, page, error) per item; oversized or undecodable files are one item that
+        # the renderer rejects with the reason
+        self.pages: list[tuple[Path, int, str]] = []
         for file in files:
             size = file.stat().st_size
             if size > self.MAX_BYTES:
-                self.pieces.append((file, 0, 0, f"too-long: {size} bytes "
-                                                  f"(limit {self.MAX_BYTES})"))
+                self.pages.append((file, 0, f"too-long: {size} bytes (limit {self.MAX_BYTES})"))
                 continue
             try:
                 blocks, _ = _file_blocks(file)
             except UnicodeDecodeError as exc:
-                self.pieces.append((file, 0, 0, f"bad-encoding: {exc}"[:200]))
+                self.pages.append((file, 0, f"bad-encoding: {exc}"[:200]))
                 continue
-            start, used = 0, 0
-            for index, block in enumerate(blocks):
-                if used and used + len(block["md"]) > page_chars:
-                    self.pieces.append((file, start, index, ""))
-                    start, used = index, 0
-                used += len(block["md"])
-            if start < len(blocks):
-                self.pieces.append((file, start, len(blocks), ""))
+            chars = sum(len(block["md"]) for block in blocks)
+            count = max(1, -(-chars // page_chars)) if blocks else 1
+            self.pages += [(file, page, "") for page in range(count)]
 
     def size(self) -> int:
-        return len(self.pieces)
+        return len(self.pages)
+
+    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        """Page k of its file; the file's first page's seed styles the whole file."""
+        page = self.pages[k % len(self.pages)][1]
+        return self._item(k, seed_of(k), seed_of(k - page))
 
     def item(self, seed: int, k: int) -> Item:
-        file, start, end, error = self.pieces[k % len(self.pieces)]
-        meta = {"source": file.name, "blocks_from": start}
+        return self._item(k, seed, seed)
+
+    def _item(self, k: int, seed: int, doc_seed: int) -> Item:
+        file, page, error = self.pages[k % len(self.pages)]
+        meta = {"source": file.name, "page": page}
         if error:
             return Item(k=k, seed=seed, content={"lang": "en", "blocks": [], "notes": [],
                                                  "error": error}, meta=meta)
         blocks, lang = _file_blocks(file)
-        return Item(k=k, seed=seed, content={"lang": lang, "notes": [],
-                                             "blocks": copy.deepcopy(blocks[start:end])},
-                    meta=meta)
+        return Item(k=k, seed=seed, content={"lang": lang, "notes": [], "blocks": blocks,
+                                             "doc": f"{file}:{doc_seed}",
+                                             "doc_seed": doc_seed, "page": page}, meta=meta)

@@ -18,8 +18,18 @@
     if (window.loadMathJax) { try { window.loadMathJax(); } catch (e) { /* styles only */ } }
   });
 
+  // Consecutive pages of a document hand the blocks that did not fit to the next page:
+  // their HTML is kept rather than rendered again (keyed by width and source).
+  var CACHE = new Map();
   function md(text, opts) {
-    return window.render(text, Object.assign({}, RENDER_OPTIONS, opts || {}));
+    var key = (opts && opts.width) + "\u0000" + text;
+    var html = CACHE.get(key);
+    if (html === undefined) {
+      html = window.render(text, Object.assign({}, RENDER_OPTIONS, opts || {}));
+      if (CACHE.size >= 600) CACHE.clear();
+      CACHE.set(key, html);
+    }
+    return html;
   }
 
   function rectsOf(el) {
@@ -132,7 +142,9 @@
   }
 
   // a: {width, height, padding: [t, r, b, l], columns, gap, font, size, lineHeight,
-  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang}
+  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText}
+  // Returns the blocks shown (all blocks before `cut`, less those too wide for a column);
+  // with measure false, only which blocks fit (to find where the next page starts).
   window.ocrPage = function (a) {
     var page = document.getElementById("page");
     var body = document.getElementById("body");
@@ -200,16 +212,18 @@
     var cjk = a.lang === "zh";
     var report = function (d) {
       var box = union(rectsOf(d));
-      return { box: box && shift(box), lines: lines(d, cjk).map(shift), text: plainText(d) };
+      return { box: box && shift(box), lines: lines(d, cjk).map(shift),
+               text: a.pageText ? plainText(d) : "" };
     };
     var visible = [], out = [], noteOut = [];
     blocks.forEach(function (d, i) {
-      if (i < cut && shown(i)) { visible.push(i); out.push(report(d)); }
+      if (i < cut && shown(i)) { visible.push(i); if (a.measure) out.push(report(d)); }
     });
+    if (!a.measure) return { visible: visible, cut: cut, dropped: dropped };
     notes.forEach(function (d, j) {
       if (d.style.display !== "none") noteOut.push(Object.assign({ index: j }, report(d)));
     });
-    return { visible: visible, blocks: out, notes: noteOut, dropped: dropped,
+    return { visible: visible, cut: cut, blocks: out, notes: noteOut, dropped: dropped,
              rawMath: /\\[()[\]]/.test(page.innerText) };
   };
 
