@@ -234,7 +234,7 @@ REGISTRY: dict[str, RendererSpec] = {
             _multi_crop_source,
             _multi_crop_renderer,
             batch_size=32,
-            description="1-3 base pages side by side, cut into GOT/InternVL dynamic tiles "
+            description="2-3 base pages side by side, cut into GOT/InternVL dynamic tiles "
             "(up to 12 of 1024x1024 + thumbnail) in `images`",
             target_note="the pages' formatted targets left to right, joined by a blank line; "
             "`image` is the whole picture, `images` the tiles in reading order then the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +61,20 @@ class TaskSource(Source):
     def shape(self, item: Item, rng: random.Random) -> Item:
         return item
 
+    def base_item(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        """Base item k, asked as the pipeline asks a source: one whose items belong together
+        (pages of one document) gives consecutive pages for consecutive base items."""
+        return self.base_source.item_at(k, seed_of)
+
     def item(self, seed: int, k: int) -> Item:
         rng = random.Random(seed)
         n = self.count(rng)
-        items = tuple(
-            self.shape(self.base_source.item(base_seed(seed, i), k * BASE_STRIDE + i), rng)
-            for i in range(n))
+        first = k * BASE_STRIDE
+
+        def seed_of(j: int) -> int:  # the seeds of this sample's own base entry
+            return base_seed(seed, j - first)
+
+        items = tuple(self.shape(self.base_item(first + i, seed_of), rng) for i in range(n))
         return Item(k=k, seed=seed, content=Bases(self.base, items),
                     meta={"base": self.base})
 

@@ -10,6 +10,7 @@ replaced by the next spare page of the item.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +35,11 @@ class MultiPageSource(TaskSource):
 
     def count(self, rng: random.Random) -> int:
         return 2 * self.pages(rng)
+
+    def base_item(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        # Pages are cut to a few blocks to stay under GOT's 650 tokens, so each page is its
+        # own short document: a document's later pages would hold nothing.
+        return self.base_source.item(seed_of(k), k)
 
     def shape(self, item: Item, rng: random.Random) -> Item:
         lo, hi = self.params.get("blocks", [2, 6])
