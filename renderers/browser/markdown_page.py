@@ -21,6 +21,7 @@ from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
 from renderers.browser.engine import Browser, BrowserCrash, asset
+from renderers.faults import scratch_root
 from renderers.imaging import crop_to_ink, is_blank
 from renderers.templates import TEMPLATES_DIR, render_template
 
@@ -73,7 +74,7 @@ class MarkdownPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
-        self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-")
+        self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-", dir=scratch_root())
         self.browser = Browser(page_html(Path(self._tmp.name)),
                                restart_every=int(params.get("restart_every", 2000)),
                                timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
@@ -108,11 +109,14 @@ class MarkdownPageRenderer(Renderer):
             try:
                 out.append(render(item))
             except BrowserCrash:
-                # a fresh browser gets one more try at the item
+                # a fresh browser gets one more try at the item; an item that kills (or
+                # hangs) the browser twice is poison and is not tried again
                 try:
                     out.append(render(item))
                 except BrowserCrash as exc:
-                    out.append(Reject("browser-crash", str(exc)[:300]))
+                    reason = "timeout" if str(exc).startswith("timeout") else "poison"
+                    out.append(Reject(reason, f"the browser died twice rendering this item:"
+                                              f" {str(exc)[:300]}"))
         return out
 
     def _image(self, width: int, height: int) -> Image.Image:

@@ -1,0 +1,126 @@
+"""Engine faults inside a running job: TeX and Chromium killed with SIGKILL mid-shard.
+
+The fault hooks (renderers/faults.py) make an engine kill its own child when an item holds
+a marker: once (the shard completes after a retry) or every time (the item is a `poison`
+reject and the rest of its shard renders). Afterwards no TeX or Chromium of the job is left
+and the job's temp folder is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.recipe import parse_recipe
+from pipelines.runner import run_recipe
+from pipelines.verify import verify_dataset
+from renderers.faults import KILL_BROWSER_ENV, KILL_TEX_ENV, SCRATCH_ENV
+
+
+def rows_and_rejects(out: Path) -> tuple[dict[str, dict], list[dict]]:
+    rows = {r["id"]: r for p in sorted((out / "shards").glob("*.parquet"))
+            for r in pq.read_table(p).to_pylist()}
+    rejects = [json.loads(line) for p in sorted((out / "rejects").glob("*.jsonl"))
+               for line in p.read_text().splitlines()]
+    return rows, rejects
+
+
+def job_processes(scratch: Path, tag: str) -> list[int]:
+    """TeX runs of this job (their format path lies under its temp folder) and Chromium
+    processes carrying its browser tag; other jobs' engines on this machine are not ours."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            name = proc.info["name"] or ""
+            if "tex" in name and str(scratch) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc.pid)
+            elif "chrom" in name and proc.environ().get("OCR2SYNTH_BROWSER_TAG") == tag:
+                found.append(proc.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+def assert_nothing_left(scratch: Path, tag: str = "-") -> None:
+    deadline = time.monotonic() + 20
+    while job_processes(scratch, tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job_processes(scratch, tag) == []
+    # each engine removed its temp folder when the runner closed the actors
+    assert sorted(p.name for p in scratch.iterdir()) == []
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch) -> Path:
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setenv(SCRATCH_ENV, str(folder))  # the runner forwards it to the actors
+    return folder
+
+
+def formula_recipe(tmp_path: Path):
+    formulas = [f"a_{{{i}}} + b^{{{i}}}" for i in range(12)]
+    formulas[4] = r"\mathrm{KILLTEX} + 4"
+    source = tmp_path / "formulas.txt"
+    source.write_text("\n".join(formulas) + "\n")
+    raw = {"name": "texkill", "seed": 1, "shard_size": 6,
+           "entries": [{"renderer": "latex-formula", "count": 12, "source": str(source)}]}
+    return parse_recipe(raw, Path.cwd(), {"latex-formula"})
+
+
+@pytest.mark.parametrize("times", ["once", "always"])
+def test_tex_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path, monkeypatch, times):
+    tokens = tmp_path / "kills"
+    monkeypatch.setenv(KILL_TEX_ENV, f"KILLTEX:1:{tokens}" if times == "once" else "KILLTEX")
+    out = tmp_path / "out"
+    summary = run_recipe(formula_recipe(tmp_path), out, workers=1, progress=False)
+    assert summary.manifest["complete"] and verify_dataset(out).ok
+    rows, rejects = rows_and_rejects(out)
+    if times == "once":
+        assert [p.name for p in tokens.iterdir()] == ["kill-0"]  # TeX was killed
+        assert len(rows) == 12 and rejects == []
+        assert rows["latex-formula-00000004"]["target"] == r"\mathrm{KILLTEX} + 4"
+    else:
+        assert [(r["id"], r["reason"]) for r in rejects] == [("latex-formula-00000004",
+                                                              "poison")]
+        assert "killed 2 times" in rejects[0]["detail"]
+        assert len(rows) == 11 and "latex-formula-00000004" not in rows
+    assert_nothing_left(scratch)
+
+
+@pytest.mark.parametrize("times", ["once", "always"])
+def test_browser_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path, monkeypatch,
+                                  times):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(4):
+        word = "KILLBROWSER" if i == 2 else "quiet"
+        (docs / f"d{i}.md").write_text(f"# Part {i}\n\nA {word} page of plain words, "
+                                       f"number {i}.\n")
+    tokens = tmp_path / "kills"
+    monkeypatch.setenv(KILL_BROWSER_ENV,
+                       f"KILLBROWSER:1:{tokens}" if times == "once" else "KILLBROWSER")
+    tag = uuid.uuid4().hex
+    raw = {"name": "browserkill", "seed": 1, "shard_size": 4,
+           "entries": [{"renderer": "markdown-page", "count": 4, "source": str(docs),
+                        "params": {"tag": tag}}]}
+    out = tmp_path / "out"
+    summary = run_recipe(parse_recipe(raw, Path.cwd(), {"markdown-page"}), out, workers=1,
+                         progress=False)
+    assert summary.manifest["complete"] and verify_dataset(out).ok
+    rows, rejects = rows_and_rejects(out)
+    if times == "once":
+        assert [p.name for p in tokens.iterdir()] == ["kill-0"]
+        assert len(rows) == 4 and rejects == []
+        assert "KILLBROWSER" in rows["markdown-page-00000002"]["target"]
+    else:
+        assert [(r["id"], r["reason"]) for r in rejects] == [("markdown-page-00000002",
+                                                              "poison")]
+        assert len(rows) == 3
+    assert_nothing_left(scratch, tag)
