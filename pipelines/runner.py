@@ -23,7 +23,7 @@ from pipelines.dataset import DatasetError, Layout, Manifest, shard_record, stat
 from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
 from pipelines.recipe import Recipe
 from pipelines.report import write_card
-from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256
+from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
 from pipelines.verify import verify_dataset
 from pipelines.worker import ChunkResult, RenderWorker
 from renderers.registry import get_spec
@@ -34,6 +34,16 @@ _QUEUE_DEPTH = 2
 
 class RejectRateExceeded(RuntimeError):
     pass
+
+
+class OutputFull(DatasetError):
+    """The output disk filled: finished shards are kept and nothing partial is left."""
+
+
+def _disk_full(layout: Layout, what: str) -> OutputFull:
+    return OutputFull(f"no space left on device (ENOSPC) writing {what} under {layout.root}; "
+                      "finished shards are kept: free some space and run the same command "
+                      "again to resume")
 
 
 @dataclass
@@ -126,11 +136,17 @@ def _write_shard(layout: Layout, assembly: _ShardAssembly, recipe_hash: str) -> 
     results = [r for r in assembly.results if r is not None]
     rejects = [rej for _, res in results for rej in res.rejects]
     lines = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rejects)
-    atomic_write_bytes(layout.rejects_file(shard.name), lines.encode("utf-8"))
-    with ShardWriter(layout.shard_file(shard.name)) as writer:
-        for _, res in results:
-            for row in res.rows:
-                writer.write(row)
+    try:
+        atomic_write_bytes(layout.rejects_file(shard.name), lines.encode("utf-8"))
+        with ShardWriter(layout.shard_file(shard.name)) as writer:
+            for _, res in results:
+                for row in res.rows:
+                    writer.write(row)
+    except OSError:
+        # without its shard, the rejects file alone does not count as a finished shard;
+        # removed all the same so that the folder holds only whole shards
+        layout.rejects_file(shard.name).unlink(missing_ok=True)
+        raise
     return shard_record(
         layout, shard, recipe_hash,
         seconds=sum(s for s, _ in results),
@@ -146,8 +162,19 @@ def run_recipe(
     address: str | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    started = time.perf_counter()
     layout = Layout(Path(out))
+    try:
+        return _run_recipe(recipe, layout, workers, address, progress)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise _disk_full(layout, getattr(exc, "filename", None) or "the manifest or card"
+                             ) from None
+        raise
+
+
+def _run_recipe(recipe: Recipe, layout: Layout, workers: int, address: str | None,
+                progress: bool) -> RunSummary:
+    started = time.perf_counter()
     layout.create()
     recipe_hash = recipe.content_hash()
     manifest = Manifest.open(layout, recipe.to_dict(), recipe_hash)
@@ -259,9 +286,15 @@ def _render_pending(
                     chunk = piece.chunk
                     bar.update(chunk.stop - chunk.start)
                     if assembly.add(piece.position, chunk.start, result):
-                        record = _write_shard(layout, assembly, manifest.data["recipe_hash"])
-                        manifest.add(piece.shard.name, record)
-                        manifest.save(planned)
+                        try:
+                            record = _write_shard(layout, assembly,
+                                                  manifest.data["recipe_hash"])
+                            manifest.add(piece.shard.name, record)
+                            manifest.save(planned)
+                        except OSError as exc:
+                            if is_disk_full(exc):
+                                raise _disk_full(layout, f"shard {piece.shard.name}") from None
+                            raise
                         del assemblies[piece.shard.name]
         finally:
             bar.close()

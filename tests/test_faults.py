@@ -124,3 +124,74 @@ def test_browser_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path, mo
                                                               "poison")]
         assert len(rows) == 3
     assert_nothing_left(scratch, tag)
+
+
+def _mount_command(*args: str) -> list[str]:
+    import os
+    import shutil
+
+    if os.geteuid() == 0:
+        return list(args)
+    if shutil.which("sudo"):
+        return ["sudo", "-n", *args]
+    pytest.skip("mounting a size-limited tmpfs needs root or passwordless sudo")
+    return []
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 1 MiB file system (tmpfs), unmounted afterwards."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(_mount_command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                                         str(mount)), capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(_mount_command("umount", "-l", str(mount)), check=True)
+
+
+def test_a_full_output_disk_is_a_clear_error_and_a_rerun_after_freeing_space_completes(
+    ray_address, small_disk: Path, capsys
+):
+    from pipelines.cli import main
+    from pipelines.dataset import load_manifest
+    from pipelines.shards import file_sha256
+
+    # 48 formulas make ~370 KB of shards; 256 KB are left free
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (768 << 10))
+    out = small_disk / "data"
+    command = ["render", "--renderer", "latex-formula", "--count", "48", "--shard-size", "6",
+               "--workers", "2", "--out", str(out), "--no-progress"]
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: no space left on device"), err
+    assert "ENOSPC" in err and "writing shard part-0000" in err and "run the same command" in err
+    # no partial file anywhere, every shard under a final name whole, the manifest intact
+    assert not list(out.rglob("*.tmp"))
+    manifest = load_manifest(out)
+    assert manifest["complete"] is False
+    finished = sorted(p.stem for p in (out / "shards").glob("part-*.parquet"))
+    assert 1 <= len(finished) < 8
+    for name in finished:
+        rows = pq.read_table(out / "shards" / f"{name}.parquet").num_rows  # reads whole
+        assert (out / "rejects" / f"{name}.jsonl").exists()
+        record = manifest["shards"].get(name)
+        if record:  # a shard renamed just before the manifest could be saved has none yet
+            assert record["rows"] == rows
+            assert record["sha256"] == file_sha256(out / "shards" / f"{name}.parquet")
+    assert set(manifest["shards"]) <= set(finished)
+    assert sorted(p.stem for p in (out / "rejects").glob("*.jsonl")) == finished
+
+    ballast.unlink()
+    assert main(command) == 0
+    assert f"{8 - len(finished)} shards rendered, {len(finished)} already done" in \
+        capsys.readouterr().out
+    assert verify_dataset(out).ok
+    rows, rejects = rows_and_rejects(out)
+    assert len(rows) + len(rejects) == 48
