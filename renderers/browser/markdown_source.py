@@ -217,15 +217,18 @@ class MarkdownFiles(Source):
         # piece that the renderer rejects with the reason
         self.pieces: list[tuple[Path, int, int, str]] = []
         for file in files:
-            size = file.stat().st_size
-            if size > self.MAX_BYTES:
-                self.pieces.append((file, 0, 0, f"too-long: {size} bytes "
-                                                  f"(limit {self.MAX_BYTES})"))
-                continue
             try:
+                size = file.stat().st_size
+                if size > self.MAX_BYTES:
+                    self.pieces.append((file, 0, 0, f"too-long: {size} bytes "
+                                                      f"(limit {self.MAX_BYTES})"))
+                    continue
                 blocks, _ = _file_blocks(file)
             except UnicodeDecodeError as exc:
                 self.pieces.append((file, 0, 0, f"bad-encoding: {exc}"[:200]))
+                continue
+            except OSError as exc:  # a broken link, a file we may not read, a folder
+                self.pieces.append((file, 0, 0, f"unreadable: {exc.strerror or exc}"[:200]))
                 continue
             start, used = 0, 0
             for index, block in enumerate(blocks):
