@@ -169,11 +169,11 @@ class TexEngine:
             start_new_session=True,
         )
         expired = threading.Event()
-        head = b""
         try:
             if kill_at is not None:
-                head = self._read_until(proc, kill_at.encode(), timeout, expired)
-            out, _ = proc.communicate(timeout=timeout)
+                out = self._read_killing_at(proc, kill_at.encode(), timeout, expired)
+            else:
+                out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             expired.set()
             _kill_group(proc.pid)
@@ -182,30 +182,30 @@ class TexEngine:
             _kill_group(proc.pid)
             proc.wait()
             raise
-        text = (head + out).decode("utf-8", "replace")
+        text = out.decode("utf-8", "replace")
         killed = not expired.is_set() and proc.returncode is not None and proc.returncode < 0
         return text, expired.is_set(), killed
 
     @staticmethod
-    def _read_until(proc: subprocess.Popen, line: bytes, timeout: float,
-                    expired: threading.Event) -> bytes:
-        """Read TeX's output up to `line`, then kill TeX (the fault hook's kill -9)."""
+    def _read_killing_at(proc: subprocess.Popen, line: bytes, timeout: float,
+                         expired: threading.Event) -> bytes:
+        """All of TeX's output; TeX is killed (SIGKILL) when it prints `line`."""
         def expire() -> None:
             expired.set()
             _kill_group(proc.pid)
 
         timer = threading.Timer(timeout, expire)
         timer.start()
-        seen = []
         try:
+            out = []
             for raw in proc.stdout:
-                seen.append(raw)
+                out.append(raw)
                 if raw.rstrip(b"\r\n") == line:
                     proc.send_signal(signal.SIGKILL)
-                    break
+            proc.wait()
         finally:
             timer.cancel()
-        return b"".join(seen)
+        return b"".join(out)
 
     @staticmethod
     def _document(bodies: dict[int, str], multipage: bool = False) -> str:
@@ -270,11 +270,15 @@ class TexEngine:
         cleanly, else the items to blame and why. The others are typeset again without
         them, so no page is ever taken from a run in which something went wrong."""
         name = f"run{run}"
-        (workdir / f"{name}.tex").write_text(self._document(pending, multipage),
-                                             encoding="utf-8")
         timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
         doomed = next((i for i, body in pending.items() if should_kill(KILL_TEX_ENV, body)),
                       None)
+        if doomed is not None:
+            # The fault hook kills TeX as it begins this item; the item spins until then, so
+            # TeX cannot finish the batch before the signal lands.
+            pending = {**pending, doomed: "\\loop\\iftrue\\repeat " + pending[doomed]}
+        (workdir / f"{name}.tex").write_text(self._document(pending, multipage),
+                                             encoding="utf-8")
         output, timed_out, killed = self._run(
             ["pdflatex", f"-fmt={fmt.with_suffix('')}", "-interaction=nonstopmode",
              "-no-shell-escape", f"{name}.tex"],
