@@ -348,7 +348,8 @@ def test_the_browser_makes_no_request_by_any_route(renderer):
         f"<img src=\"{url}/raw.png\"> <img srcset=\"{url}/set.png 2x\">",
         f"<div style=\"background-image: url('{url}/css.png')\">styled</div>",
         f"<style>@import url('{url}/import.css'); p {{ background: url({url}/bg.png) }}</style>",
-        f"<link rel=\"stylesheet\" href=\"{url}/sheet.css\"><link rel=\"prefetch\" href=\"{url}/p\">",
+        f"<link rel=\"stylesheet\" href=\"{url}/sheet.css\">"
+        f"<link rel=\"prefetch\" href=\"{url}/p\">",
         f"<iframe src=\"{url}/frame\"></iframe> <object data=\"{url}/obj\"></object>",
         f"<script>fetch('{url}/fetch'); new Image().src = '{url}/js.png';</script>",
         f"<img src=x onerror=\"fetch('{url}/onerror')\">",
