@@ -10,6 +10,7 @@ forwards `OCR2SYNTH_*` variables to its actors, so a test sets them in the drive
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,27 @@ def scratch_root() -> Path:
         Path(root).mkdir(parents=True, exist_ok=True)
         return Path(root)
     return Path(tempfile.gettempdir())
+
+
+def make_scratch_dir(prefix: str) -> Path:
+    """A fresh temp folder named after this process, `PREFIX<pid>-<random>`, so that
+    `remove_orphans` can tell when its owner is gone."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=scratch_root()))
+
+
+def remove_orphans(prefix: str) -> None:
+    """Remove the temp folders of engines whose process died without closing them (a
+    killed worker), so that a long job on a shared node does not fill the disk."""
+    for root in scratch_root().glob(f"{prefix}*-*"):
+        pid = root.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(root, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
 
 
 def should_kill(env_name: str, text: str) -> bool:

@@ -241,8 +241,12 @@ time.sleep(600)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_chromium_dies_with_its_process(sig):
+def test_chromium_dies_with_its_process(sig, tmp_path, monkeypatch):
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from renderers.faults import SCRATCH_ENV
+
     tag = uuid.uuid4().hex
+    monkeypatch.setenv(SCRATCH_ENV, str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, tag], stdout=subprocess.PIPE,
                             text=True, cwd=Path(__file__).parents[1])
     try:
@@ -260,6 +264,11 @@ def test_chromium_dies_with_its_process(sig):
             proc.kill()
     assert _wait_gone(tag) == []
     assert [pid for pid in pids if _alive_chromium(pid)] == []
+    # a killed process leaves its page folder behind; the next renderer removes it
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith("ocr2synth-browser-")]
+    assert len(left) == (1 if sig == signal.SIGKILL else 0)
+    MarkdownPageRenderer({}, 5).close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("ocr2synth-")] == []
 
 
 def _alive_chromium(pid: int) -> bool:

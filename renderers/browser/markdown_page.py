@@ -13,7 +13,8 @@ same browser, for a second formula engine.
 from __future__ import annotations
 
 import io
-import tempfile
+import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
 from renderers.browser.engine import Browser, BrowserCrash, asset
-from renderers.faults import scratch_root
+from renderers.faults import make_scratch_dir, remove_orphans
 from renderers.imaging import crop_to_ink, is_blank
 from renderers.templates import TEMPLATES_DIR, render_template
 
+_TMP_PREFIX = "ocr2synth-browser-"
 FONTS = {
     "en": ["'Latin Modern Roman', serif", "'DejaVu Serif', serif", "'DejaVu Sans', sans-serif",
            "'Bitstream Charter', serif", "'GFS Baskerville', serif"],
@@ -74,14 +76,17 @@ class MarkdownPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
-        self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-", dir=scratch_root())
-        self.browser = Browser(page_html(Path(self._tmp.name)),
+        remove_orphans(_TMP_PREFIX)
+        self._tmp = make_scratch_dir(_TMP_PREFIX)
+        # removed on close, or at the latest when the interpreter exits
+        self._remove_tmp = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
+        self.browser = Browser(page_html(self._tmp),
                                restart_every=int(params.get("restart_every", 2000)),
                                timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
 
     def close(self) -> None:
         self.browser.close()
-        self._tmp.cleanup()
+        self._remove_tmp()
 
     def style(self, item: Item) -> dict[str, Any]:
         rng = self.style_rng(item)

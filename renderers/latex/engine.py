@@ -31,7 +31,7 @@ from pathlib import Path
 import pymupdf
 
 from renderers.base import RenderError
-from renderers.faults import KILL_TEX_ENV, scratch_root, should_kill
+from renderers.faults import KILL_TEX_ENV, make_scratch_dir, remove_orphans, should_kill
 
 _MARK = "@@OCR2SYNTH"
 # Begin/End of item N; with `multipage`, an End also carries the pages shipped so far.
@@ -101,21 +101,6 @@ class _Killed:
 _ROOT_PREFIX = "ocr2synth-tex-"
 
 
-def _remove_orphaned_roots() -> None:
-    """Remove the temp folders of engines whose process died without closing them
-    (a killed worker), so a long job on a shared node does not fill /tmp."""
-    for root in scratch_root().glob(f"{_ROOT_PREFIX}*-*"):
-        pid = root.name[len(_ROOT_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(root, ignore_errors=True)
-        except PermissionError:
-            pass  # another user's live process
-
-
 class TexEngine:
     """Keeps format files warm across batches; one engine per renderer instance."""
 
@@ -123,9 +108,8 @@ class TexEngine:
         if not tex_available():
             raise RenderError("pdflatex not found: run `make setup` to install TeX Live")
         self.timeout_s = timeout_s
-        _remove_orphaned_roots()
-        self.root = Path(tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}-",
-                                          dir=scratch_root()))
+        remove_orphans(_ROOT_PREFIX)
+        self.root = make_scratch_dir(_ROOT_PREFIX)
         self._formats: dict[str, Path] = {}
 
     def close(self) -> None:
