@@ -86,15 +86,24 @@ def _memory(actor: psutil.Process) -> tuple[int, int]:
     return rss, pss
 
 
+def _is_actor(proc: psutil.Process | None) -> bool:
+    try:
+        return proc is not None and " ".join(proc.cmdline()).startswith(_ACTOR_TITLE)
+    except psutil.Error:
+        return False
+
+
 def _actors(root: psutil.Process) -> list[psutil.Process]:
-    found = []
-    for p in root.children(recursive=True):
-        try:
-            if " ".join(p.cmdline()).startswith(_ACTOR_TITLE):
-                found.append(p)
-        except psutil.Error:
-            pass
-    return found
+    # an engine the actor is starting has the actor's command line until it execs
+    return [p for p in root.children(recursive=True)
+            if _is_actor(p) and not _is_actor(_parent(p))]
+
+
+def _parent(proc: psutil.Process) -> psutil.Process | None:
+    try:
+        return proc.parent()
+    except psutil.Error:
+        return None
 
 
 def _ours(scratch: Path) -> list[str]:
