@@ -74,7 +74,27 @@ def _render_actor_class():
         def close(self) -> None:
             self.worker.close()
 
+        def ping(self) -> bool:
+            return True
+
     return RenderActor
+
+
+def _wait_alive(actor: Any, deadline_s: float = 300.0) -> None:
+    """Block until a restarted actor answers. A task sent while Ray is still restarting it
+    fails at once (at-most-once actor tasks), and a suspect piece failing that way would be
+    split and blamed for a death that was not its own."""
+    import ray
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            ray.get(actor.ping.remote(), timeout=max(1.0, deadline - time.monotonic()))
+            return
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # Ray is starting the new process
 
 
 @contextmanager
@@ -260,10 +280,15 @@ def _render_pending(
         in_flight: dict[Any, tuple[int, _Piece]] = {}
         load = {i: 0 for i in range(len(actors))}
         alone = {i: False for i in range(len(actors))}
+        restarting: set[int] = set()  # actors whose last task died with them
         try:
             while queue or in_flight:
                 for index, actor in enumerate(actors):
-                    while queue and load[index] < _QUEUE_DEPTH and not alone[index]:
+                    if index in restarting and queue and not load[index]:
+                        _wait_alive(actor)
+                        restarting.discard(index)
+                    while (queue and load[index] < _QUEUE_DEPTH and not alone[index]
+                           and index not in restarting):
                         if queue[-1].suspect and load[index]:
                             break  # a suspect runs alone, so a crash is its own
                         piece = queue.pop()
@@ -280,6 +305,7 @@ def _render_pending(
                         result = ray.get(ref)
                     except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                             ray.exceptions.RayTaskError) as exc:
+                        restarting.add(index)
                         result = _retry(piece, exc, assembly, queue)
                         if result is None:
                             continue

@@ -64,65 +64,50 @@ def scratch(tmp_path: Path, monkeypatch) -> Path:
     return folder
 
 
-def formula_recipe(tmp_path: Path):
+def fault(marker: str, times: str, tokens: Path) -> str:
+    return f"{marker}:1:{tokens}" if times == "once" else marker
+
+
+# One job renders a formula file and a markdown folder; TeX is killed inside one formula
+# and Chromium inside one page, once (the item renders on the retry) or every time (the item
+# is poison). Two jobs cover the four cases.
+@pytest.mark.parametrize(("tex", "browser"), [("once", "always"), ("always", "once")])
+def test_tex_and_browser_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path,
+                                          monkeypatch, tex, browser):
     formulas = [f"a_{{{i}}} + b^{{{i}}}" for i in range(12)]
     formulas[4] = r"\mathrm{KILLTEX} + 4"
-    source = tmp_path / "formulas.txt"
-    source.write_text("\n".join(formulas) + "\n")
-    raw = {"name": "texkill", "seed": 1, "shard_size": 6,
-           "entries": [{"renderer": "latex-formula", "count": 12, "source": str(source)}]}
-    return parse_recipe(raw, Path.cwd(), {"latex-formula"})
-
-
-@pytest.mark.parametrize("times", ["once", "always"])
-def test_tex_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path, monkeypatch, times):
-    tokens = tmp_path / "kills"
-    monkeypatch.setenv(KILL_TEX_ENV, f"KILLTEX:1:{tokens}" if times == "once" else "KILLTEX")
-    out = tmp_path / "out"
-    summary = run_recipe(formula_recipe(tmp_path), out, workers=1, progress=False)
-    assert summary.manifest["complete"] and verify_dataset(out).ok
-    rows, rejects = rows_and_rejects(out)
-    if times == "once":
-        assert [p.name for p in tokens.iterdir()] == ["kill-0"]  # TeX was killed
-        assert len(rows) == 12 and rejects == []
-        assert rows["latex-formula-00000004"]["target"] == r"\mathrm{KILLTEX} + 4"
-    else:
-        assert [(r["id"], r["reason"]) for r in rejects] == [("latex-formula-00000004",
-                                                              "poison")]
-        assert "killed 2 times" in rejects[0]["detail"]
-        assert len(rows) == 11 and "latex-formula-00000004" not in rows
-    assert_nothing_left(scratch)
-
-
-@pytest.mark.parametrize("times", ["once", "always"])
-def test_browser_killed_mid_shard(ray_address, tmp_path: Path, scratch: Path, monkeypatch,
-                                  times):
+    (tmp_path / "formulas.txt").write_text("\n".join(formulas) + "\n")
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(4):
         word = "KILLBROWSER" if i == 2 else "quiet"
         (docs / f"d{i}.md").write_text(f"# Part {i}\n\nA {word} page of plain words, "
                                        f"number {i}.\n")
-    tokens = tmp_path / "kills"
-    monkeypatch.setenv(KILL_BROWSER_ENV,
-                       f"KILLBROWSER:1:{tokens}" if times == "once" else "KILLBROWSER")
+    monkeypatch.setenv(KILL_TEX_ENV, fault("KILLTEX", tex, tmp_path / "tex-kills"))
+    monkeypatch.setenv(KILL_BROWSER_ENV, fault("KILLBROWSER", browser,
+                                               tmp_path / "browser-kills"))
     tag = uuid.uuid4().hex
-    raw = {"name": "browserkill", "seed": 1, "shard_size": 4,
-           "entries": [{"renderer": "markdown-page", "count": 4, "source": str(docs),
-                        "params": {"tag": tag}}]}
+    raw = {"name": "kills", "seed": 1, "shard_size": 6, "entries": [
+        {"renderer": "latex-formula", "count": 12, "source": str(tmp_path / "formulas.txt")},
+        {"renderer": "markdown-page", "count": 4, "source": str(docs), "params": {"tag": tag}}]}
     out = tmp_path / "out"
-    summary = run_recipe(parse_recipe(raw, Path.cwd(), {"markdown-page"}), out, workers=1,
-                         progress=False)
+    summary = run_recipe(parse_recipe(raw, Path.cwd(), {"latex-formula", "markdown-page"}),
+                         out, workers=2, progress=False)
     assert summary.manifest["complete"] and verify_dataset(out).ok
     rows, rejects = rows_and_rejects(out)
-    if times == "once":
-        assert [p.name for p in tokens.iterdir()] == ["kill-0"]
-        assert len(rows) == 4 and rejects == []
-        assert "KILLBROWSER" in rows["markdown-page-00000002"]["target"]
-    else:
-        assert [(r["id"], r["reason"]) for r in rejects] == [("markdown-page-00000002",
-                                                              "poison")]
-        assert len(rows) == 3
+    poison = {r["id"]: r["detail"] for r in rejects if r["reason"] == "poison"}
+    assert len(poison) == len(rejects)  # nothing else went wrong
+    for mode, sid, marker, tokens in (
+            (tex, "latex-formula-00000004", "KILLTEX", "tex-kills"),
+            (browser, "markdown-page-00000002", "KILLBROWSER", "browser-kills")):
+        if mode == "once":
+            assert [p.name for p in (tmp_path / tokens).iterdir()] == ["kill-0"]  # it was killed
+            assert marker in rows[sid]["target"] and sid not in poison
+        else:
+            assert sid in poison and sid not in rows
+    assert len(rows) == 15 and len(poison) == 1
+    if tex == "always":
+        assert "killed 2 times" in poison["latex-formula-00000004"]
     assert_nothing_left(scratch, tag)
 
 
