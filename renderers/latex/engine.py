@@ -7,6 +7,9 @@ the item that caused it; that item is rejected and the others are typeset again 
 The preamble is compiled once into a format file per engine, which takes most of TeX's
 start-up cost away.
 
+TeX killed from outside (kill -9, the OOM killer) mid-run is run again; an item inside
+which it dies twice is rejected as `poison`.
+
 Sandbox: no shell escape, `openin_any=p`/`openout_any=p` (no absolute paths, no parent
 folders), a fresh temporary folder per batch as the working directory, and a time limit
 after which the whole process group is killed.
