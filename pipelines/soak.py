@@ -24,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
 
-from pipelines.dataset import load_manifest, stats_by_entry
+from pipelines.dataset import load_manifest
 from pipelines.verify import verify_dataset
 from renderers.faults import SCRATCH_ENV
 
@@ -121,6 +122,23 @@ def _ours(scratch: Path) -> list[str]:
     return out
 
 
+def _by_renderer(manifest: dict) -> dict[str, dict[str, object]]:
+    """Rows, rejects, reject rate and top reason per renderer, over all its entries."""
+    totals: dict[str, tuple[int, int, Counter]] = {}
+    for record in manifest.get("shards", {}).values():
+        rows, rejects, reasons = totals.get(record["renderer"], (0, 0, Counter()))
+        reasons.update(record.get("reject_reasons", {}))
+        totals[record["renderer"]] = (rows + record["rows"], rejects + record["rejects"],
+                                      reasons)
+    out: dict[str, dict[str, object]] = {}
+    for name, (rows, rejects, reasons) in totals.items():
+        top = reasons.most_common(1)
+        out[name] = {"rows": rows, "rejects": rejects,
+                     "reject_rate": rejects / (rows + rejects) if rows + rejects else 0.0,
+                     "top_reason": f"{top[0][0]} ({top[0][1]})" if top else "-"}
+    return out
+
+
 def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
              interval_s: float = 1.0) -> SoakReport:
     # A short path: Ray's socket paths under TMPDIR must stay below 108 characters.
@@ -172,11 +190,7 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
     report.leftover_temp = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*")
                                   if p.name not in _NOT_OURS)
     if (out / "manifest.json").exists():
-        for entry, stats in stats_by_entry(load_manifest(out)).items():
-            top = stats.reasons.most_common(1)
-            report.renderers[entry] = {
-                "rows": stats.rows, "rejects": stats.rejects, "reject_rate": stats.reject_rate,
-                "top_reason": f"{top[0][0]} ({top[0][1]})" if top else "-"}
+        report.renderers = _by_renderer(load_manifest(out))
     if not report.leftover_temp:
         shutil.rmtree(scratch)
     return report
