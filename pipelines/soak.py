@@ -5,8 +5,9 @@ folder under a fresh scratch folder (OCR2SYNTH_TMPDIR and TMPDIR), and samples t
 of each render actor (the actor plus its engine processes: TeX, Chromium, Verovio) while it
 runs. At the end it reports:
 
-- peak RSS per worker (and PSS with its engine processes) in the first and the last fifth
-  of its life (growth means a leak);
+- peak RSS per worker (and PSS with its engine processes) while the first fifth of the
+  samples render and while the last fifth do: the soak recipe runs every renderer in each
+  fifth, so a growth between the two is a leak;
 - leaked processes: anything still alive whose environment leads to the scratch folder;
 - leftover temp files: whatever is left in the scratch folder;
 - the reject rate and top reason per renderer, from the manifest.
@@ -48,9 +49,9 @@ class SoakReport:
     wall_s: float
     exit_code: int
     verify_ok: bool
-    # actor pid -> peak MiB in the first and the last fifth of its life: the actor's own RSS
-    # and the PSS of the actor with its engines
-    memory_mib: dict[int, dict[str, float]] = field(default_factory=dict)
+    # actor pid -> peak MiB in the first and the last fifth of the samples: the actor's own
+    # RSS and the PSS of the actor with its engines (None: the actor was not alive then)
+    memory_mib: dict[int, dict[str, float | None]] = field(default_factory=dict)
     leaked_processes: list[str] = field(default_factory=list)
     leftover_temp: list[str] = field(default_factory=list)
     renderers: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -58,10 +59,11 @@ class SoakReport:
     def text(self) -> str:
         lines = [f"soak: exit {self.exit_code}, verify {'ok' if self.verify_ok else 'FAILED'}, "
                  f"{self.wall_s:.0f}s wall",
-                 "peak memory per worker, MiB, first fifth of its life -> last fifth:"]
+                 "peak memory per worker, MiB, first fifth of the samples -> last fifth:"]
         for pid, m in sorted(self.memory_mib.items()):
-            lines.append(f"  worker pid {pid}: RSS {m['rss_start']:.0f} -> {m['rss_end']:.0f}; "
-                         f"with its engines (PSS) {m['pss_start']:.0f} -> {m['pss_end']:.0f}")
+            lines.append(f"  worker pid {pid}: RSS {_mib(m['rss_start'])} -> "
+                         f"{_mib(m['rss_end'])}; with its engines (PSS) "
+                         f"{_mib(m['pss_start'])} -> {_mib(m['pss_end'])}")
         lines.append(f"leaked processes: {len(self.leaked_processes)}"
                      + "".join(f"\n  {p}" for p in self.leaked_processes))
         lines.append(f"leftover temp files: {len(self.leftover_temp)}"
@@ -71,6 +73,10 @@ class SoakReport:
             lines.append(f"{name:<15} {stats['rows']:>7} {stats['rejects']:>7} "
                          f"{stats['reject_rate']:>7.2%}  {stats['top_reason']}")
         return "\n".join(lines)
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _memory(actor: psutil.Process) -> tuple[int, int]:
@@ -122,6 +128,18 @@ def _ours(scratch: Path) -> list[str]:
     return out
 
 
+def _progress(out: Path) -> float:
+    """The share of the planned samples in finished shards, from the manifest the driver
+    rewrites after every shard."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return 0.0
+    planned = sum(e["count"] for e in manifest["recipe"]["entries"])
+    totals = manifest.get("totals", {})
+    return (totals.get("rows", 0) + totals.get("rejects", 0)) / planned if planned else 0.0
+
+
 def _by_renderer(manifest: dict) -> dict[str, dict[str, object]]:
     """Rows, rejects, reject rate and top reason per renderer, over all its entries."""
     totals: dict[str, tuple[int, int, Counter]] = {}
@@ -153,12 +171,13 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
     started = time.monotonic()
     proc = subprocess.Popen(command, env=env, cwd=Path(__file__).parents[1])
     root = psutil.Process(proc.pid)
-    samples: list[tuple[float, int, int, int]] = []  # (seconds, actor pid, RSS, tree PSS)
+    # (share of the planned samples done, actor pid, RSS, tree PSS)
+    samples: list[tuple[float, int, int, int]] = []
     while proc.poll() is None:
-        now = time.monotonic() - started
+        done = _progress(out)
         for actor in _actors(root):
             try:
-                samples.append((now, actor.pid, *_memory(actor)))
+                samples.append((done, actor.pid, *_memory(actor)))
             except psutil.Error:
                 pass  # it ended between the listing and the reading
         try:
@@ -170,17 +189,14 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
                         verify_ok=verify_dataset(out).ok if (out / "manifest.json").exists()
                         else False)
     for pid in sorted({sample[1] for sample in samples}):
-        # the first and the last fifth of this worker's own life (Ray takes a while to start)
-        mine = [s for s in samples if s[1] == pid]
-        born, died = mine[0][0], mine[-1][0]
-        first = [s for s in mine if s[0] <= born + _EDGE * (died - born)]
-        last = [s for s in mine if s[0] >= died - _EDGE * (died - born)]
+        # the first and the last fifth of the samples (round 1 and round 5 of the recipe)
+        first = [s for s in samples if s[1] == pid and s[0] < _EDGE]
+        last = [s for s in samples if s[1] == pid and s[0] >= 1 - _EDGE]
         report.memory_mib[pid] = {
-            "rss_start": max(s[2] for s in first) / 2**20,
-            "rss_end": max(s[2] for s in last) / 2**20,
-            "pss_start": max(s[3] for s in first) / 2**20,
-            "pss_end": max(s[3] for s in last) / 2**20,
-            "samples": len(mine),
+            "rss_start": max(s[2] for s in first) / 2**20 if first else None,
+            "rss_end": max(s[2] for s in last) / 2**20 if last else None,
+            "pss_start": max(s[3] for s in first) / 2**20 if first else None,
+            "pss_end": max(s[3] for s in last) / 2**20 if last else None,
         }
     # Ray stops the actors as the job ends; give their children a moment to go
     deadline = time.monotonic() + 30
