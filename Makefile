@@ -36,7 +36,7 @@ endif
 .PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
 	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3 \
-	render-fine-grained render-multi-crop render-multi-page
+	render-fine-grained render-multi-crop render-multi-page soak
 
 setup: system-packages venv moses npm-assets
 
@@ -85,6 +85,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The long run, not part of `make test`: memory per worker, leaks, leftovers, reject rates.
+SOAK_SCALE ?= 1
+soak: setup
+	$(BIN)/python -m pipelines.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
 
 lint: setup
 	$(BIN)/ruff check .

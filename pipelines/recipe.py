@@ -93,6 +93,13 @@ def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
         )
 
 
+def _check_name(name: str, where: str) -> str:
+    """A name that is safe as one path component and as part of sample ids."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise RecipeError(f"{where}: use letters, digits, '-' and '_' only, got {name!r}")
+    return name
+
+
 def _resolve_source(source: str | None, base_dir: Path | None, where: str) -> str | None:
     if source is None:
         return None
@@ -126,9 +133,7 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
         _expect(source, str, f"{where}.source")
     name = raw.get("name")
     if name is not None:
-        _expect(name, str, f"{where}.name")
-        if not name.replace("-", "").replace("_", "").isalnum():
-            raise RecipeError(f"{where}.name: use letters, digits, '-' and '_' only, got {name!r}")
+        _check_name(_expect(name, str, f"{where}.name"), f"{where}.name")
     return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name)
 
 
@@ -139,7 +144,8 @@ def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> 
     for required in ("name", "seed", "entries"):
         if required not in raw:
             raise RecipeError(f"recipe: missing {required!r}")
-    name = _expect(raw["name"], str, "recipe.name")
+    # the name is the default output folder: it must not be a path
+    name = _check_name(_expect(raw["name"], str, "recipe.name"), "recipe.name")
     seed = _expect(raw["seed"], int, "recipe.seed")
     if seed < 0:
         raise RecipeError(f"recipe.seed: must be non-negative, got {seed}")

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipelines.dataset import Layout, stats_by_entry
-from pipelines.shards import SCHEMA
+from pipelines.shards import SCHEMA, atomic_write_bytes
 from renderers.registry import REGISTRY
 
 
@@ -150,4 +150,4 @@ df = pd.read_parquet("{root}/shards")
 {json.dumps(recipe, indent=2, sort_keys=True)}
 ```
 """
-    (root / "README.md").write_text(text, encoding="utf-8")
+    atomic_write_bytes(root / "README.md", text.encode("utf-8"))

@@ -23,7 +23,7 @@ from pipelines.dataset import DatasetError, Layout, Manifest, shard_record, stat
 from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
 from pipelines.recipe import Recipe
 from pipelines.report import write_card
-from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256
+from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
 from pipelines.verify import verify_dataset
 from pipelines.worker import ChunkResult, RenderWorker
 from renderers.registry import get_spec
@@ -34,6 +34,16 @@ _QUEUE_DEPTH = 2
 
 class RejectRateExceeded(RuntimeError):
     pass
+
+
+class OutputFull(DatasetError):
+    """The output disk filled: finished shards are kept and nothing partial is left."""
+
+
+def _disk_full(layout: Layout, what: str) -> OutputFull:
+    return OutputFull(f"no space left on device (ENOSPC) writing {what} under {layout.root}; "
+                      "finished shards are kept: free some space and run the same command "
+                      "again to resume")
 
 
 @dataclass
@@ -64,7 +74,27 @@ def _render_actor_class():
         def close(self) -> None:
             self.worker.close()
 
+        def ping(self) -> bool:
+            return True
+
     return RenderActor
+
+
+def _wait_alive(actor: Any, deadline_s: float = 300.0) -> None:
+    """Block until a restarted actor answers. A task sent while Ray is still restarting it
+    fails at once (at-most-once actor tasks), and a suspect piece failing that way would be
+    split and blamed for a death that was not its own."""
+    import ray
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            ray.get(actor.ping.remote(), timeout=max(1.0, deadline - time.monotonic()))
+            return
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # Ray is starting the new process
 
 
 @contextmanager
@@ -126,11 +156,17 @@ def _write_shard(layout: Layout, assembly: _ShardAssembly, recipe_hash: str) -> 
     results = [r for r in assembly.results if r is not None]
     rejects = [rej for _, res in results for rej in res.rejects]
     lines = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rejects)
-    atomic_write_bytes(layout.rejects_file(shard.name), lines.encode("utf-8"))
-    with ShardWriter(layout.shard_file(shard.name)) as writer:
-        for _, res in results:
-            for row in res.rows:
-                writer.write(row)
+    try:
+        atomic_write_bytes(layout.rejects_file(shard.name), lines.encode("utf-8"))
+        with ShardWriter(layout.shard_file(shard.name)) as writer:
+            for _, res in results:
+                for row in res.rows:
+                    writer.write(row)
+    except OSError:
+        # without its shard, the rejects file alone does not count as a finished shard;
+        # removed all the same so that the folder holds only whole shards
+        layout.rejects_file(shard.name).unlink(missing_ok=True)
+        raise
     return shard_record(
         layout, shard, recipe_hash,
         seconds=sum(s for s, _ in results),
@@ -146,8 +182,19 @@ def run_recipe(
     address: str | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    started = time.perf_counter()
     layout = Layout(Path(out))
+    try:
+        return _run_recipe(recipe, layout, workers, address, progress)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise _disk_full(layout, getattr(exc, "filename", None) or "the manifest or card"
+                             ) from None
+        raise
+
+
+def _run_recipe(recipe: Recipe, layout: Layout, workers: int, address: str | None,
+                progress: bool) -> RunSummary:
+    started = time.perf_counter()
     layout.create()
     recipe_hash = recipe.content_hash()
     manifest = Manifest.open(layout, recipe.to_dict(), recipe_hash)
@@ -233,10 +280,15 @@ def _render_pending(
         in_flight: dict[Any, tuple[int, _Piece]] = {}
         load = {i: 0 for i in range(len(actors))}
         alone = {i: False for i in range(len(actors))}
+        restarting: set[int] = set()  # actors whose last task died with them
         try:
             while queue or in_flight:
                 for index, actor in enumerate(actors):
-                    while queue and load[index] < _QUEUE_DEPTH and not alone[index]:
+                    if index in restarting and queue and not load[index]:
+                        _wait_alive(actor)
+                        restarting.discard(index)
+                    while (queue and load[index] < _QUEUE_DEPTH and not alone[index]
+                           and index not in restarting):
                         if queue[-1].suspect and load[index]:
                             break  # a suspect runs alone, so a crash is its own
                         piece = queue.pop()
@@ -253,15 +305,22 @@ def _render_pending(
                         result = ray.get(ref)
                     except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                             ray.exceptions.RayTaskError) as exc:
+                        restarting.add(index)
                         result = _retry(piece, exc, assembly, queue)
                         if result is None:
                             continue
                     chunk = piece.chunk
                     bar.update(chunk.stop - chunk.start)
                     if assembly.add(piece.position, chunk.start, result):
-                        record = _write_shard(layout, assembly, manifest.data["recipe_hash"])
-                        manifest.add(piece.shard.name, record)
-                        manifest.save(planned)
+                        try:
+                            record = _write_shard(layout, assembly,
+                                                  manifest.data["recipe_hash"])
+                            manifest.add(piece.shard.name, record)
+                            manifest.save(planned)
+                        except OSError as exc:
+                            if is_disk_full(exc):
+                                raise _disk_full(layout, f"shard {piece.shard.name}") from None
+                            raise
                         del assemblies[piece.shard.name]
         finally:
             bar.close()

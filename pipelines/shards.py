@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -110,14 +111,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC or EDQUOT, from Python's own I/O or from Arrow's (which may carry no errno)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, OSError) and ("No space left" in str(exc)
+                                         or "Disk quota exceeded" in str(exc))
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` so that `path` is either absent, old, or complete: never partial."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
     _fsync_dir(path.parent)
 
 
@@ -172,12 +185,23 @@ class ShardWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._writer is not None
         if exc_type is not None:
-            self._writer.close()
-            self.tmp_path.unlink(missing_ok=True)
+            self._abandon()
             return
-        self._flush()
-        self._writer.close()
-        with open(self.tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp_path, self.final_path)
+        try:
+            self._flush()
+            self._writer.close()
+            with open(self.tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp_path, self.final_path)
+        except BaseException:
+            self._abandon()  # e.g. the disk filled while the footer was written
+            raise
         _fsync_dir(self.final_path.parent)
+
+    def _abandon(self) -> None:
+        try:
+            self._writer.close()
+        except OSError:
+            pass  # closing flushes, and may fail again on a full disk
+        finally:
+            self.tmp_path.unlink(missing_ok=True)

@@ -285,8 +285,12 @@ time.sleep(600)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_chromium_dies_with_its_process(sig):
+def test_chromium_dies_with_its_process(sig, tmp_path, monkeypatch):
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from renderers.faults import SCRATCH_ENV
+
     tag = uuid.uuid4().hex
+    monkeypatch.setenv(SCRATCH_ENV, str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, tag], stdout=subprocess.PIPE,
                             text=True, cwd=Path(__file__).parents[1])
     try:
@@ -304,6 +308,11 @@ def test_chromium_dies_with_its_process(sig):
             proc.kill()
     assert _wait_gone(tag) == []
     assert [pid for pid in pids if _alive_chromium(pid)] == []
+    # a killed process leaves its page folder behind; the next renderer removes it
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith("ocr2synth-browser-")]
+    assert len(left) == (1 if sig == signal.SIGKILL else 0)
+    MarkdownPageRenderer({}, 5).close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("ocr2synth-")] == []
 
 
 def _alive_chromium(pid: int) -> bool:
@@ -345,3 +354,66 @@ def test_renders_through_ray_and_leaves_no_browser_behind(ray_address, tmp_path)
             for r in pq.read_table(p).to_pylist()]
     assert len(rows) == 4 and all(r["task"] == "format" for r in rows)
     assert _wait_gone(tag) == []
+
+
+class _Listener:
+    """A bare TCP listener on loopback that records every connection it accepts. A last
+    connection from the test itself marks the end: the accept queue is in order, so any
+    connection the browser had made would be accepted before it."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.seen: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self.sock.accept()
+            with conn:
+                conn.settimeout(2)
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    data = b""
+                self.seen.append(data)
+                if data.startswith(b"END"):
+                    return
+
+    def finish(self) -> list[bytes]:
+        import socket
+
+        with socket.create_connection(("127.0.0.1", self.port)) as conn:
+            conn.sendall(b"END")
+        self.thread.join(timeout=10)
+        self.sock.close()
+        return [d for d in self.seen if not d.startswith(b"END")]
+
+
+def test_the_browser_makes_no_request_by_any_route(renderer):
+    listener = _Listener()
+    url = f"http://127.0.0.1:{listener.port}"
+    tries = [
+        f"![img]({url}/img.png)",
+        f"<img src=\"{url}/raw.png\"> <img srcset=\"{url}/set.png 2x\">",
+        f"<div style=\"background-image: url('{url}/css.png')\">styled</div>",
+        f"<style>@import url('{url}/import.css'); p {{ background: url({url}/bg.png) }}</style>",
+        f"<link rel=\"stylesheet\" href=\"{url}/sheet.css\">"
+        f"<link rel=\"prefetch\" href=\"{url}/p\">",
+        f"<iframe src=\"{url}/frame\"></iframe> <object data=\"{url}/obj\"></object>",
+        f"<script>fetch('{url}/fetch'); new Image().src = '{url}/js.png';</script>",
+        f"<img src=x onerror=\"fetch('{url}/onerror')\">",
+        f"<video poster=\"{url}/poster.png\" src=\"{url}/v.mp4\"></video>",
+        f"<form action=\"{url}/form\"><input type=image src=\"{url}/in.png\"></form>",
+        f"\\(\\href{{{url}/math}}{{x}}\\) [link]({url}/link)",
+    ]
+    doc = {"lang": "en", "notes": [], "blocks": [
+        {"kind": "para", "md": f"Words before. {t} Words after."} for t in tries]}
+    out = renderer.render_batch([Item(0, 5, doc)])
+    assert len(out) == 1 and isinstance(out[0], Sample | Reject)
+    assert listener.finish() == []
+    # the page did try: the engine saw the attempts it refused
+    assert any(str(listener.port) in u for u in renderer.browser.stats.blocked)

@@ -150,11 +150,13 @@ def test_a_killed_job_resumes_to_exactly_the_planned_ids(ray_address, tmp_path: 
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert f"{8 - finished} shards rendered, {finished} already done" in result.stdout
-    rows, rejects = read_rows(out), read_reject_ids(out)
+    rows, rejects = read_rows(out), read_reject_ids(out)  # read_rows: no id twice
     planned = {f"latex-formula-{k:08d}" for k in range(48)}
     assert set(rows) | set(rejects) == planned
     assert len(rows) + len(rejects) == 48
     assert load_manifest(out)["complete"] is True
+    assert not list(out.rglob("*.tmp"))
+    assert main(["verify", str(out)]) == 0
 
 
 def test_hostile_source_lines_become_rejects_and_good_lines_render(

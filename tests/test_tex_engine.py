@@ -108,3 +108,42 @@ def test_multipage_items_own_whole_page_ranges(engine):
         assert batch.pdf[ranges[3].start].get_text().strip() == "Three"
         assert "Para119" in batch.pdf[ranges[4][-1]].get_text()
         assert "Para0 " in batch.pdf[ranges[4][0]].get_text() + " "
+
+
+def test_tex_cannot_reach_parent_folders_or_read_with_openin(engine, tmp_path: Path):
+    # relative paths up the tree and \openin/\read, besides \input of an absolute path
+    bodies = [
+        "\\immediate\\openout5=../escaped.tex \\immediate\\write5{x}\\immediate\\closeout5 "
+        + page("a"),
+        "\\immediate\\openout6=../../../../../../tmp/ocr2synth-escaped.tex "
+        "\\immediate\\write6{x}\\immediate\\closeout6 " + page("b"),
+        "\\newread\\r \\immediate\\openin\\r=/etc/passwd "
+        + page(r"\mbox{\ifeof\r NOREAD\else\read\r to\got GOT\got\fi}"),
+        page("\\input{../../../../../../etc/hostname}"),
+    ]
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert "can't write" in batch.failures[0] and "can't write" in batch.failures[1]
+        assert "not found" in batch.failures[3]
+        text = batch.pdf[batch.pages[2]].get_text()
+    assert "NOREAD" in text and "GOT" not in text and "root" not in text
+    assert not (engine.root / "escaped.tex").exists()
+    assert not Path("/tmp/ocr2synth-escaped.tex").exists()
+    assert [p.name for p in engine.root.iterdir()] == ["formats"]
+
+
+def test_a_killed_tex_run_leaves_no_temp_folder_and_a_tex_killer_is_poison(
+    engine, tmp_path: Path, monkeypatch
+):
+    from renderers.faults import KILL_TEX_ENV
+
+    monkeypatch.setenv(KILL_TEX_ENV, "KILLTEX")  # TeX is killed -9 inside this item, always
+    bodies = [page("a"), page(r"\mathrm{KILLTEX}"), page("c")]
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert batch.failures == {1: "poison: TeX was killed 2 times typesetting this item"}
+        assert batch.runs == 3  # two killed runs, then one without the item
+        assert [batch.pdf[batch.pages[i]].get_text().strip() for i in (0, 2)] == ["a", "c"]
+    assert [p.name for p in engine.root.iterdir()] == ["formats"]
+    monkeypatch.setenv(KILL_TEX_ENV, f"KILLTEX:1:{tmp_path / 'tokens'}")  # killed once
+    with engine.typeset(PREAMBLE, bodies) as batch:
+        assert batch.failures == {} and batch.runs == 2 and batch.pdf.page_count == 3
+    assert [p.name for p in engine.root.iterdir()] == ["formats"]

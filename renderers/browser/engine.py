@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import atexit
 import base64
+import json
 import os
+import signal
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from renderers.faults import KILL_BROWSER_ENV, should_kill
 
 CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -237,6 +241,8 @@ class Browser:
             fired.set()
             _kill_tree(self.pids)
 
+        if should_kill(KILL_BROWSER_ENV, json.dumps(arg, default=str)):
+            self._kill_browser()
         timer = threading.Timer(self.timeout_s, expire)
         timer.start()
         try:
@@ -249,6 +255,17 @@ class Browser:
             raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
         finally:
             timer.cancel()
+
+    def _kill_browser(self) -> None:
+        """The fault hook: kill -9 Chromium's browser process, as a crash would."""
+        procs = []
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                procs.append(psutil.Process(pid))
+            except (ProcessLookupError, psutil.Error):
+                pass
+        psutil.wait_procs(procs, timeout=5)
 
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page

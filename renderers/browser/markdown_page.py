@@ -13,7 +13,8 @@ same browser, for a second formula engine.
 from __future__ import annotations
 
 import io
-import tempfile
+import shutil
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,11 @@ from PIL import Image
 
 from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
 from renderers.browser.engine import Browser, BrowserCrash, asset
+from renderers.faults import make_scratch_dir, remove_orphans
 from renderers.imaging import crop_to_ink, is_blank
 from renderers.templates import TEMPLATES_DIR, render_template
 
+_TMP_PREFIX = "ocr2synth-browser-"
 FONTS = {
     "en": ["'Latin Modern Roman', serif", "'DejaVu Serif', serif", "'DejaVu Sans', sans-serif",
            "'Bitstream Charter', serif", "'GFS Baskerville', serif"],
@@ -86,16 +89,19 @@ class MarkdownPageRenderer(Renderer):
         # markdown characters handed to a page at first (more when they all fit)
         self.window_chars = int(params.get("window_chars", 6000))
         self._starts: OrderedDict[str, list[int | None]] = OrderedDict()
-        self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-browser-")
+        remove_orphans(_TMP_PREFIX)
+        self._tmp = make_scratch_dir(_TMP_PREFIX)
+        # removed on close, or at the latest when the interpreter exits
+        self._remove_tmp = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
         # one viewport that holds the largest page: the screenshot clips each page from it
-        self.browser = Browser(page_html(Path(self._tmp.name)),
+        self.browser = Browser(page_html(self._tmp),
                                viewport=(max(self.widths), int(max(self.widths) * 1.45) + 1),
                                restart_every=int(params.get("restart_every", 2000)),
                                timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
 
     def close(self) -> None:
         self.browser.close()
-        self._tmp.cleanup()
+        self._remove_tmp()
 
     def style(self, item: Item) -> dict[str, Any]:
         """One style per document: every page of it looks the same."""
@@ -126,11 +132,14 @@ class MarkdownPageRenderer(Renderer):
             try:
                 out.append(render(item))
             except BrowserCrash:
-                # a fresh browser gets one more try at the item
+                # a fresh browser gets one more try at the item; an item that kills (or
+                # hangs) the browser twice is poison and is not tried again
                 try:
                     out.append(render(item))
                 except BrowserCrash as exc:
-                    out.append(Reject("browser-crash", str(exc)[:300]))
+                    reason = "timeout" if str(exc).startswith("timeout") else "poison"
+                    out.append(Reject(reason, f"the browser died twice rendering this item:"
+                                              f" {str(exc)[:300]}"))
         return out
 
     def _image(self, width: int, height: int) -> Image.Image:

@@ -253,14 +253,18 @@ class MarkdownFiles(Source):
         # the renderer rejects with the reason
         self.pages: list[tuple[Path, int, str]] = []
         for file in files:
-            size = file.stat().st_size
-            if size > self.MAX_BYTES:
-                self.pages.append((file, 0, f"too-long: {size} bytes (limit {self.MAX_BYTES})"))
-                continue
             try:
+                size = file.stat().st_size
+                if size > self.MAX_BYTES:
+                    self.pages.append((file, 0, f"too-long: {size} bytes "
+                                                f"(limit {self.MAX_BYTES})"))
+                    continue
                 blocks, _ = _file_blocks(file)
             except UnicodeDecodeError as exc:
                 self.pages.append((file, 0, f"bad-encoding: {exc}"[:200]))
+                continue
+            except OSError as exc:  # a broken link, a file we may not read, a folder
+                self.pages.append((file, 0, f"unreadable: {exc.strerror or exc}"[:200]))
                 continue
             chars = sum(len(block["md"]) for block in blocks)
             count = max(1, -(-chars // page_chars)) if blocks else 1

@@ -7,6 +7,9 @@ the item that caused it; that item is rejected and the others are typeset again 
 The preamble is compiled once into a format file per engine, which takes most of TeX's
 start-up cost away.
 
+TeX killed from outside (kill -9, the OOM killer) mid-run is run again; an item inside
+which it dies twice is rejected as `poison`.
+
 Sandbox: no shell escape, `openin_any=p`/`openout_any=p` (no absolute paths, no parent
 folders), a fresh temporary folder per batch as the working directory, and a time limit
 after which the whole process group is killed.
@@ -21,6 +24,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,12 +34,16 @@ from pathlib import Path
 import pymupdf
 
 from renderers.base import RenderError
+from renderers.faults import KILL_TEX_ENV, make_scratch_dir, remove_orphans, should_kill
 
 _MARK = "@@OCR2SYNTH"
 # Begin/End of item N; with `multipage`, an End also carries the pages shipped so far.
 _MARK_RE = re.compile(rf"^{_MARK} ([BE]) (\d+)(?: (\d+))?$")
 # Seconds each honest item may add to a batch's time limit (typesetting takes ~2 ms).
 _PER_ITEM_SLACK_S = 0.25
+# TeX killed from outside (OOM killer, kill -9) is run again; an item inside which it dies
+# this many times is rejected as poison, so a batch costs at most this many runs per item.
+_MAX_KILLS = 2
 
 
 def sandbox_env(workdir: Path) -> dict[str, str]:
@@ -78,22 +87,21 @@ def _first_error(lines: list[str]) -> str:
     return ""
 
 
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # gone already
+
+
+@dataclass(frozen=True)
+class _Killed:
+    """TeX died of a signal it did not get from us, inside this item (None: before any)."""
+
+    inside: int | None
+
+
 _ROOT_PREFIX = "ocr2synth-tex-"
-
-
-def _remove_orphaned_roots() -> None:
-    """Remove the temp folders of engines whose process died without closing them
-    (a killed worker), so a long job on a shared node does not fill /tmp."""
-    for root in Path(tempfile.gettempdir()).glob(f"{_ROOT_PREFIX}*-*"):
-        pid = root.name[len(_ROOT_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(root, ignore_errors=True)
-        except PermissionError:
-            pass  # another user's live process
 
 
 class TexEngine:
@@ -103,8 +111,8 @@ class TexEngine:
         if not tex_available():
             raise RenderError("pdflatex not found: run `make setup` to install TeX Live")
         self.timeout_s = timeout_s
-        _remove_orphaned_roots()
-        self.root = Path(tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}-"))
+        remove_orphans(_ROOT_PREFIX)
+        self.root = make_scratch_dir(_ROOT_PREFIX)
         self._formats: dict[str, Path] = {}
 
     def close(self) -> None:
@@ -119,7 +127,7 @@ class TexEngine:
         fmt_dir.mkdir(exist_ok=True)
         source = fmt_dir / f"f{key}.tex"
         source.write_text(preamble + "\n\\dump\n", encoding="utf-8")
-        output, timed_out = self._run(
+        output, timed_out, _ = self._run(
             ["pdftex", "-ini", "-interaction=nonstopmode", f"-jobname=f{key}", "&pdflatex",
              source.name],
             fmt_dir,
@@ -132,8 +140,11 @@ class TexEngine:
         self._formats[key] = fmt
         return fmt
 
-    def _run(self, cmd: list[str], cwd: Path, timeout: float) -> tuple[str, bool]:
-        """Run a TeX command in `cwd`: its terminal output, and whether it timed out."""
+    def _run(self, cmd: list[str], cwd: Path, timeout: float, kill_at: str | None = None
+             ) -> tuple[str, bool, bool]:
+        """Run a TeX command in `cwd`: its terminal output, whether it timed out, and
+        whether something else killed it. `kill_at` (fault injection): a terminal line on
+        which TeX is killed with SIGKILL."""
         # stdbuf: line-buffered output, so the markers seen when a run is killed are current.
         proc = subprocess.Popen(
             ["stdbuf", "-oL", *cmd],
@@ -144,17 +155,44 @@ class TexEngine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        expired = threading.Event()
         try:
-            out, _ = proc.communicate(timeout=timeout)
+            if kill_at is not None:
+                out = self._read_killing_at(proc, kill_at.encode(), timeout, expired)
+            else:
+                out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            expired.set()
+            _kill_group(proc.pid)
             out, _ = proc.communicate()
-            return out.decode("utf-8", "replace"), True
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc.pid)
             proc.wait()
             raise
-        return out.decode("utf-8", "replace"), False
+        text = out.decode("utf-8", "replace")
+        killed = not expired.is_set() and proc.returncode is not None and proc.returncode < 0
+        return text, expired.is_set(), killed
+
+    @staticmethod
+    def _read_killing_at(proc: subprocess.Popen, line: bytes, timeout: float,
+                         expired: threading.Event) -> bytes:
+        """All of TeX's output; TeX is killed (SIGKILL) when it prints `line`."""
+        def expire() -> None:
+            expired.set()
+            _kill_group(proc.pid)
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            out = []
+            for raw in proc.stdout:
+                out.append(raw)
+                if raw.rstrip(b"\r\n") == line:
+                    proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        finally:
+            timer.cancel()
+        return b"".join(out)
 
     @staticmethod
     def _document(bodies: dict[int, str], multipage: bool = False) -> str:
@@ -184,10 +222,21 @@ class TexEngine:
         workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=self.root))
         batch = TexBatch(pdf=None)
         pending = dict(enumerate(bodies))
+        kills: Counter[int | None] = Counter()
         try:
             while pending:
                 batch.runs += 1
                 verdict = self._attempt(fmt, workdir, pending, batch.runs, multipage)
+                if isinstance(verdict, _Killed):
+                    kills[verdict.inside] += 1
+                    if kills[verdict.inside] >= _MAX_KILLS:
+                        # killed before any item began, again: blame the first one
+                        blame = next(iter(pending)) if verdict.inside is None \
+                            else verdict.inside
+                        batch.failures[blame] = (f"poison: TeX was killed {_MAX_KILLS} "
+                                                 "times typesetting this item")
+                        del pending[blame]
+                    continue
                 if isinstance(verdict, tuple):
                     batch.pdf, batch.page_ranges = verdict
                     batch.pages = {i: pages.start for i, pages in batch.page_ranges.items()}
@@ -203,19 +252,26 @@ class TexEngine:
 
     def _attempt(
         self, fmt: Path, workdir: Path, pending: dict[int, str], run: int, multipage: bool
-    ) -> tuple[pymupdf.Document, dict[int, range]] | dict[int, str]:
+    ) -> tuple[pymupdf.Document, dict[int, range]] | dict[int, str] | _Killed:
         """One TeX run over `pending`: the PDF and each item's pages if every item typeset
         cleanly, else the items to blame and why. The others are typeset again without
         them, so no page is ever taken from a run in which something went wrong."""
         name = f"run{run}"
+        timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
+        doomed = next((i for i, body in pending.items() if should_kill(KILL_TEX_ENV, body)),
+                      None)
+        if doomed is not None:
+            # The fault hook kills TeX as it begins this item; the item spins until then, so
+            # TeX cannot finish the batch before the signal lands.
+            pending = {**pending, doomed: "\\loop\\iftrue\\repeat " + pending[doomed]}
         (workdir / f"{name}.tex").write_text(self._document(pending, multipage),
                                              encoding="utf-8")
-        timeout = self.timeout_s + _PER_ITEM_SLACK_S * len(pending)
-        output, timed_out = self._run(
+        output, timed_out, killed = self._run(
             ["pdflatex", f"-fmt={fmt.with_suffix('')}", "-interaction=nonstopmode",
              "-no-shell-escape", f"{name}.tex"],
             workdir,
             timeout,
+            kill_at=None if doomed is None else f"{_MARK} B {doomed}",
         )
         lines = output.splitlines()
         current: int | None = None  # begun and not yet ended
@@ -244,6 +300,9 @@ class TexEngine:
                     # An error before the first item: the document shell itself is broken.
                     raise RenderError(f"TeX failed outside any item: {line[2:].strip()}")
                 failures.setdefault(last_begun, f"tex-error: {line[2:].strip()}")
+        if killed:
+            # Not the item's doing as far as TeX can tell: run the batch again.
+            return _Killed(current)
         unfinished = [i for i in pending if i not in done]
         if timed_out or unfinished:
             # The item TeX was inside when it stopped, else the first it never reached.

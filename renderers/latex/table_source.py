@@ -214,9 +214,12 @@ class EnvironmentFiles(Source):
         files = sorted(self.path.rglob("*.tex")) if self.path.is_dir() else [self.path]
         self.found: list[tuple[str, int, str]] = []
         for file in files:
-            if file.stat().st_size > MAX_FILE_BYTES:
+            try:  # oversized and unreadable files (broken links, no permission) are skipped
+                if file.stat().st_size > MAX_FILE_BYTES:
+                    continue
+                text = file.read_text(encoding="utf-8", errors="replace")
+            except OSError:
                 continue
-            text = file.read_text(encoding="utf-8", errors="replace")
             for number, found in enumerate(split_environments(text, env)):
                 self.found.append((file.name, number, found))
         if not self.found:
