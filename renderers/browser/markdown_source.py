@@ -9,7 +9,7 @@ A document is {"lang": "en"|"zh", "blocks": [{"kind", "md", "view"?}], "notes": 
 
 The generated documents reuse the latex-page grammar (English and Chinese prose, inline and
 display math, lists, tabular tables, footnotes) and add bold/italic and markdown tables.
-`MarkdownFiles` splits a user's `.md`/`.mmd` files into page-sized pieces, sanitized.
+`MarkdownFiles` reads a user's `.md`/`.mmd` files, sanitized, one document per file.
 """
 
 from __future__ import annotations
