@@ -176,6 +176,7 @@ def test_slices_are_one_line_or_paragraph_and_deterministic(tmp_path):
         second.close()
     assert [s.target for s in a] == [s.target for s in b]
     assert [s.image.tobytes() for s in a] == [s.image.tobytes() for s in b]
+    assert {s.meta["unit"] for s in a} == {"line", "paragraph"}
     for sample in a:
         assert isinstance(sample, Sample), sample
         lines = sample.target.split("\n")
@@ -185,12 +186,34 @@ def test_slices_are_one_line_or_paragraph_and_deterministic(tmp_path):
         assert sample.image.height < 40 * len(lines) * 150 / 72
 
 
+def _many_pages(count: int) -> bytes:
+    """A PDF of `count` pages reading "page number N", written directly (PyMuPDF takes
+    seconds to make 2,000 pages; this takes milliseconds): one shared font, one small
+    content stream per page."""
+    kids = " ".join(f"{4 + 2 * n} 0 R" for n in range(count))
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for n in range(count):
+        stream = f"BT /F1 11 Tf 20 50 Td (page number {n}) Tj ET"
+        objects.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] "
+                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * n} 0 R >>")
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
+            f"startxref\n{xref}\n%%EOF\n").encode()
+    return bytes(out)
+
+
 def test_two_thousand_page_pdf_is_indexed_and_rendered(tmp_path):
-    doc = pymupdf.open()
-    for n in range(2000):
-        doc.new_page(width=200, height=100).insert_text((20, 50), f"page number {n}")
-    doc.save(tmp_path / "big.pdf")
-    doc.close()
+    (tmp_path / "big.pdf").write_bytes(_many_pages(2000))
     source = PdfFolder(tmp_path)
     assert source.size() == 2000
     worker = RenderWorker(ImageSettings(), timeout_s=10)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -123,8 +124,22 @@ class PdfPageRenderer(Renderer):
 
     def _from_latex(self, items: list[Item], positions: list[int],
                     results: list[Sample | Reject | None]) -> None:
-        """Typeset the generated documents, one TeX run per layout and language, and read
-        each document's chosen page back from the PDF like any other PDF page."""
+        for pos, typeset in self.typeset(items, positions):
+            if isinstance(typeset, Reject):
+                results[pos] = typeset
+                continue
+            pdf, number, pages, tex_style = typeset
+            outcome = self.page_outcome(pdf, number, items[pos], self.style(items[pos]))
+            if isinstance(outcome, Sample):
+                outcome.meta.update(layout=tex_style["layout"], font=tex_style["font"],
+                                    page=number - pages.start, pages=len(pages))
+            results[pos] = outcome
+
+    def typeset(self, items: list[Item], positions: list[int]
+                ) -> Iterator[tuple[int, Reject | tuple[pymupdf.Document, int, range, dict]]]:
+        """Typeset the generated documents at `positions`, one TeX run per layout and
+        language; yields each position with (its PDF, the chosen page, the document's
+        pages, the TeX style), or a reject. The PDF is open only until the next yield."""
         from renderers.latex.page import LatexPageRenderer, lint_document, pick_page
 
         if self._latex is None:
@@ -135,7 +150,7 @@ class PdfPageRenderer(Renderer):
             doc_item = Item(items[pos].k, items[pos].seed, items[pos].content["latex"])
             problem = lint_document(doc_item.content)
             if problem:
-                results[pos] = reject_from(problem)
+                yield pos, reject_from(problem)
                 continue
             tex_style = latex.style(doc_item)
             groups[f"{tex_style['layout']}|{tex_style['lang']}"].append(
@@ -145,16 +160,11 @@ class PdfPageRenderer(Renderer):
             with latex.engine.typeset(latex.preamble(key), bodies, multipage=True) as batch:
                 for local, (pos, _, tex_style) in enumerate(members):
                     if local in batch.failures:
-                        results[pos] = reject_from(batch.failures[local])
+                        yield pos, reject_from(batch.failures[local])
                         continue
-                    number = pick_page(batch.page_ranges[local], tex_style["page_pick"])
-                    outcome = self.page_outcome(batch.pdf, number, items[pos],
-                                                self.style(items[pos]))
-                    if isinstance(outcome, Sample):
-                        outcome.meta.update(layout=tex_style["layout"], font=tex_style["font"],
-                                            page=number - batch.page_ranges[local].start,
-                                            pages=len(batch.page_ranges[local]))
-                    results[pos] = outcome
+                    pages = batch.page_ranges[local]
+                    number = pick_page(pages, tex_style["page_pick"])
+                    yield pos, (batch.pdf, number, pages, tex_style)
 
     # ----- one page: text layer, checks, raster, sample -----
 

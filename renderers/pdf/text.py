@@ -7,7 +7,7 @@ speak); `to_pixels` maps them onto a raster of the displayed (rotated) page.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass, field
 
 import pymupdf
@@ -71,19 +71,20 @@ class PageText:
         return "\n\n".join("\n".join(ln.text for ln in p.lines) for p in self.paragraphs)
 
 
-def is_bad_char(ch: str) -> bool:
-    """A character no reader can see as text: a replacement mark, a private-use code (an
-    unmapped glyph), or a control code (TeX's symbol fonts without a Unicode map)."""
-    if ch in "\t\n\r ":
-        return False
-    category = unicodedata.category(ch)
-    return ch == "\ufffd" or category in ("Co", "Cc", "Cs")
+# Characters no reader can see as text: control codes (TeX's symbol fonts without a
+# Unicode map give these), surrogates, private-use codes (unmapped glyphs) and U+FFFD.
+_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\uf8ff\ufffd"
+                  "\U000f0000-\U0010ffff]")
+
+
+def count_bad(text: str) -> int:
+    return len(_BAD.findall(text))
 
 
 def clean(text: str) -> str:
     """Unreadable characters dropped and whitespace runs collapsed: the form every line
     text, target and test comparison uses."""
-    return " ".join("".join(ch for ch in text if not is_bad_char(ch)).split())
+    return " ".join(_BAD.sub("", text).split())
 
 
 def text_rect(page: pymupdf.Page) -> pymupdf.Rect:
@@ -110,7 +111,7 @@ def read_page(page: pymupdf.Page) -> PageText:
                 if span.get("alpha", 255) == 0:
                     invisible += len(text.strip())
                     continue
-                bad += sum(1 for ch in text if is_bad_char(ch))
+                bad += count_bad(text)
                 pieces.append((tuple(span["bbox"]), text))
         lines = _visual_lines(pieces)
         lines = [ln for ln in lines if ln.text]
@@ -123,20 +124,22 @@ def read_page(page: pymupdf.Page) -> PageText:
 
 def _visual_lines(pieces: list[tuple[tuple[float, float, float, float], str]]) -> list[Line]:
     """Spans grouped into visual lines (vertical overlap), each read left to right."""
-    rows: list[list[tuple[tuple[float, float, float, float], str]]] = []
+    # [top, bottom, pieces]; pieces come sorted by their middle, so a piece can only
+    # share a line with one of the last few rows
+    rows: list[list] = []
     for piece in sorted(pieces, key=lambda p: (p[0][1] + p[0][3]) / 2):
         (x0, y0, x1, y1), _ = piece
-        for row in rows:
-            top = min(b[1] for b, _ in row)
-            bottom = max(b[3] for b, _ in row)
+        for row in reversed(rows[-3:]):
+            top, bottom = row[0], row[1]
             overlap = min(bottom, y1) - max(top, y0)
             if overlap > SAME_LINE_OVERLAP * min(bottom - top, y1 - y0):
-                row.append(piece)
+                row[0], row[1] = min(top, y0), max(bottom, y1)
+                row[2].append(piece)
                 break
         else:
-            rows.append([piece])
+            rows.append([y0, y1, [piece]])
     lines = []
-    for row in rows:
+    for _, _, row in rows:
         row.sort(key=lambda p: p[0][0])
         text = clean(_join(row))
         inked = [b for b, t in row if t.strip()]  # a space's box is not part of the line
