@@ -35,7 +35,7 @@ endif
 
 .PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3
+	render-music render-molecule render-markdown-page render-pdf-page train-stage1 train-stage2 train-stage3
 
 setup: system-packages venv moses npm-assets
 
@@ -133,6 +133,9 @@ render-latex-page:
 
 render-tikz:
 	$(MAKE) render R=tikz
+
+render-pdf-page:
+	$(MAKE) render R=pdf-page
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

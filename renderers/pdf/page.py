@@ -26,6 +26,7 @@ import pymupdf
 from PIL import Image
 
 from renderers.base import PROMPT_OCR, Box, Item, Reject, Renderer, Sample
+from renderers.imaging import ink_bbox, touches_edge
 from renderers.latex.batching import reject_from
 from renderers.pdf.text import (
     Line,
@@ -44,6 +45,9 @@ COLORS = ("auto", "gray", "rgb")
 MAX_SIDE = 4096  # pixels; a poster-sized page is drawn at a lower dpi than asked
 OPEN_DOCS = 8  # open documents kept per renderer (a folder is read file after file)
 MIN_LINE_CHARS = 3  # a line slice shows at least this many non-space characters
+# A slice keeps this far (points) from a neighbour's box: the raster rounds its clip out to
+# whole pixels, and that last row must not catch the tops of the next line's letters.
+KEEP_OFF_PT = 1.0
 
 
 class PdfPageRenderer(Renderer):
@@ -221,6 +225,10 @@ class PdfPageRenderer(Renderer):
         image = self.raster(doc, page, number, dpi, clip)
         if isinstance(image, Reject):
             return image
+        ink = ink_bbox(image, threshold=128)
+        if ink is None or touches_edge(ink, image.size):
+            # a glyph cut by the crop: its own, or a neighbour's reaching into it
+            return Reject("slice-cut", "ink touches the edge of the crop")
         shown = pymupdf.Rect(clip) * page.rotation_matrix
         scale_x, scale_y = image.width / shown.width, image.height / shown.height
         boxes = []
@@ -283,17 +291,20 @@ def slice_rect(bbox: tuple[float, float, float, float],
     x0, y0, x1, y1 = bbox
     left, top, right, bottom = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     for ox0, oy0, ox1, oy1 in others:
-        beside = oy0 < y1 and oy1 > y0  # shares rows with the box
-        if ox1 > left and ox0 < right and not beside:
-            if oy1 <= (y0 + y1) / 2:
-                top = max(top, min(oy1, y0))
-            elif oy0 >= (y0 + y1) / 2:
-                bottom = min(bottom, max(oy0, y1))
-        elif beside and oy1 > top and oy0 < bottom:
+        middle = (oy0 + oy1) / 2
+        if y0 <= middle <= y1 and (ox1 <= x0 or ox0 >= x1):
+            # on the same rows, to the side (the other column, the next table cell)
             if ox1 <= x0:
-                left = max(left, ox1)
-            elif ox0 >= x1:
-                right = min(right, ox0)
+                left = max(left, min(ox1 + KEEP_OFF_PT, x0))
+            else:
+                right = min(right, max(ox0 - KEEP_OFF_PT, x1))
+        elif ox1 > left and ox0 < right:
+            # above or below; boxes of neighbouring lines may overlap a little, and then
+            # the crop keeps to the box itself on that side
+            if middle < (y0 + y1) / 2:
+                top = max(top, min(oy1 + KEEP_OFF_PT, y0))
+            else:
+                bottom = min(bottom, max(oy0 - KEEP_OFF_PT, y1))
     return pymupdf.Rect(left, top, right, bottom) & bounds
 
 

@@ -27,6 +27,10 @@ SAME_LINE_OVERLAP = 0.5
 # A horizontal gap wider than this share of the line height between two pieces of a line
 # is a word space even where the PDF draws none.
 GAP_AS_SPACE = 0.25
+# Blocks overlapping by more than this (points, both ways) are one paragraph.
+OVERLAP_PT = 0.5
+
+Piece = tuple[tuple[float, float, float, float], str]  # a span's box and text
 
 
 @dataclass
@@ -95,12 +99,12 @@ def text_rect(page: pymupdf.Page) -> pymupdf.Rect:
 def read_page(page: pymupdf.Page) -> PageText:
     """Lines and paragraphs of the page's visible text, in reading order."""
     raw = page.get_text("dict", flags=TEXT_FLAGS, clip=text_rect(page))
-    paragraphs: list[Paragraph] = []
-    chars = bad = invisible = 0
+    blocks: list[list[Piece]] = []
+    bad = invisible = 0
     for block in raw["blocks"]:
         if block.get("type") != 0:
             continue
-        pieces: list[tuple[tuple[float, float, float, float], str]] = []
+        pieces: list[Piece] = []
         for line in block["lines"]:
             for span in line["spans"]:
                 text = span["text"]
@@ -113,16 +117,49 @@ def read_page(page: pymupdf.Page) -> PageText:
                     continue
                 bad += count_bad(text)
                 pieces.append((tuple(span["bbox"]), text))
+        if any(text.strip() for _, text in pieces):
+            blocks.append(pieces)
+    paragraphs = []
+    for pieces in _merge_overlapping(blocks):
         lines = _visual_lines(pieces)
-        lines = [ln for ln in lines if ln.text]
-        chars += sum(len(ln.text.replace(" ", "")) for ln in lines)
         if lines:
             paragraphs.append(Paragraph(lines))
+    chars = sum(len(ln.text.replace(" ", "")) for p in paragraphs for ln in p.lines)
     ordered, columns = reading_order(paragraphs, 0.0, page.cropbox.width)
     return PageText(ordered, chars, bad, invisible, columns)
 
 
-def _visual_lines(pieces: list[tuple[tuple[float, float, float, float], str]]) -> list[Line]:
+def _merge_overlapping(blocks: list[list[Piece]]) -> list[list[Piece]]:
+    """Blocks whose boxes overlap are one paragraph: PyMuPDF splits a paragraph around a
+    tall formula (a radical, a fraction) into blocks that lie over one another."""
+    boxes = [_extent(pieces) for pieces in blocks]
+    parent = list(range(len(blocks)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (ax0, ay0, ax1, ay1) in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            bx0, by0, bx1, by1 = boxes[j]
+            if (min(ax1, bx1) - max(ax0, bx0) > OVERLAP_PT
+                    and min(ay1, by1) - max(ay0, by0) > OVERLAP_PT):
+                parent[root(j)] = root(i)
+    merged: dict[int, list[Piece]] = {}
+    for i, pieces in enumerate(blocks):
+        merged.setdefault(root(i), []).extend(pieces)
+    return list(merged.values())
+
+
+def _extent(pieces: list[Piece]) -> tuple[float, float, float, float]:
+    inked = [b for b, text in pieces if text.strip()]
+    return (min(b[0] for b in inked), min(b[1] for b in inked),
+            max(b[2] for b in inked), max(b[3] for b in inked))
+
+
+def _visual_lines(pieces: list[Piece]) -> list[Line]:
     """Spans grouped into visual lines (vertical overlap), each read left to right."""
     # [top, bottom, pieces]; pieces come sorted by their middle, so a piece can only
     # share a line with one of the last few rows
@@ -151,7 +188,7 @@ def _visual_lines(pieces: list[tuple[tuple[float, float, float, float], str]]) -
     return lines
 
 
-def _join(row: list[tuple[tuple[float, float, float, float], str]]) -> str:
+def _join(row: list[Piece]) -> str:
     """Pieces of one visual line, left to right; a visible gap between two pieces (table
     cells, which PyMuPDF may report as separate lines) reads as a space."""
     out: list[str] = []
