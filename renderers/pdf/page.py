@@ -35,6 +35,7 @@ from renderers.pdf.text import (
     clean,
     quality_problem,
     read_page,
+    text_page,
     text_rect,
     to_pixels,
 )
@@ -176,7 +177,8 @@ class PdfPageRenderer(Renderer):
                      style: dict[str, Any]) -> Sample | Reject:
         try:
             page = doc[number]
-            text = read_page(page)
+            textpage = text_page(page)
+            text = read_page(page, textpage)
         except Exception as exc:  # a damaged page object or content stream
             return Reject("bad-page", f"{type(exc).__name__}: {exc}")
         problem = quality_problem(page, text)
@@ -188,7 +190,7 @@ class PdfPageRenderer(Renderer):
                 "page": number, "pages": doc.page_count, "columns": text.columns}
         if style["unit"] == "page":
             return self._page_sample(doc, page, number, text, dpi, meta)
-        return self._slice_sample(doc, page, number, text, dpi, style, meta)
+        return self._slice_sample(doc, page, number, text, textpage, dpi, style, meta)
 
     def _page_sample(self, doc: pymupdf.Document, page: pymupdf.Page, number: int,
                      text: PageText, dpi: int, meta: dict[str, Any]) -> Sample | Reject:
@@ -202,8 +204,8 @@ class PdfPageRenderer(Renderer):
                       boxes=paragraphs + lines, meta=meta)
 
     def _slice_sample(self, doc: pymupdf.Document, page: pymupdf.Page, number: int,
-                      text: PageText, dpi: int, style: dict[str, Any],
-                      meta: dict[str, Any]) -> Sample | Reject:
+                      text: PageText, textpage: pymupdf.TextPage, dpi: int,
+                      style: dict[str, Any], meta: dict[str, Any]) -> Sample | Reject:
         unit = style["unit"]
         if unit == "line":
             choices: list[Line | Paragraph] = [
@@ -219,7 +221,7 @@ class PdfPageRenderer(Renderer):
         clip = slice_rect(bbox, others, style["pad_pt"], text_rect(page))
         target = "\n".join(ln.text for ln in lines)
         # The slice's own truth check: the text layer inside the crop is exactly this text.
-        inside = page.get_textbox(clip)
+        inside = page.get_textbox(clip, textpage=textpage)
         if not same_text(inside, target):
             return Reject("slice-overlap", f"the crop also reads {clean(inside)[:80]!r}")
         image = self.raster(doc, page, number, dpi, clip)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-# Ligatures expanded (a "fi" glyph reads as "fi"); whitespace kept as the PDF places it.
-TEXT_FLAGS = (pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
-              | pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE)
+# Ligatures expanded (a "fi" glyph reads as "fi"); whitespace kept as the PDF places it;
+# a glyph without a Unicode value reads as U+FFFD (counted as unreadable, then dropped),
+# not as its glyph code, which would put a false letter in the target.
+TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 # A page with more than this share of unreadable characters is "garbled-text".
 MAX_BAD_SHARE = 0.05
 # "scanned-page": images cover at least this share of the page while the visible text
@@ -96,9 +97,14 @@ def text_rect(page: pymupdf.Page) -> pymupdf.Rect:
     return pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)
 
 
-def read_page(page: pymupdf.Page) -> PageText:
+def text_page(page: pymupdf.Page) -> pymupdf.TextPage:
+    """The page's text layer, extracted once for `read_page` and for slice checks."""
+    return page.get_textpage(clip=text_rect(page), flags=TEXT_FLAGS)
+
+
+def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageText:
     """Lines and paragraphs of the page's visible text, in reading order."""
-    raw = page.get_text("dict", flags=TEXT_FLAGS, clip=text_rect(page))
+    raw = page.get_text("dict", textpage=textpage or text_page(page))
     blocks: list[list[Piece]] = []
     bad = invisible = 0
     for block in raw["blocks"]:
