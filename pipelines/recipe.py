@@ -56,7 +56,12 @@ class Recipe:
     image: ImageSettings = field(default_factory=ImageSettings)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for entry in data["entries"]:
+            # an entry without degradation reads (and hashes) as before the option existed
+            if entry.get("degrade") is None:
+                entry.pop("degrade", None)
+        return data
 
     def content_hash(self) -> str:
         """Hash of everything that decides the output, so a resume can refuse a changed recipe."""

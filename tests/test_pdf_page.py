@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 import pytest
 from PIL import Image
@@ -244,3 +245,21 @@ def test_renders_through_ray(ray_address, corpus, tmp_path):
     assert len(rows) == 3 and all(r["prompt"] == "OCR: " for r in rows)
     assert sorted(r["reason"] for r in rejects) == [
         "corrupt-pdf", "encrypted", "no-text-layer", "scanned-page", "zero-page"]
+
+
+def test_colour_pages_stay_rgb_and_black_pages_are_grey(tmp_path):
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "black words on a page")
+    doc.new_page().insert_text((72, 72), "red words on a page", color=(0.8, 0, 0))
+    ruled = doc.new_page()
+    ruled.insert_text((72, 72), "black words under a blue rule")
+    ruled.draw_line((72, 80), (300, 80), color=(0, 0, 1), width=2)
+    doc.save(tmp_path / "colours.pdf")
+    renderer = PdfPageRenderer({"dpi": [72, 72]}, 10)
+    try:
+        samples = _render(renderer, PdfFolder(tmp_path), [0, 1, 2])
+    finally:
+        renderer.close()
+    assert [s.image.mode for s in samples] == ["L", "RGB", "RGB"]
+    red = np.asarray(samples[1].image)
+    assert (red[..., 0].astype(int) - red[..., 2] > 100).any()

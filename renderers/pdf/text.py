@@ -65,6 +65,7 @@ class PageText:
     bad_chars: int  # U+FFFD, private-use and control characters (dropped from the text)
     invisible_chars: int  # text drawn invisibly (an OCR layer over a scan)
     columns: int
+    coloured: bool = False  # some visible text is drawn in a colour (not a grey)
 
     @property
     def lines(self) -> list[Line]:
@@ -107,6 +108,7 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
     raw = page.get_text("dict", textpage=textpage or text_page(page))
     blocks: list[list[Piece]] = []
     bad = invisible = 0
+    coloured = False
     for block in raw["blocks"]:
         if block.get("type") != 0:
             continue
@@ -122,6 +124,8 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
                     invisible += len(text.strip())
                     continue
                 bad += count_bad(text)
+                colour = span.get("color", 0)
+                coloured = coloured or not (colour >> 16 == (colour >> 8) & 255 == colour & 255)
                 pieces.append((tuple(span["bbox"]), text))
         if any(text.strip() for _, text in pieces):
             blocks.append(pieces)
@@ -132,7 +136,7 @@ def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> P
             paragraphs.append(Paragraph(lines))
     chars = sum(len(ln.text.replace(" ", "")) for p in paragraphs for ln in p.lines)
     ordered, columns = reading_order(paragraphs, 0.0, page.cropbox.width)
-    return PageText(ordered, chars, bad, invisible, columns)
+    return PageText(ordered, chars, bad, invisible, columns, coloured)
 
 
 def _merge_overlapping(blocks: list[list[Piece]]) -> list[list[Piece]]:
@@ -287,6 +291,21 @@ def image_cover(page: pymupdf.Page) -> float:
     rects = [pymupdf.Rect(info["bbox"]) & visible for info in page.get_image_info()]
     total = sum(abs(r) for r in rects if not r.is_empty)
     return min(1.0, total / area)
+
+
+def shows_colour(page: pymupdf.Page, text: PageText) -> bool | None:
+    """Whether the page draws anything in colour: text or vector graphics, known from the
+    content without rasterizing; None where it has images (only their pixels can tell)."""
+    if page.get_images():
+        return None
+    if text.coloured:
+        return True
+    for drawing in page.get_cdrawings():
+        for key in ("color", "fill"):
+            value = drawing.get(key)
+            if value and len(value) >= 3 and len({round(v, 3) for v in value[:3]}) > 1:
+                return True
+    return False
 
 
 def to_pixels(page: pymupdf.Page, bbox: tuple[float, float, float, float],
