@@ -59,6 +59,9 @@ def corpus(tmp_path_factory) -> Path:
     drawing = pymupdf.open()
     drawing.new_page().draw_rect(pymupdf.Rect(50, 50, 300, 300), color=(0, 0, 0), width=3)
     drawing.save(root / "g-drawing.pdf")
+    # character codes Helvetica's encoding leaves empty: the text layer reads control codes
+    codes = "".join(f"\\{c:03o}" for c in [*range(1, 8), *range(14, 30)])
+    (root / "h-garbled.pdf").write_bytes(_raw_pdf([f"BT /F1 11 Tf 20 50 Td (ab{codes}cd) Tj ET"]))
     return root
 
 
@@ -72,20 +75,20 @@ def test_folder_index_keeps_one_slot_per_unreadable_file(corpus):
             for f in source.files] == [
         ("a-text.pdf", 2, ""), ("b-rotated.pdf", 1, ""), ("c-encrypted.pdf", 1, "encrypted"),
         ("d-corrupt.pdf", 1, "corrupt-pdf"), ("e-zero.pdf", 1, "zero-page"),
-        ("f-scanned.pdf", 1, ""), ("g-drawing.pdf", 1, "")]
-    assert source.size() == 8
-    assert source.item(1, 9).content["page"] == 1  # wraps around: 9 % 8 = page 1 of a-text
+        ("f-scanned.pdf", 1, ""), ("g-drawing.pdf", 1, ""), ("h-garbled.pdf", 1, "")]
+    assert source.size() == 9
+    assert source.item(1, 10).content["page"] == 1  # wraps around: 10 % 9 = page 1 of a-text
 
 
 def test_bad_inputs_become_specific_rejects(corpus):
     renderer = PdfPageRenderer({"dpi": [72, 72]}, 10)
     try:
-        outcomes = _render(renderer, PdfFolder(corpus), list(range(8)))
+        outcomes = _render(renderer, PdfFolder(corpus), list(range(9)))
     finally:
         renderer.close()
     kinds = [o.reason if isinstance(o, Reject) else "ok" for o in outcomes]
     assert kinds == ["ok", "ok", "ok", "encrypted", "corrupt-pdf", "zero-page",
-                     "scanned-page", "no-text-layer"]
+                     "scanned-page", "no-text-layer", "garbled-text"]
 
 
 def test_garbled_text_layer_is_rejected():
@@ -187,16 +190,15 @@ def test_slices_are_one_line_or_paragraph_and_deterministic(tmp_path):
         assert sample.image.height < 40 * len(lines) * 150 / 72
 
 
-def _many_pages(count: int) -> bytes:
-    """A PDF of `count` pages reading "page number N", written directly (PyMuPDF takes
-    seconds to make 2,000 pages; this takes milliseconds): one shared font, one small
-    content stream per page."""
+def _raw_pdf(streams: list[str]) -> bytes:
+    """A PDF of one page per content stream, written directly (PyMuPDF takes seconds to
+    make 2,000 pages; this takes milliseconds), all pages sharing one Helvetica font."""
+    count = len(streams)
     kids = " ".join(f"{4 + 2 * n} 0 R" for n in range(count))
     objects = ["<< /Type /Catalog /Pages 2 0 R >>",
                f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    for n in range(count):
-        stream = f"BT /F1 11 Tf 20 50 Td (page number {n}) Tj ET"
+    for n, stream in enumerate(streams):
         objects.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] "
                        f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * n} 0 R >>")
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
@@ -211,6 +213,11 @@ def _many_pages(count: int) -> bytes:
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
             f"startxref\n{xref}\n%%EOF\n").encode()
     return bytes(out)
+
+
+def _many_pages(count: int) -> bytes:
+    """`count` pages reading "page number N"."""
+    return _raw_pdf([f"BT /F1 11 Tf 20 50 Td (page number {n}) Tj ET" for n in range(count)])
 
 
 def test_two_thousand_page_pdf_is_indexed_and_rendered(tmp_path):
@@ -234,7 +241,7 @@ def test_renders_through_ray(ray_address, corpus, tmp_path):
     from pipelines.runner import run_recipe
 
     raw = {"name": "pdf", "seed": 3, "shard_size": 4, "max_reject_rate": 1.0,
-           "entries": [{"renderer": "pdf-page", "count": 8, "source": str(corpus),
+           "entries": [{"renderer": "pdf-page", "count": 9, "source": str(corpus),
                         "params": {"dpi": [72, 96]}}]}
     run_recipe(parse_recipe(raw, Path.cwd(), {"pdf-page"}), tmp_path, workers=1,
                progress=False)
@@ -244,7 +251,8 @@ def test_renders_through_ray(ray_address, corpus, tmp_path):
                for line in p.read_text().splitlines()]
     assert len(rows) == 3 and all(r["prompt"] == "OCR: " for r in rows)
     assert sorted(r["reason"] for r in rejects) == [
-        "corrupt-pdf", "encrypted", "no-text-layer", "scanned-page", "zero-page"]
+        "corrupt-pdf", "encrypted", "garbled-text", "no-text-layer", "scanned-page",
+        "zero-page"]
 
 
 def test_colour_pages_stay_rgb_and_black_pages_are_grey(tmp_path):
