@@ -35,7 +35,7 @@ endif
 
 .PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3 \
+	render-music render-molecule render-markdown-page render-pdf-page train-stage1 train-stage2 train-stage3 \
 	render-fine-grained render-multi-crop render-multi-page soak
 
 setup: system-packages venv moses npm-assets
@@ -149,6 +149,9 @@ render-multi-crop:
 
 render-multi-page:
 	$(MAKE) render R=multi-page
+
+render-pdf-page:
+	$(MAKE) render R=pdf-page
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

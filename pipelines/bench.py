@@ -28,21 +28,27 @@ from renderers.imaging import encode_image
 from renderers.registry import get_spec
 
 BENCH_SEED = 1234
+# Params a renderer is measured with where its goal names them (pdf-page: 150 dpi).
+BENCH_PARAMS: dict[str, dict[str, Any]] = {"pdf-page": {"dpi": [150, 150]}}
 
 
-def _shard(renderer: str, count: int) -> ShardSpec:
-    return ShardSpec(0, 0, renderer, renderer, {}, None, 0, count)
+def _shard(renderer: str, count: int, source: str | None = None) -> ShardSpec:
+    return ShardSpec(0, 0, renderer, renderer, BENCH_PARAMS.get(renderer, {}), source, 0,
+                     count)
 
 
 def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
     """Samples/s on one core end to end, the share of time spent encoding, and rejects."""
     spec = get_spec(renderer)
-    shard = _shard(renderer, count)
+    corpus = tempfile.TemporaryDirectory()
+    prepare = BENCH_SOURCES.get(renderer)
+    source = prepare(count, Path(corpus.name)) if prepare else None
+    shard = _shard(renderer, count, source)
     worker = RenderWorker(ImageSettings(), timeout_s=20)
     try:
         # Warm the engine (one format file per font) outside the timed part, as a
         # long-lived actor is after its first chunk.
-        worker.render_chunk(ChunkSpec(_shard(renderer, 64), 0, 64, BENCH_SEED + 1))
+        worker.render_chunk(ChunkSpec(_shard(renderer, 64, source), 0, 64, BENCH_SEED + 1))
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             encode_s, rejects = 0.0, 0
@@ -56,6 +62,7 @@ def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
             elapsed = time.perf_counter() - started
     finally:
         worker.close()
+        corpus.cleanup()
     return count / elapsed, encode_s / elapsed, rejects
 
 
@@ -222,6 +229,52 @@ def _naive_task(name: str) -> Callable[[int], float]:
     return run
 
 
+def bench_pdf(count: int, path: Path) -> int:
+    """One PDF of `count` generated pages (the pages `pdf-page` would pick from its
+    default source), typeset beforehand so that the timed part is PDF -> sample only."""
+    from renderers.pdf.page import PdfPageRenderer
+
+    items = _bench_items("pdf-page", count)
+    renderer = PdfPageRenderer({}, timeout_s=20)
+    with pymupdf.open() as out:
+        try:
+            for _, typeset in renderer.typeset(items, list(range(len(items)))):
+                if not isinstance(typeset, Reject):
+                    pdf, number, _, _ = typeset
+                    out.insert_pdf(pdf, from_page=number, to_page=number)
+        finally:
+            renderer.close()
+        out.save(path)
+        return out.page_count
+
+
+def naive_pdf_page(count: int) -> float:
+    """pdf2image's default path: one `convert_from_path(first_page=p, last_page=p)` call
+    (a pdftoppm process) per page of the same PDF, then the same text-layer read and
+    encode."""
+    from pdf2image import convert_from_path
+
+    from renderers.pdf.text import read_page
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "bench.pdf")
+        pages = bench_pdf(count, path)
+        started = time.perf_counter()
+        with pymupdf.open(path) as doc:
+            for number in range(pages):
+                image = convert_from_path(path, dpi=150, first_page=number + 1,
+                                          last_page=number + 1)[0]
+                read_page(doc[number])
+                encode_image(image, "png", 1, "auto")
+        return pages / (time.perf_counter() - started)
+
+
+# Renderers measured on a corpus prepared (untimed) in a folder: (count, folder) -> source.
+BENCH_SOURCES: dict[str, Callable[[int, Path], str]] = {
+    "pdf-page": lambda count, folder: (bench_pdf(count, folder / "bench.pdf"), str(folder))[1],
+}
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -233,6 +286,7 @@ NAIVE: dict[str, Callable[[int], float]] = {
     "fine-grained": _naive_task("fine-grained"),
     "multi-crop": _naive_task("multi-crop"),
     "multi-page": _naive_task("multi-page"),
+    "pdf-page": naive_pdf_page,
 }
 
 

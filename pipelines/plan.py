@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.degrade import DegradeSettings
 from pipelines.recipe import Entry, Recipe
 from pipelines.shards import shard_name
 
@@ -34,6 +35,7 @@ class ShardSpec:
     source: str | None
     start: int  # first k, inclusive
     stop: int  # last k, exclusive
+    degrade: DegradeSettings | None = None
 
     @property
     def name(self) -> str:
@@ -70,7 +72,7 @@ def _entry_shards(recipe: Recipe, entry_index: int, entry: Entry, first: int) ->
         stop = min(entry.count, start + recipe.shard_size)
         out.append(
             ShardSpec(first + offset, entry_index, entry.renderer, entry.key, entry.params,
-                      entry.source, start, stop)
+                      entry.source, start, stop, entry.degrade)
         )
     return out
 

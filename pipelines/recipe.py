@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipelines.degrade import EFFECTS, DegradeSettings
 
 
 class RecipeError(ValueError):
@@ -35,6 +37,8 @@ class Entry:
     source: str | None = None
     # Distinguishes two entries of one renderer: ids and seeds derive from it.
     name: str | None = None
+    # Seeded degradation between validation and encoding (pipelines/degrade.py); None: off.
+    degrade: DegradeSettings | None = None
 
     @property
     def key(self) -> str:
@@ -52,7 +56,12 @@ class Recipe:
     image: ImageSettings = field(default_factory=ImageSettings)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for entry in data["entries"]:
+            # an entry without degradation reads (and hashes) as before the option existed
+            if entry.get("degrade") is None:
+                entry.pop("degrade", None)
+        return data
 
     def content_hash(self) -> str:
         """Hash of everything that decides the output, so a resume can refuse a changed recipe."""
@@ -60,10 +69,7 @@ class Recipe:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def scaled(self, factor: float) -> Recipe:
-        entries = tuple(
-            Entry(e.renderer, max(1, round(e.count * factor)), e.params, e.source, e.name)
-            for e in self.entries
-        )
+        entries = tuple(replace(e, count=max(1, round(e.count * factor))) for e in self.entries)
         return Recipe(
             self.name, self.seed, entries, self.shard_size, self.max_reject_rate,
             self.sample_timeout_s, self.image,
@@ -134,7 +140,31 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
     name = raw.get("name")
     if name is not None:
         _check_name(_expect(name, str, f"{where}.name"), f"{where}.name")
-    return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name)
+    return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name,
+                 parse_degrade(raw.get("degrade"), f"{where}.degrade"))
+
+
+def parse_degrade(raw: Any, where: str) -> DegradeSettings | None:
+    """`degrade: true` (the defaults), `false`/absent (off), or a mapping of settings."""
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return DegradeSettings()
+    _expect(raw, dict, where)
+    _check_keys(raw, {f.name for f in fields(DegradeSettings)}, where)
+    default = DegradeSettings()
+    values = {}
+    for key, lo, hi in (("p", 0.0, 1.0), ("effect_p", 0.0, 1.0), ("max_rotation", 0.0, 10.0)):
+        value = float(_expect(raw.get(key, getattr(default, key)), (int, float), f"{where}.{key}"))
+        if not lo <= value <= hi:
+            raise RecipeError(f"{where}.{key}: must be between {lo:g} and {hi:g}, got {value}")
+        values[key] = value
+    effects = _expect(raw.get("effects", list(EFFECTS)), (list, tuple), f"{where}.effects")
+    unknown = [e for e in effects if e not in EFFECTS]
+    if unknown or not effects:
+        raise RecipeError(f"{where}.effects: choose from {', '.join(EFFECTS)}; "
+                          f"got {unknown[0] if unknown else 'none'!r}")
+    return DegradeSettings(effects=tuple(effects), **values)
 
 
 def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> Recipe:

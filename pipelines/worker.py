@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.degrade import degrade
 from pipelines.plan import ChunkSpec, sample_id, sample_seed
 from pipelines.recipe import ImageSettings
 from renderers.base import Item, Reject, Renderer, Sample, Source
@@ -107,6 +108,8 @@ class RenderWorker:
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, Sample):
                 outcome = validate(outcome) or outcome
+            if isinstance(outcome, Sample) and shard.degrade is not None:
+                outcome = degrade(outcome, shard.degrade, item.seed)
             if isinstance(outcome, Reject):
                 result.rejects.append(self._reject(shard.renderer, shard.entry_key, item.k,
                                                    item.seed, outcome, item.content))

@@ -148,6 +148,18 @@ def _multi_page_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return MultiPageRenderer(params, timeout_s)
 
 
+def _pdf_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.pdf.source import GeneratedPdfs, PdfFolder
+
+    return PdfFolder(path) if path else GeneratedPdfs(float(params.get("zh", 0.2)))
+
+
+def _pdf_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.pdf.page import PdfPageRenderer
+
+    return PdfPageRenderer(params, timeout_s)
+
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -250,6 +262,18 @@ REGISTRY: dict[str, RendererSpec] = {
             target_note="the pages' formatted targets in page order, joined by a blank line; "
             "each page under 650 tokens and all under 8000 by a conservative estimate "
             "(renderers/tasks/tokens.py); `image` is the first page",
+        ),
+        RendererSpec(
+            "pdf-page",
+            _pdf_source,
+            _pdf_renderer,
+            batch_size=64,
+            description="PDF pages (a --source folder, or latex-page documents compiled to "
+            "PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
+            "order; line/paragraph boxes); `unit: line|paragraph` gives stage-1 slices",
+            target_note="plain text from the PDF's own text layer: lines in reading order "
+            "(two-column pages column by column), a blank line between paragraphs; pages "
+            "with an empty, garbled or scanned (image-only) text layer are rejected",
         ),
     ]
 }
