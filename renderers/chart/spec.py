@@ -183,3 +183,47 @@ def validate(spec: ChartSpec) -> None:
         raise SpecError("radar-gap", "a radar needs a value on every axis")
     if spec.kind == "radar" and not 3 <= len(spec.categories) <= 12:
         raise SpecError("radar-axes", f"{len(spec.categories)} indicators (3 to 12)")
+
+
+def mismatch(drawn: dict[str, dict[str, float]], spec: ChartSpec) -> str | None:
+    """How the values a renderer reports it drew differ from the spec's target, or None.
+
+    `drawn` maps each drawn series (legend text, or pie caption) to {x label: value}, read
+    back from the engine's own record. Order matters: legends and axes are read in order."""
+    want = target_values(spec)
+    if list(drawn) != list(want):
+        return f"series drawn {list(drawn)[:6]} != target {list(want)[:6]}"
+    for name, row in want.items():
+        got = drawn[name]
+        if spec.kind == "scatter":
+            # points of one series: compare as sorted (x, y) pairs, x at its precision
+            got = {fmt(float(x), spec.x_decimals): v for x, v in got.items()}
+            if sorted(got) != sorted(row):
+                return f"{name!r}: x values differ"
+        elif list(got) != list(row):
+            return f"{name!r}: categories drawn {list(got)[:6]} != target {list(row)[:6]}"
+        tolerance = 0.5 * 10 ** -spec.decimals + 1e-9
+        for x, text in row.items():
+            if abs(got[x] - float(text)) > tolerance:
+                return f"{name!r}[{x!r}]: drawn {got[x]!r} != target {text}"
+    return None
+
+
+def boxes_clash(boxes: list[tuple[float, float, float, float]], width: float, height: float,
+                margin: float = 1.0) -> str | None:
+    """The first problem among text boxes (x0, y0, x1, y1): one outside the canvas, or two
+    that overlap by more than `margin` pixels each way. None when all are clear."""
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        if x0 < -margin or y0 < -margin or x1 > width + margin or y1 > height + margin:
+            return f"text {i} at ({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f}) leaves the canvas"
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    # sweep along x: only boxes whose x ranges overlap can clash
+    for a_pos, a in enumerate(order):
+        ax0, ay0, ax1, ay1 = boxes[a]
+        for b in order[a_pos + 1:]:
+            bx0, by0, bx1, by1 = boxes[b]
+            if bx0 >= ax1 - margin:
+                break
+            if min(ax1, bx1) - max(ax0, bx0) > margin and min(ay1, by1) - max(ay0, by0) > margin:
+                return f"texts {a} and {b} overlap"
+    return None
