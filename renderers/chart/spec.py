@@ -179,6 +179,10 @@ def validate(spec: ChartSpec) -> None:
             xs = [fmt(x, spec.x_decimals) for x, _ in s.values]
             if len(set(xs)) != len(xs):
                 raise SpecError("duplicate-x", f"{s.name!r} has two points at one x")
+    if spec.kind == "bar_line":
+        marks = [s.mark for s in spec.series]
+        if set(marks) != {"bar", "line"} or marks != sorted(marks):
+            raise SpecError("bar-line-marks", "bar series first, then at least one line")
     if spec.kind == "radar" and any(v is None for s in spec.series for v in s.values):
         raise SpecError("radar-gap", "a radar needs a value on every axis")
     if spec.kind == "radar" and not 3 <= len(spec.categories) <= 12:
