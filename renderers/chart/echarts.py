@@ -162,9 +162,16 @@ class EchartsChartRenderer(Renderer):
                 break
         else:
             return Reject("overlap" if "overlap" in problem else "clipped", problem)
-        painted = {_painted(t["text"]) for t in result["texts"]}
+        # wrapping breaks only at spaces: compare texts without their whitespace
+        painted = {"".join(t["text"].split()) for t in result["texts"]}
+        slices = spec.kind in ("pie", "donut")  # a slice label is its name, then its value
+
+        def seen(text: str) -> bool:
+            text = "".join(text.split())
+            return text in painted or (slices and any(p.startswith(text) for p in painted))
+
         unseen = [t for t in [*spec.categories, *(s.name for s in spec.series), spec.title]
-                  if t and _painted(_wrap(t)) not in painted and t not in painted]
+                  if t and not seen(t)]
         if unseen:
             return Reject("not-drawn", f"{len(unseen)} texts not painted, e.g. {unseen[0]!r}")
         why = mismatch(self.drawn(spec, result), spec)
@@ -229,7 +236,10 @@ class EchartsChartRenderer(Renderer):
         from pyecharts import options as opts
 
         size = look["size"]
-        title = opts.TitleOpts(title=spec.title, pos_left=look["title_left"], pos_top="8",
+        title_text = _wrap(spec.title, max(30, look["width"] // (size + 6)))
+        title_h = 14 + (title_text.count("\n") + 1) * (size + 10)  # title block height
+        title = opts.TitleOpts(title=title_text,
+                               pos_left=look["title_left"], pos_top="8",
                                title_textstyle_opts=opts.TextStyleOpts(font_size=size + 5))
         legend_pos = look["legend"] if spec.kind not in ("pie", "donut") else (
             "right" if look["legend"] == "right" else "bottom")
@@ -239,7 +249,7 @@ class EchartsChartRenderer(Renderer):
             legend = opts.LegendOpts(orient="vertical", pos_right="10", pos_top="middle",
                                      textstyle_opts=opts.TextStyleOpts(font_size=size))
         elif legend_pos == "top":
-            legend = opts.LegendOpts(pos_top="44", textstyle_opts=opts.TextStyleOpts(
+            legend = opts.LegendOpts(pos_top=str(title_h), textstyle_opts=opts.TextStyleOpts(
                 font_size=size))
         else:
             legend = opts.LegendOpts(pos_bottom="28" if spec.source else "8",
@@ -259,7 +269,7 @@ class EchartsChartRenderer(Renderer):
             # room for the title, legend and source; labels kept inside the grid
             option["grid"] = {
                 "left": 16, "right": 150 if legend_pos == "right" else 24,
-                "top": 96 if legend_pos == "top" else 64,
+                "top": title_h + (52 if legend_pos == "top" else 20),
                 "bottom": (56 if legend_pos == "bottom" else 20) + (18 if spec.source else 0),
                 "outerBoundsMode": "same", "outerBoundsContain": "all"}
         graphics = []

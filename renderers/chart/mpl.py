@@ -226,7 +226,9 @@ class MplChartRenderer(Renderer):
 
     def _axes(self, spec: ChartSpec, style: dict[str, Any], **kw: Any) -> Any:
         ax = self.figure.add_subplot(**kw)
-        ax.set_title(spec.title, loc=style["title_loc"], fontsize=style["size"] + 3,
+        # a long title breaks at spaces to fit the figure (read back joined by spaces)
+        ax.set_title(_wrap(spec.title, max(30, style["width"] // (style["size"] + 4))),
+                     loc=style["title_loc"], fontsize=style["size"] + 3,
                      fontweight="bold", pad=10)
         return ax
 

@@ -329,10 +329,14 @@ class ChartGrammar:
 @cache
 def _vega(name: str) -> Any:
     """A local vega_datasets table, read once per process (callers never modify it)."""
+    import warnings
+
     import pandas as pd
     from vega_datasets import local_data
 
-    df = getattr(local_data, name.replace("-", "_"))()
+    with warnings.catch_warnings():  # vega_datasets passes a keyword pandas deprecates
+        warnings.simplefilter("ignore")
+        df = getattr(local_data, name.replace("-", "_"))()
     if name == "us-employment":
         df = df.assign(month=pd.to_datetime(df.month))
     return df
@@ -557,8 +561,9 @@ def table_spec(path: Path, rng: random.Random) -> ChartSpec:
     flat = [abs(v) for vs in numeric.values() for v in vs if v is not None]
     top = max(flat)
     scale_power = 0
-    while top / 1000 ** scale_power >= 1e6 and scale_power < 6:
-        scale_power += 1
+    if top >= 1e7:  # print 22.7 (×10^12), not 22700000000000
+        while top / 1000 ** scale_power >= 1000 and scale_power < 6:
+            scale_power += 1
     factor = 1000 ** scale_power
     scaled = {h: [None if v is None else v / factor for v in vs] for h, vs in numeric.items()}
     decimals = _decimals([v for vs in scaled.values() for v in vs if v is not None])
