@@ -114,6 +114,7 @@ class MplChartRenderer(Renderer):
             "markers": rng.random() < 0.6,
             "start_angle": rng.choice([90, 0, 140]),
             "source_loc": rng.choice(["left", "right"]),
+            "has_source": bool(spec.source),
         }
 
     # -- rendering --------------------------------------------------------------------------
@@ -227,14 +228,23 @@ class MplChartRenderer(Renderer):
     def _axes(self, spec: ChartSpec, style: dict[str, Any], **kw: Any) -> Any:
         ax = self.figure.add_subplot(**kw)
         # a long title breaks at spaces to fit the figure (read back joined by spaces)
-        ax.set_title(_wrap(spec.title, max(30, style["width"] // (style["size"] + 4))),
-                     loc=style["title_loc"], fontsize=style["size"] + 3,
-                     fontweight="bold", pad=10)
+        title = _wrap(spec.title, max(30, style["width"] // (style["size"] + 4)))
+        if style["legend"] == "outside right upper":
+            # a title over the whole figure: an axes title would run into the legend column
+            self._texts.append(self.figure.suptitle(
+                title, fontsize=style["size"] + 3, fontweight="bold",
+                x=0.02 if style["title_loc"] == "left" else 0.5,
+                ha="left" if style["title_loc"] == "left" else "center"))
+        else:
+            ax.set_title(title, loc=style["title_loc"], fontsize=style["size"] + 3,
+                         fontweight="bold", pad=10)
         return ax
 
     def _legend(self, ax: Any, handles: list[Any], names: list[str],
                 style: dict[str, Any]) -> Any:
         place = style["legend"]
+        if place == "outside lower center" and style.get("has_source"):
+            place = "outside upper center"  # the source line owns the bottom strip
         fontsize = style["size"] - 1
         if place == "inside":
             return ax.legend(handles, names, loc="best", fontsize=fontsize)
@@ -311,9 +321,11 @@ class MplChartRenderer(Renderer):
         value_axis.set_major_formatter(self._value_formatter(spec))
         (ax.set_ylabel if horizontal else ax.set_xlabel)(spec.x_title)
         (ax.set_xlabel if horizontal else ax.set_ylabel)(spec.y_title)
-        if spec.kind == "area":
-            ax.set_xlim(x[0], x[-1]) if n > 1 else None
         self._grid(ax, style, "x" if horizontal else "y")
+        if not horizontal:
+            # some styles ("classic") set no margin: the first category label would then
+            # sit in the corner on the value axis' lowest label
+            ax.set_xmargin(max(ax.get_xmargin(), 0.04))
         if style["labels"]:
             ax.margins(**({"x": 0.12} if horizontal else {"y": 0.12}))
         legend = self._legend(ax, handles, [s.name for s in spec.series if s in bars]
