@@ -249,7 +249,9 @@ class ChartGrammar:
         fits = DIM_MEASURES[dim.en]
         measures = [m for m in MEASURES if m.en in fits
                     and (kind not in ("stacked_bar", "pie", "donut", "area")
-                         or m.dist not in ("signed_percent", "temperature", "signed_large"))]
+                         or m.dist not in ("signed_percent", "temperature", "signed_large"))
+                    # shares of different wholes do not add up: no stacked percentages
+                    and not (kind == "stacked_bar" and m.unit_en == "%")]
         measure = rng.choice(measures)
         values = _Values(rng, measure.dist)
         if kind in ("pie", "donut"):
@@ -466,6 +468,15 @@ def _vega_spec(rng: random.Random) -> ChartSpec:
         origin="vega:us-employment")
 
 
+def _tidy(spec: ChartSpec) -> ChartSpec:
+    """Missing table cells (NaN) become gaps; a series with no value left is dropped."""
+    for s in spec.series:
+        if spec.kind != "scatter":
+            s.values = [None if v is None or math.isnan(v) else v for v in s.values]
+    spec.series = [s for s in spec.series if any(v is not None for v in s.values)]
+    return spec
+
+
 class GeneratedCharts(Source):
     """Generated specs, with a share (`vega`) of views of the vega_datasets tables."""
 
@@ -474,10 +485,14 @@ class GeneratedCharts(Source):
 
     def item(self, seed: int, k: int) -> Item:
         rng = random.Random(seed)
+        spec = None
         if rng.random() < self.vega:
-            spec = _vega_spec(rng)
-            validate(spec)
-        else:
+            spec = _tidy(_vega_spec(rng))
+            try:
+                validate(spec)
+            except SpecError:  # a view with too little data in its window: generate instead
+                spec = None
+        if spec is None:
             spec = ChartGrammar(rng).spec()
         return Item(k, seed, spec.to_dict(), {"kind": spec.kind, "origin": spec.origin,
                                               "lang": spec.lang})
