@@ -29,6 +29,7 @@ from renderers.chart.spec import (
     boxes_clash,
     canonical_target,
     fmt,
+    label_rotation,
     mismatch,
     validate,
 )
@@ -150,7 +151,11 @@ class EchartsChartRenderer(Renderer):
             return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
         style = self.style(item, spec)
         problem = ""
-        for attempt in ATTEMPTS:
+        # start from the rotation the labels' widths call for; steeper ones follow
+        first = label_rotation(spec, style["width"], style["size"] * 1.05)
+        attempts = [a for a in ATTEMPTS if a.get("rotate", 0) >= first]
+        attempts[0] = {**attempts[0], "rotate": first} if first else attempts[0]
+        for attempt in attempts:
             if attempt.get("labels") is False and not style["labels"]:
                 continue
             look = {**style, **attempt}

@@ -32,6 +32,7 @@ from renderers.chart.spec import (
     boxes_clash,
     canonical_target,
     fmt,
+    label_rotation,
     mismatch,
     validate,
 )
@@ -145,7 +146,11 @@ class MplChartRenderer(Renderer):
         if missing:
             return Reject("missing-glyph", f"no font has {missing!r} (U+{ord(missing):04X})")
         problem = ""
-        for attempt in ATTEMPTS:
+        # start from the rotation the labels' widths call for; steeper ones follow
+        first = label_rotation(spec, style["width"], style["size"] * 1.05)
+        attempts = [a for a in ATTEMPTS if a.get("rotate", 0) >= first]
+        attempts[0] = {**attempts[0], "rotate": first} if first else attempts[0]
+        for attempt in attempts:
             if attempt.get("labels") is False and not style["labels"]:
                 continue
             drawn = self.draw(spec, {**style, **attempt})

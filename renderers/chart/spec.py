@@ -231,3 +231,20 @@ def boxes_clash(boxes: list[tuple[float, float, float, float]], width: float, he
             if min(ax1, bx1) - max(ax0, bx0) > margin and min(ay1, by1) - max(ay0, by0) > margin:
                 return f"texts {a} and {b} overlap"
     return None
+
+
+def label_rotation(spec: ChartSpec, width_px: int, font_px: float) -> int:
+    """A first guess at the rotation category labels need on a vertical category axis, from
+    their estimated widths (a CJK character ~1 em, others ~0.6 em), so that most charts
+    are drawn once; the renderers' clash checks have the last word."""
+    if spec.kind in ("pie", "donut", "radar", "scatter", "hbar") or not spec.categories:
+        return 0
+
+    def em(text: str) -> float:
+        return sum(1.0 if "\u2e80" <= ch <= "\uffef" else 0.6 for ch in text)
+
+    longest = max(max(em(line) for line in c.split("\n")) for c in spec.categories)
+    slot = 0.75 * width_px / len(spec.categories)  # the axis' share per category
+    if longest * font_px <= 0.9 * slot:
+        return 0
+    return 45 if 1.6 * font_px <= slot else 90
