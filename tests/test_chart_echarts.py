@@ -86,3 +86,16 @@ def test_hostile_tables_render_legibly_or_are_rejected_with_a_reason(renderer):
     assert "Feb" not in nan["North"] and "Mar" not in nan["South"]
     fifty = outcomes["fifty_categories.csv"]
     assert isinstance(fifty, Sample) or fifty.reason in ("overlap", "clipped")
+
+
+def test_a_batch_gives_the_same_pixels_whatever_was_drawn_before(renderer):
+    from renderers.chart.spec_source import GeneratedCharts
+
+    source = GeneratedCharts()
+    items = [source.item(777 + k, k) for k in range(12)]
+    first = renderer.render_batch(items[:6])
+    renderer.render_batch(items[6:])  # other charts, other fonts, other caches
+    again = renderer.render_batch(items[:6])
+    for a, b in zip(first, again, strict=True):
+        assert isinstance(a, Sample) and isinstance(b, Sample)
+        assert a.target == b.target and a.image.tobytes() == b.image.tobytes()

@@ -75,7 +75,8 @@ def _painted(text: str) -> str:
 
 class EchartsChartRenderer(Renderer):
     """Params (optional): `themes` (registered ECharts themes, "" = default), `widths`,
-    `labels` (probability of data labels), `restart_every`, `tag` (marks the browser)."""
+    `labels` (probability of data labels), `engine` (ECharts renderer: canvas or svg),
+    `restart_every`, `tag` (marks the browser)."""
 
     name = "chart-echarts"
 
@@ -85,6 +86,8 @@ class EchartsChartRenderer(Renderer):
         self.themes = [t for t in params.get("themes", available) if t in available]
         self.widths = [int(w) for w in params.get("widths", [640, 720, 800, 900, 1024])]
         self.label_p = float(params.get("labels", 0.4))
+        self.engine = str(params.get("engine", "canvas"))  # or "svg"
+        self._warmed = -1  # the browser start whose fonts are loaded
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-chart-")
         self.browser = Browser(chart_html(Path(self._tmp.name), self.themes),
                                restart_every=int(params.get("restart_every", 2000)),
@@ -123,6 +126,7 @@ class EchartsChartRenderer(Renderer):
 
     # -- rendering --------------------------------------------------------------------------
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        self._fresh_page()
         out: list[Sample | Reject] = []
         for item in items:
             try:
@@ -133,6 +137,23 @@ class EchartsChartRenderer(Renderer):
                 except BrowserCrash as exc:
                     out.append(Reject("browser-crash", str(exc)[:300]))
         return out
+
+    def _fresh_page(self) -> None:
+        """Reload the page before each batch. ECharts keeps caches across charts (text
+        widths measured per font), so a chart's sub-pixel layout depends on the charts
+        drawn before it in the same page; a batch (a chunk of the plan, the same whatever
+        the worker count) starting on a fresh page makes its pixels a function of the
+        batch alone."""
+        try:
+            self.browser.page.reload(wait_until="load")
+            self._warm_fonts()
+        except Exception:  # noqa: BLE001 - a broken page: the next call starts a fresh one
+            self.browser.close()
+
+    def _warm_fonts(self) -> None:
+        self.browser.evaluate("f => ocrWarmFonts(f)", sorted({
+            f for fonts in FONTS.values() for f in fonts}))
+        self._warmed = self.browser.stats.starts
 
     def render_one(self, item: Item) -> Sample | Reject:
         content = item.content
@@ -150,6 +171,8 @@ class EchartsChartRenderer(Renderer):
         if too_long:
             return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
         style = self.style(item, spec)
+        if self._warmed != self.browser.stats.starts or self.browser._page is None:
+            self._warm_fonts()  # a browser started since the batch began
         problem = ""
         # start from the rotation the labels' widths call for; steeper ones follow
         first = label_rotation(spec, style["width"], style["size"] * 1.05)
@@ -161,6 +184,7 @@ class EchartsChartRenderer(Renderer):
             look = {**style, **attempt}
             result = self.browser.evaluate("a => ocrChart(a)", {
                 "width": look["width"], "height": look["height"], "theme": look["theme"],
+                "renderer": self.engine,
                 "option": self.option(spec, look)})
             boxes = [(t["x0"], t["y0"], t["x1"], t["y1"]) for t in result["texts"]]
             problem = boxes_clash(boxes, look["width"], look["height"]) or ""
@@ -188,7 +212,8 @@ class EchartsChartRenderer(Renderer):
         if is_blank(image):
             return Reject("blank", "the chart rendered blank")
         return Sample(image=image, target=canonical_target(spec), prompt=PROMPT_FORMAT,
-                      task="format", meta={**look, **item.meta, "engine": "echarts"})
+                      task="format", meta={**look, **item.meta, "engine": "echarts",
+                                           "echarts_renderer": self.engine})
 
     # -- read-back --------------------------------------------------------------------------
     @staticmethod

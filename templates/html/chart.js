@@ -3,7 +3,7 @@
 // so nothing in it can run as code.
 (function () {
   "use strict";
-  var chart = null, theme = null, size = null;
+  var chart = null;
 
   // Every text ECharts painted: its string and its box in canvas pixels. ZRText elements
   // are found by walking the scene graph (the display list holds their line spans).
@@ -27,17 +27,36 @@
 
   function pick(list) { return (list || []).map(function (x) { return x; }); }
 
+  // Load every font family the charts use before the first chart: zrender caches text
+  // widths across charts, and a width measured while a font is still loading would shift
+  // the layout of later charts (the same chart must give the same pixels in any order).
+  window.ocrWarmFonts = function (families) {
+    var ctx = document.createElement("canvas").getContext("2d");
+    var sample = "0123456789.,-% Aa Zz \u4e2d\u6587\uff08\uff09\u5e74\u6708";
+    return Promise.all(families.map(function (f) {
+      return document.fonts.load("16px " + f, sample);
+    })).then(function () {
+      families.forEach(function (f) {
+        [10, 12, 14, 16, 18, 20].forEach(function (px) {
+          ctx.font = px + "px " + f;
+          ctx.measureText(sample);
+        });
+      });
+      return document.fonts.ready;
+    }).then(function () { return families.length; });
+  };
+
   // a: {width, height, theme, option}
   window.ocrChart = function (a) {
     var box = document.getElementById("chart");
-    if (!chart || theme !== a.theme || size !== a.width + "x" + a.height) {
+    // a fresh instance per chart: a reused one carries state (layout caches, legend
+    // selection) from the chart before, and the same chart must give the same pixels
+    {
       if (chart) chart.dispose();
       box.style.width = a.width + "px";
       box.style.height = a.height + "px";
-      chart = echarts.init(box, a.theme || null, { renderer: "canvas", width: a.width,
+      chart = echarts.init(box, a.theme || null, { renderer: a.renderer, width: a.width,
                                                   height: a.height, devicePixelRatio: 1 });
-      theme = a.theme;
-      size = a.width + "x" + a.height;
     }
     chart.setOption(a.option, { notMerge: true, lazyUpdate: false });
     chart.getZr().refreshImmediately();
