@@ -132,6 +132,8 @@ DIM_MEASURES = {
     "Age group": {"Population", "Market share", "Satisfaction", "Visitors", "Orders"},
     "Channel": {"Revenue", "Sales", "Market share", "Orders", "Growth rate", "Satisfaction"},
 }
+COMMERCIAL = {"Revenue", "Sales", "Market share", "Net profit", "Orders", "Satisfaction",
+              "Growth rate", "Energy use"}
 SERIES_NAMES = {
     "years": (("2021", "2022", "2023", "2024"), ("2021年", "2022年", "2023年", "2024年")),
     "plan": (("Actual", "Target", "Forecast", "Last year"), ("实际", "目标", "预测", "去年同期")),
@@ -199,6 +201,8 @@ class _Values:
                 value = rng.uniform(self.lo, self.hi)
             if self.dist not in ("signed_percent", "temperature", "signed_large"):
                 value = max(value, self.lo * 0.2)
+            if self.dist == "percent":  # a share or a rate out of 100
+                value = min(value, 99.5)
             out.append(round_to(value, self.decimals))
         return out
 
@@ -224,8 +228,15 @@ class ChartGrammar:
         validate(spec)
         return spec
 
-    def _names(self, lang: str, n: int) -> list[str]:
-        pool = SERIES_NAMES[self.rng.choice(sorted(SERIES_NAMES))][lang == "zh"]
+    def _names(self, lang: str, n: int, measure: str = "") -> list[str]:
+        # brands and stores have revenue and orders, not rainfall or population
+        if measure in COMMERCIAL:
+            kinds = sorted(SERIES_NAMES)
+        elif measure in ("Population", "Visitors"):
+            kinds = ["groups", "years"]
+        else:  # weather and the like: by year, or actual against forecast
+            kinds = ["plan", "years"]
+        pool = SERIES_NAMES[self.rng.choice(kinds)][lang == "zh"]
         return list(pool[:n]) if self.rng.random() < 0.5 else self.rng.sample(pool, n)
 
     def _category(self, kind: str, lang: str) -> ChartSpec:
@@ -268,7 +279,7 @@ class ChartGrammar:
             return ChartSpec(kind, self._title(measure, dim, lang), [Series(name, data)],
                              cats, decimals=values.decimals if measure.dist != "percent"
                              else 1, percent=measure.dist == "percent", lang=lang)
-        names = self._names(lang, nseries) if nseries > 1 else [
+        names = self._names(lang, nseries, measure.en) if nseries > 1 else [
             measure.zh if lang == "zh" else measure.en]
         series = [Series(name, values.series(n, trend=dim.ordered)) for name in names]
         if kind == "bar_line":
@@ -317,7 +328,7 @@ class ChartGrammar:
         rng = self.rng
         axes = rng.choice(RADAR_AXES)[lang == "zh"]
         cats = rng.sample(axes, rng.randint(4, min(8, len(axes))))
-        names = self._names(lang, rng.randint(1, 3))
+        names = self._names(lang, rng.randint(1, 3), "Sales")  # products or brands
         decimals = rng.choice([0, 1])
         series = [Series(name, [round_to(rng.uniform(35, 100), decimals) for _ in cats])
                   for name in names]
