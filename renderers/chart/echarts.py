@@ -171,7 +171,8 @@ class EchartsChartRenderer(Renderer):
         if too_long:
             return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
         style = self.style(item, spec)
-        if self._warmed != self.browser.stats.starts or self.browser._page is None:
+        self.browser.page  # noqa: B018 - (re)starts the browser where needed
+        if self._warmed != self.browser.stats.starts:
             self._warm_fonts()  # a browser started since the batch began
         problem = ""
         # start from the rotation the labels' widths call for; steeper ones follow
