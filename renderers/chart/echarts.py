@@ -36,9 +36,10 @@ from renderers.chart.spec import (
 from renderers.imaging import is_blank
 from renderers.templates import TEMPLATES_DIR, render_template
 
-# "roma" and "london" are left out: an early series of theirs is near-white on white
+# left out: "roma" and "london" (an early series near-white on white) and "caravan"
+# (a pale yellow title, and first series in three shades of orange)
 THEMES = ["", "macarons", "vintage", "shine", "infographic", "dark", "tech-blue", "forest",
-          "v5", "caravan"]
+          "v5"]
 FONTS = {"en": ["sans-serif", "'DejaVu Serif', serif", "'Latin Modern Sans', sans-serif",
                 "'DejaVu Sans', sans-serif", "'Noto Sans CJK SC', sans-serif"],
          "zh": ["'Noto Sans CJK SC', sans-serif", "'Noto Serif CJK SC', serif"]}
