@@ -35,7 +35,8 @@ endif
 
 .PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page render-pdf-page train-stage1 train-stage2 train-stage3 \
+	render-music render-molecule render-markdown-page render-pdf-page render-chart-mpl \
+	render-chart-echarts train-stage1 train-stage2 train-stage3 \
 	render-fine-grained render-multi-crop render-multi-page soak
 
 setup: system-packages venv moses npm-assets
@@ -102,6 +103,8 @@ bench: setup
 	$(BIN)/ocr2synth bench --renderer music
 	$(BIN)/ocr2synth bench --renderer molecule
 	$(BIN)/ocr2synth bench --renderer markdown-page --count 256
+	$(BIN)/ocr2synth bench --renderer chart-mpl --count 256 --naive-count 20
+	$(BIN)/ocr2synth bench --renderer chart-echarts --count 256 --naive-count 20
 
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)
@@ -117,6 +120,12 @@ render-molecule:
 
 render-markdown-page:
 	$(MAKE) render R=markdown-page
+
+render-chart-mpl:
+	$(MAKE) render R=chart-mpl
+
+render-chart-echarts:
+	$(MAKE) render R=chart-echarts
 
 # Each stage starts from the previous stage's final checkpoint; re-running one resumes it.
 train-stage1: setup

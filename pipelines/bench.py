@@ -275,6 +275,52 @@ BENCH_SOURCES: dict[str, Callable[[int, Path], str]] = {
 }
 
 
+def naive_chart_mpl(count: int) -> float:
+    """pyplot with a new figure per chart and `savefig(bbox_inches="tight")` (which draws
+    the figure again to find its extent), the same chart drawn into it."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from renderers.chart.mpl import MplChartRenderer
+    from renderers.chart.spec import ChartSpec
+
+    renderer = MplChartRenderer({}, timeout_s=20)
+    items = _bench_items("chart-mpl", count)
+    started = time.perf_counter()
+    for item in items:
+        spec = ChartSpec.from_dict(item.content)
+        style = renderer.style(item, spec)
+        fig = plt.figure(figsize=(style["width"] / 100, style["height"] / 100), dpi=100)
+        renderer._figures[(style["width"], style["height"])] = (fig, fig.canvas)
+        renderer.draw(spec, style)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        plt.close(fig)
+    return count / (time.perf_counter() - started)
+
+
+def naive_chart_echarts(count: int) -> float:
+    """A new Chromium (and Playwright driver) per chart, with the same option, checks,
+    screenshot and encode."""
+    from renderers.chart.echarts import EchartsChartRenderer
+
+    items = _bench_items("chart-echarts", count)
+    started = time.perf_counter()
+    for item in items:
+        renderer = EchartsChartRenderer({}, timeout_s=20)
+        try:
+            sample = renderer.render_batch([item])[0]
+            if isinstance(sample, Sample):
+                encode_image(sample.image, "png", 1, "auto")
+        finally:
+            renderer.close()
+    return count / (time.perf_counter() - started)
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -287,6 +333,8 @@ NAIVE: dict[str, Callable[[int], float]] = {
     "multi-crop": _naive_task("multi-crop"),
     "multi-page": _naive_task("multi-page"),
     "pdf-page": naive_pdf_page,
+    "chart-mpl": naive_chart_mpl,
+    "chart-echarts": naive_chart_echarts,
 }
 
 

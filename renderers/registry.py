@@ -160,6 +160,35 @@ def _pdf_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
     return PdfPageRenderer(params, timeout_s)
 
 
+def _chart_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.chart.spec_source import ChartTables, GeneratedCharts
+
+    return ChartTables(path) if path else GeneratedCharts(float(params.get("vega", 0.25)))
+
+
+def _chart_mpl_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.chart.mpl import MplChartRenderer
+
+    return MplChartRenderer(params, timeout_s)
+
+
+def _chart_echarts_renderer(params: dict[str, Any], timeout_s: float) -> Renderer:
+    from renderers.chart.echarts import EchartsChartRenderer
+
+    return EchartsChartRenderer(params, timeout_s)
+
+
+CHART_TARGET_NOTE = (
+    'a JSON object {"title", "source", "x_title", "y_title", "values": {series: {x: value}}} '
+    "with keys in that order, series in legend order and categories in axis order; numbers "
+    "as the chart prints them without unit (12.5% is 12.5; units are in the titles); a "
+    "missing point is left out; `source` without its Source: prefix, \"\" when none is "
+    "drawn; x_title names the category axis (on the left for horizontal bars); stacked "
+    "bars hold segment values. Pie/donut: one series named by the caption under the pie, "
+    "{slice: value}, x_title and y_title \"\". Scatter: {group: {x: y}}. Radar: "
+    "{series: {indicator: value}}, x_title and y_title \"\""
+)
+
 REGISTRY: dict[str, RendererSpec] = {
     spec.name: spec
     for spec in [
@@ -274,6 +303,24 @@ REGISTRY: dict[str, RendererSpec] = {
             target_note="plain text from the PDF's own text layer: lines in reading order "
             "(two-column pages column by column), a blank line between paragraphs; pages "
             "with an empty, garbled or scanned (image-only) text layer are rejected",
+        ),
+        RendererSpec(
+            "chart-mpl",
+            _chart_source,
+            _chart_mpl_renderer,
+            batch_size=64,
+            description="charts drawn by Matplotlib's object API (target: OneChart-style "
+            "JSON dict)",
+            target_note=CHART_TARGET_NOTE,
+        ),
+        RendererSpec(
+            "chart-echarts",
+            _chart_source,
+            _chart_echarts_renderer,
+            batch_size=64,
+            description="pyecharts options drawn by ECharts in headless Chromium (target: "
+            "OneChart-style JSON dict)",
+            target_note=CHART_TARGET_NOTE,
         ),
     ]
 }

@@ -1,0 +1,140 @@
+"""chart-mpl: every kind renders, the figure's own artists hold exactly the target's
+series, categories and values, text never clashes, hostile tables are handled."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Wedge
+from matplotlib.text import Text
+
+from renderers.base import Item, Reject, Sample
+from renderers.chart.spec import KINDS, ChartSpec, parse_target
+from renderers.chart.spec_source import ChartGrammar, ChartTables
+from tests.conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    from renderers.chart.mpl import MplChartRenderer
+
+    r = MplChartRenderer({}, timeout_s=20)
+    yield r
+    r.close()
+
+
+def one_of_each_kind() -> list[Item]:
+    import random
+
+    items = []
+    for k, kind in enumerate(KINDS):
+        spec = ChartGrammar(random.Random(k)).spec(kind, "zh" if k % 3 == 0 else "en")
+        items.append(Item(k, 7000 + k, spec.to_dict(), {"kind": kind}))
+    return items
+
+
+def painted_texts(fig) -> set[str]:
+    """Every visible text on the figure, lines joined (wrapping breaks at spaces)."""
+    return {" ".join(t.get_text().split("\n")) for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip()}
+
+
+def figure_values(fig, kind: str) -> list[float]:
+    """The numbers the figure's data artists encode, read from the artists alone."""
+    ax = fig.axes[0]
+    values: list[float] = []
+    for patch in ax.patches:
+        if isinstance(patch, Wedge):
+            values.append((patch.theta2 - patch.theta1) / 360)
+        elif hasattr(patch, "get_height"):
+            values.append(patch.get_width() if kind == "hbar" else patch.get_height())
+    for line in ax.lines:
+        values += [float(y) for y in line.get_ydata() if math.isfinite(y)]
+    for coll in ax.collections:
+        if not isinstance(coll, PathCollection):  # area fills repeat their lines
+            continue
+        values += [float(y) for _, y in coll.get_offsets()]
+    return values
+
+
+def test_every_kind_draws_exactly_its_target(renderer):
+    for item in one_of_each_kind():
+        out = renderer.render_one(item)
+        assert isinstance(out, Sample), (item.meta, out)
+        target = parse_target(out.target)
+        fig = renderer.figure
+        texts = painted_texts(fig)
+        # every series and category of the target is a visible text on the figure
+        for name, row in target["values"].items():
+            assert name in texts, (item.meta["kind"], name)
+            if item.meta["kind"] != "scatter":
+                assert set(row) <= texts, (item.meta["kind"], set(row) - texts)
+        assert target["title"] in texts
+        kind = item.meta["kind"]
+        drawn = figure_values(fig, kind)
+        want = [v for row in target["values"].values() for v in row.values()]
+        if kind in ("pie", "donut"):
+            total = sum(want)
+            assert sorted(round(v, 6) for v in drawn) == sorted(round(v / total, 6)
+                                                                for v in want)
+        elif kind == "radar":
+            # each polygon is closed: its first point is drawn twice
+            assert sorted(drawn) == sorted(want + [row[next(iter(row))] for row in
+                                                    target["values"].values()])
+        else:
+            # every target value is an artist's value, and nothing else is drawn
+            assert sorted(round(v, 6) for v in drawn) == sorted(round(v, 6) for v in want), kind
+        assert out.image.size == (out.meta["width"], out.meta["height"])
+        assert renderer.clash() == ""
+
+
+def test_a_drawing_that_differs_from_its_spec_is_rejected():
+    from renderers.chart.mpl import MplChartRenderer
+
+    class Lying(MplChartRenderer):
+        def draw(self, spec, style):
+            wrong = ChartSpec.from_dict(spec.to_dict())
+            wrong.series[0].values[0] = (wrong.series[0].values[0] or 0) + 5
+            return super().draw(wrong, style)
+
+    r = Lying({}, timeout_s=20)
+    item = one_of_each_kind()[0]
+    out = r.render_one(item)
+    assert isinstance(out, Reject) and out.reason == "target-mismatch"
+    r.close()
+
+
+def test_text_that_would_overlap_is_found(renderer):
+    item = one_of_each_kind()[0]
+    assert isinstance(renderer.render_one(item), Sample)
+    ax = renderer._ax
+    renderer._texts.append(ax.text(0.5, 0.5, "clash", transform=ax.transAxes))
+    renderer._texts.append(ax.text(0.5, 0.5, "clash again", transform=ax.transAxes))
+    renderer.canvas.draw()
+    assert "overlap" in renderer.clash()
+
+
+def test_hostile_tables_render_legibly_or_are_rejected_with_a_reason(renderer):
+    source = ChartTables(DATA / "charts")
+    outcomes = {}
+    for k in range(source.size()):
+        item = source.item(k, k)
+        out = renderer.render_batch([item])[0]
+        outcomes[item.meta["file"]] = out
+        if isinstance(out, Sample):
+            assert renderer.clash() == ""
+    reasons = {f: o.reason for f, o in outcomes.items() if isinstance(o, Reject)}
+    assert reasons.get("rtl_labels.csv") == "rtl-text"
+    assert reasons.get("very_long_label.csv") == "label-too-long"
+    assert reasons.get("tiny_numbers.csv") == "values-too-small"
+    for name in ("long_labels.csv", "nan_cells.csv", "empty_series.csv", "cjk_table.json",
+                 "huge_numbers.json"):
+        assert isinstance(outcomes[name], Sample), (name, outcomes[name])
+    assert "黑龙江" in outcomes["cjk_table.json"].target
+    assert "Noto" in outcomes["cjk_table.json"].meta["font"]
+    fifty = outcomes["fifty_categories.csv"]
+    assert isinstance(fifty, Sample) or fifty.reason in ("overlap", "clipped")
+    if isinstance(fifty, Sample):
+        assert len(parse_target(fifty.target)["values"]["Rainfall (mm)"]) == 50
