@@ -56,10 +56,12 @@ def _render_actor_class():
         def __init__(self, image, timeout_s: float) -> None:
             self.worker = RenderWorker(image, timeout_s)
 
-        def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult]:
+        def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult, str]:
             started = time.perf_counter()
             result = self.worker.render_chunk(chunk)
-            return time.perf_counter() - started, result
+            # The node is recorded per shard (manifest `nodes`): which machine made what.
+            node = ray.get_runtime_context().get_node_id()
+            return time.perf_counter() - started, result, node
 
         def close(self) -> None:
             self.worker.close()
@@ -101,6 +103,7 @@ class _ShardAssembly:
         self.results: list[tuple[float, ChunkResult] | None] = [None] * chunks
         self.parts: dict[int, list[tuple[int, float, ChunkResult]]] = {}
         self.outstanding = dict.fromkeys(range(chunks), 1)
+        self.nodes: set[str] = set()  # Ray node ids that rendered a part of this shard
 
     def split(self, position: int) -> None:
         self.outstanding[position] += 1  # one piece became two
@@ -136,6 +139,7 @@ def _write_shard(layout: Layout, assembly: _ShardAssembly, recipe_hash: str) -> 
         seconds=sum(s for s, _ in results),
         render_s=sum(r.render_s for _, r in results),
         encode_s=sum(r.encode_s for _, r in results),
+        nodes=sorted(assembly.nodes),
     )
 
 
@@ -221,8 +225,11 @@ def _render_pending(
         bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
                    file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
         actor_class = _render_actor_class()
-        # Ray restarts a dead actor; the runner decides what to render again (see _retry).
-        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0}
+        # Ray restarts a dead actor (on another node where its node died, wherever a CPU
+        # is free); the runner decides what to render again (see _retry). SPREAD puts
+        # actors on as many nodes as it can, so a lost node costs the fewest of them.
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0,
+                                   "scheduling_strategy": "SPREAD"}
         env = {k: v for k, v in os.environ.items() if k.startswith("OCR2SYNTH_")}
         if env:
             options["runtime_env"] = {"env_vars": env}
@@ -250,9 +257,13 @@ def _render_pending(
                     alone[index] = False
                     assembly = assemblies[piece.shard.name]
                     try:
-                        result = ray.get(ref)
+                        seconds, chunk_result, node = ray.get(ref)
+                        result = seconds, chunk_result
+                        assembly.nodes.add(node)
                     except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                            ray.exceptions.RayTaskError) as exc:
+                            ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError) as exc:
+                        # ObjectLostError: the result was made, but on a node that died
+                        # before the driver fetched it.
                         result = _retry(piece, exc, assembly, queue)
                         if result is None:
                             continue
