@@ -33,7 +33,7 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
+.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
 	render-music render-molecule render-markdown-page train-stage1 train-stage2 train-stage3
 
@@ -78,6 +78,13 @@ assets/node_modules/.installed: assets/package.json assets/package-lock.json
 		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm)
 	cd assets && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
+
+# The demo set's gallery (renders the demo first if it is missing); open the printed file.
+preview: $(OUT)/demo/manifest.json
+	$(BIN)/ocr2synth preview $(OUT)/demo
+
+$(OUT)/demo/manifest.json:
+	$(MAKE) demo
 
 demo: setup
 	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)

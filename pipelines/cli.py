@@ -49,6 +49,14 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="counts, rejects, schema and throughput")
     inspect.add_argument("dir")
 
+    preview = sub.add_parser("preview", help="a static HTML gallery of a dataset (offline)")
+    preview.add_argument("dir")
+    preview.add_argument("--html", help="the gallery file (default: DIR/preview.html); its "
+                         "images and scripts go in a NAME_files folder beside it")
+    preview.add_argument("--per-group", type=int, default=200,
+                         help="samples shown per renderer and task (default 200)")
+    preview.add_argument("--page-size", type=int, default=24, help="cards per page")
+
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     _add_train_parser(sub)
@@ -202,6 +210,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from pipelines.preview import build_preview
+
+    if args.per_group < 1 or args.page_size < 1:
+        raise ValueError("--per-group and --page-size must be at least 1")
+    result = build_preview(args.dir, args.html, per_group=args.per_group,
+                           page_size=args.page_size)
+    print(f"{result.shown:,} of {result.total:,} samples: {result.html.resolve()}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipelines.verify import verify_dataset
 
@@ -292,6 +311,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
+                "preview": cmd_preview,
                 "bench": cmd_bench, "train": cmd_train, "eval": cmd_eval,
                 "generate": cmd_generate}
     try:

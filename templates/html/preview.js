@@ -105,11 +105,18 @@
     return box;
   }
 
+  // mathpix-markdown-it draws \hline but not booktabs rules: shown as plain rules here
+  // (the raw target below stays exactly as stored).
+  function forDisplay(text) {
+    return text.replace(/\\(toprule|midrule|bottomrule)(\[[^\]]*\])?/g, "\\hline")
+               .replace(/\\cmidrule(\([^)]*\))?\{[^}]*\}/g, "");
+  }
+
   function rendered(detail) {
     var t = detail.target;
     switch (detail.kind) {
       case "math": return typeset("\\[\n" + t + "\n\\]");
-      case "markdown": return typeset(t);
+      case "markdown": return typeset(forDisplay(t));
       case "json":
         try { return el("pre", "json", JSON.stringify(JSON.parse(t), null, 2)); }
         catch (e) { return el("pre", "json", t); }
