@@ -95,14 +95,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# Every registered renderer -> BENCHMARKS.md (several minutes). Overrides, e.g.
+# BENCH_ARGS="--seconds 3 --repeats 1 --no-scaling" or "--only molecule,music".
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/ocr2synth bench --renderer latex-formula --memory
-	$(BIN)/ocr2synth bench --renderer latex-table
-	$(BIN)/ocr2synth bench --renderer tikz
-	$(BIN)/ocr2synth bench --renderer latex-page --count 256
-	$(BIN)/ocr2synth bench --renderer music
-	$(BIN)/ocr2synth bench --renderer molecule
-	$(BIN)/ocr2synth bench --renderer markdown-page --count 256
+	$(BIN)/ocr2synth bench --all --out BENCHMARKS.md $(BENCH_ARGS)
 
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)

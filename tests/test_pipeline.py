@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -321,3 +322,24 @@ def test_an_item_that_kills_its_worker_becomes_a_poison_reject(
     # every other item rendered, on the restarted actor, and the set verifies
     assert sorted(sid[-2:] for sid in rows) == [f"{k:02d}" for k in range(12) if k != 7]
     assert summary.manifest["complete"]
+
+
+def test_publish_copies_a_verified_set_to_a_pyarrow_fs_uri(rendered, tmp_path, capsys):
+    target = tmp_path / "published"
+    assert main(["publish", str(rendered), target.as_uri()]) == 0
+    assert "copied to file://" in capsys.readouterr().out
+    from pipelines.verify import verify_dataset
+
+    assert verify_dataset(target).ok
+    for path in rendered.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            assert (target / path.relative_to(rendered)).read_bytes() == path.read_bytes()
+    # a damaged set is not published, and an unknown scheme is a clear error
+    broken = tmp_path / "broken"
+    shutil.copytree(rendered, broken)
+    shard = next((broken / "shards").glob("*.parquet"))
+    shard.write_bytes(shard.read_bytes()[:-10])
+    assert main(["publish", str(broken), (tmp_path / "nowhere").as_uri()]) == 2
+    assert "fails verification" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+    assert main(["publish", str(rendered), "nosuchscheme://x/y"]) == 2
