@@ -24,6 +24,7 @@ PLOTS = {
     "image_size": "card-image-size.png",
 }
 _BARS = " ▁▂▃▄▅▆▇█"
+_PNG = {"compress_level": 3}  # plots are written at the end of every job: keep it quick
 
 
 @dataclass
@@ -119,8 +120,11 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
                 ax.set_visible(False)
         axes[r][0].set_ylabel(name, fontsize=10)
     fig.suptitle("samples per renderer", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(out["samples"])
+    # a fixed grid: cheaper than tight_layout, which draws the figure an extra time
+    height = 2.6 * len(names)
+    fig.subplots_adjust(left=0.04 + 0.1 / cols, right=0.99, bottom=0.1 / height,
+                        top=1 - 0.55 / height, wspace=0.06, hspace=0.35)
+    fig.savefig(out["samples"], pil_kwargs=_PNG)
 
     # Target lengths, log-spaced bins shared by every renderer.
     edges = _log_edges([figures.values("target_chars", n) for n in names])
@@ -135,8 +139,8 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
     ax.set_ylabel("samples")
     ax.set_title("target length per renderer")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out["target_length"])
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
+    fig.savefig(out["target_length"], pil_kwargs=_PNG)
 
     # Image sizes: width and height.
     fig = Figure(figsize=(11, 4.5), dpi=100)
@@ -152,8 +156,8 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
         ax.set_ylabel("samples")
         ax.set_title(f"image {label} per renderer")
     ax_w.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out["image_size"])
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.22)
+    fig.savefig(out["image_size"], pil_kwargs=_PNG)
     return out
 
 
