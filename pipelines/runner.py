@@ -30,6 +30,17 @@ from renderers.registry import get_spec
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
 _QUEUE_DEPTH = 2
+# How long a dead actor may take to come back (its pings failing) before the job gives up.
+# A ping to an actor whose node died waits, rather than fails, while no CPU is free.
+_RECOVERY_S = 600.0
+
+
+def _actor_errors() -> tuple[type[Exception], ...]:
+    import ray
+
+    # ObjectLostError: a result was made, but on a node that died before it was fetched.
+    return (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+            ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError)
 
 
 class RejectRateExceeded(RuntimeError):
@@ -62,6 +73,9 @@ def _render_actor_class():
             # The node is recorded per shard (manifest `nodes`): which machine made what.
             node = ray.get_runtime_context().get_node_id()
             return time.perf_counter() - started, result, node
+
+        def ping(self) -> bool:
+            return True
 
         def close(self) -> None:
             self.worker.close()
@@ -209,6 +223,7 @@ def _render_pending(
 ) -> None:
     import ray
 
+    _ACTOR_ERRORS = _actor_errors()  # noqa: N806 - a constant, once Ray is imported
     queue: list[_Piece] = []
     assemblies: dict[str, _ShardAssembly] = {}
     for shard in pending:
@@ -237,13 +252,19 @@ def _render_pending(
             actor_class.options(**options).remote(recipe.image, recipe.sample_timeout_s)
             for _ in range(max(1, workers))
         ]
-        in_flight: dict[Any, tuple[int, _Piece]] = {}
+        # piece None: a ping to an actor that died, answered once Ray has restarted it
+        in_flight: dict[Any, tuple[int, _Piece | None]] = {}
         load = {i: 0 for i in range(len(actors))}
         alone = {i: False for i in range(len(actors))}
+        # Actors that died and are not known to be back. Nothing is sent to them until a
+        # ping returns: a piece sent in the moment before Ray notices the death fails too
+        # (ActorUnavailableError), and would be blamed, split and rejected as poison.
+        recovering: dict[int, float | None] = dict.fromkeys(range(len(actors)))  # since
         try:
-            while queue or in_flight:
+            while queue or any(p is not None for _, p in in_flight.values()):
                 for index, actor in enumerate(actors):
-                    while queue and load[index] < _QUEUE_DEPTH and not alone[index]:
+                    while (queue and load[index] < _QUEUE_DEPTH and not alone[index]
+                           and recovering[index] is None):
                         if queue[-1].suspect and load[index]:
                             break  # a suspect runs alone, so a crash is its own
                         piece = queue.pop()
@@ -253,6 +274,17 @@ def _render_pending(
                 done, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in done:
                     index, piece = in_flight.pop(ref)
+                    if piece is None:
+                        try:
+                            ray.get(ref)
+                            recovering[index] = None
+                        except _ACTOR_ERRORS:
+                            if time.monotonic() - recovering[index] > _RECOVERY_S:
+                                raise RuntimeError("a renderer actor does not come back "
+                                                   "after dying; see the Ray logs") from None
+                            time.sleep(0.05)  # Ray has not noticed the death yet
+                            in_flight[actors[index].ping.remote()] = (index, None)
+                        continue
                     load[index] -= 1
                     alone[index] = False
                     assembly = assemblies[piece.shard.name]
@@ -260,10 +292,10 @@ def _render_pending(
                         seconds, chunk_result, node = ray.get(ref)
                         result = seconds, chunk_result
                         assembly.nodes.add(node)
-                    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                            ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError) as exc:
-                        # ObjectLostError: the result was made, but on a node that died
-                        # before the driver fetched it.
+                    except _ACTOR_ERRORS as exc:
+                        if recovering[index] is None:
+                            recovering[index] = time.monotonic()
+                            in_flight[actors[index].ping.remote()] = (index, None)
                         result = _retry(piece, exc, assembly, queue)
                         if result is None:
                             continue
