@@ -109,7 +109,7 @@ def test_two_nodes_render_shards_equal_to_one_node(cluster, ray_address, tmp_pat
 
 def test_job_survives_the_loss_of_a_worker_node(cluster, ray_address, tmp_path):
     cl, worker = cluster
-    count, shard_size = 320, 16
+    count, shard_size = 192, 16
     out = tmp_path / "node-loss"
     proc = subprocess.Popen(_render_cmd(out, cl.address, count, shard_size), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
