@@ -266,8 +266,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from pipelines.bench import run_all
 
         only = [n.strip() for n in args.only.split(",")] if args.only else None
-        for name in only or []:
-            get_spec(name)  # an unknown name fails here, before any work
+        unknown = [name for name in only or [] if name not in REGISTRY]
+        if unknown:  # before any work
+            raise ValueError(f"--only: unknown renderer {unknown[0]!r} "
+                             f"(known: {', '.join(sorted(REGISTRY))})")
         naive_count = 8 if args.naive_count is None else args.naive_count
         text = run_all(Path(args.out), seconds=args.seconds, max_count=args.max_count,
                        repeats=args.repeats, naive_count=naive_count,
