@@ -307,17 +307,27 @@ class RendererBench:
 def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
                   warmup: int) -> RendererBench:
     """Repeated end-to-end runs on one core with one warm worker. After the warm-up (engine
-    start, format files), a timed probe chunk sizes the runs: about `seconds` each, between
-    8 and `max_count` samples."""
+    start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
+    each, between 8 and `max_count` samples. The probes double while the rate still rises
+    (a batch whose cost is mostly a fixed start, one TeX run, gets cheaper per sample as it
+    grows) or while they are short, within a budget of twice `seconds`."""
     spec = get_spec(renderer)
     out = RendererBench(renderer)
     worker = RenderWorker(ImageSettings(), timeout_s=20)
     try:
         worker.render_chunk(ChunkSpec(_shard(renderer, warmup), 0, warmup, BENCH_SEED + 1))
-        probe = max(1, warmup // 2)
-        started = time.perf_counter()
-        worker.render_chunk(ChunkSpec(_shard(renderer, probe), 0, probe, BENCH_SEED + 2))
-        rate = probe / max(1e-6, time.perf_counter() - started)
+        probe, rate, spent = 8, 0.0, 0.0
+        while True:
+            started = time.perf_counter()
+            for chunk in plan_chunks(_shard(renderer, probe), BENCH_SEED + 2, spec.batch_size):
+                worker.render_chunk(chunk)
+            elapsed = max(1e-6, time.perf_counter() - started)
+            spent += elapsed
+            rising, rate = probe / elapsed > 1.25 * rate, probe / elapsed
+            if (probe >= max_count or spent >= 2 * seconds
+                    or (elapsed >= seconds / 4 and not rising)):
+                break
+            probe *= 2
         out.count = count = int(min(max_count, max(8, rate * seconds)))
         shares = []
         for _ in range(repeats):
