@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pipelines.dataset import DatasetError, Layout, load_manifest
-from renderers.browser.engine import ASSETS_DIR
+from renderers.browser.engine import asset
 from renderers.templates import TEMPLATES_DIR, render_template
 
 MATHPIX_BUNDLE = "mathpix-markdown-it/es5/bundle.js"
@@ -52,7 +52,8 @@ def target_kind(renderer: str, task: str, target: str, meta: dict[str, Any]) -> 
         return "smiles"
     if renderer in _JSON or (renderer not in _MATH | _MARKDOWN | _CODE and _is_dict(target)):
         return "json"
-    if renderer in _MATH or (renderer == "markdown-page" and meta.get("mode") == "formula"):
+    # markdown-page in formula mode: a formula typeset by MathJax, its target the LaTeX
+    if renderer in _MATH or (renderer == "markdown-page" and meta.get("engine") == "mathjax"):
         return "math"
     if renderer in _CODE:
         return "code"
@@ -160,6 +161,10 @@ def build_preview(root: str | Path, html: str | Path | None = None, per_group: i
         name = load_manifest(layout.root).get("name", layout.root.name)
     except DatasetError:
         name = layout.root.name
+    try:
+        bundle = asset(MATHPIX_BUNDLE)
+    except FileNotFoundError as exc:
+        raise DatasetError(f"cannot build the gallery: {exc}") from None
     html_path = Path(html) if html else layout.root / "preview.html"
     files_name = f"{html_path.stem}_files"
     files = html_path.parent / files_name
@@ -167,9 +172,9 @@ def build_preview(root: str | Path, html: str | Path | None = None, per_group: i
         shutil.rmtree(files)  # a stale gallery's files would mix with this one's
     for sub in ("img", "thumb", "render", "detail", "vendor"):
         (files / sub).mkdir(parents=True)
-    shutil.copyfile(ASSETS_DIR / MATHPIX_BUNDLE, files / "vendor" / "mathpix-markdown-it.js")
-    for asset in ("preview.js", "preview.css"):
-        shutil.copyfile(TEMPLATES_DIR / "html" / asset, files / asset)
+    shutil.copyfile(bundle, files / "vendor" / "mathpix-markdown-it.js")
+    for script in ("preview.js", "preview.css"):
+        shutil.copyfile(TEMPLATES_DIR / "html" / script, files / script)
 
     index: list[dict[str, Any]] = []
     chunk: list[dict[str, Any]] = []

@@ -129,6 +129,7 @@ def test_index_and_files_are_data_next_to_the_html(gallery, rows):
     assert "</script" not in index and HOSTILE not in index
     assert len(list((files / "img").iterdir())) == 14 + 1  # the chart has two images
     assert len(list((files / "render").glob("*.svg"))) == 6 + 3  # molecules and scores
+    assert '"name":"gallery-set' in index  # no manifest here: the folder's name
     html = gallery.html.read_text()
     assert "view_files/index.js" in html and "http" not in html.replace("http-equiv", "")
 
@@ -211,7 +212,7 @@ def test_charts_and_unknown_renderers_are_shown_as_data(browser_page, rows):
 
 def test_target_kinds():
     assert target_kind("latex-formula", "format", "x^2", {}) == "math"
-    assert target_kind("markdown-page", "format", "x", {"mode": "formula"}) == "math"
+    assert target_kind("markdown-page", "format", "x", {"engine": "mathjax"}) == "math"
     assert target_kind("latex-page", "format", "# T", {}) == "markdown"
     assert target_kind("latex-page", "ocr", "plain", {}) == "text"
     assert target_kind("chart-mpl", "format", "{}", {}) == "json"
