@@ -465,13 +465,13 @@ def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: 
         if len(missing) == len(parts):
             lines.append(f"### Stage {stage}: not measured (needs {', '.join(missing)})")
         else:
-            lines.append(f"### Stage {stage}: {total:,.1f} h"
+            lines.append(f"### Stage {stage}: {total:,.2f} h"
                          + (f" (without {', '.join(missing)}: not measured)" if missing else ""))
         lines += ["", f"| renderer | samples | core-hours | hours on {PROJECTION_CORES} cores |",
                   "|---|---|---|---|"]
         for name, samples, hours in parts:
-            core_h = "-" if hours is None else f"{hours * PROJECTION_CORES:,.0f}"
-            lines.append(f"| {name} | {samples:,} | {core_h} | {num(hours)} |")
+            core_h = "-" if hours is None else f"{hours * PROJECTION_CORES:,.1f}"
+            lines.append(f"| {name} | {samples:,} | {core_h} | {num(hours, 2)} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -35,7 +35,7 @@ def test_report_has_a_row_per_renderer_and_projections(tmp_path, monkeypatch):
     assert "Load average" in text and "### Stage 2:" in text
     # the molecule share of stage 2 is projected from the measured rate; the rest is missing
     hours = 1_000_000 / (rate * 64) / 3600
-    assert f"| molecule | 1,000,000 | {hours * 64:,.0f} | {hours:,.1f} |" in text
+    assert f"| molecule | 1,000,000 | {hours * 64:,.1f} | {hours:,.2f} |" in text
     assert "not measured" in text
 
 
