@@ -19,6 +19,9 @@ from renderers.browser.engine import CHROMIUM, CHROMIUM_ARGS
 from renderers.imaging import encode_image
 
 HOSTILE = '</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
+BOOKTABS = ("\\begin{tabular}{lcc}\n\\toprule\n & \\multicolumn{2}{c}{Group} \\\\\n"
+            "\\cmidrule(lr){2-3}\nName & A & B \\\\\n\\midrule\nx & $1$ & 2 \\\\\n"
+            "\\bottomrule\n\\end{tabular}")
 PAGE_SIZE = 4
 
 
@@ -54,7 +57,8 @@ def dataset(tmp_path_factory) -> Path:
         _rendered_rows("music", 3),
         _rendered_rows("latex-formula", 3),
         [_made_row("chart-echarts-00000000", "chart-echarts", "format", chart, 2),
-         _made_row("mystery-00000000", "mystery", "ocr", HOSTILE, 1)],
+         _made_row("mystery-00000000", "mystery", "ocr", HOSTILE, 1),
+         _made_row("latex-table-00000000", "latex-table", "format", BOOKTABS, 1)],
     ]
     for n, rows in enumerate(groups):
         with ShardWriter(root / "shards" / f"part-{n:06d}.parquet") as writer:
@@ -124,10 +128,10 @@ def _close(page):
 
 def test_index_and_files_are_data_next_to_the_html(gallery, rows):
     files = gallery.html.parent / "view_files"
-    assert gallery.shown == gallery.total == len(rows) == 14
+    assert gallery.shown == gallery.total == len(rows) == 15
     index = (files / "index.js").read_text()
     assert "</script" not in index and HOSTILE not in index
-    assert len(list((files / "img").iterdir())) == 14 + 1  # the chart has two images
+    assert len(list((files / "img").iterdir())) == 15 + 1  # the chart has two images
     assert len(list((files / "render").glob("*.svg"))) == 6 + 3  # molecules and scores
     assert '"name":"gallery-set' in index  # no manifest here: the folder's name
     html = gallery.html.read_text()
@@ -198,6 +202,14 @@ def test_charts_and_unknown_renderers_are_shown_as_data(browser_page, rows):
     target = rows["chart-echarts-00000000"]["target"]
     assert page.text_content("#detail-rendered pre") == json.dumps(json.loads(target), indent=2)
     assert page.eval_on_selector_all("#detail-images img", "s => s.length") == 2
+    _close(page)
+    # a booktabs tabular is typeset as a table (rules drawn as \\hline for mathpix)
+    page.select_option("#filter-renderer", "latex-table")
+    _open(page, "latex-table-00000000")
+    assert page.eval_on_selector_all("#detail-rendered table", "s => s.length") == 1
+    shown = page.text_content("#detail-rendered")
+    assert "Group" in shown and "rule" not in shown and "tabular" not in shown
+    assert page.text_content("#target-raw") == BOOKTABS
     _close(page)
     page.select_option("#filter-renderer", "mystery")
     _open(page, "mystery-00000000")

@@ -109,7 +109,7 @@
   // (the raw target below stays exactly as stored).
   function forDisplay(text) {
     return text.replace(/\\(toprule|midrule|bottomrule)(\[[^\]]*\])?/g, "\\hline")
-               .replace(/\\cmidrule(\([^)]*\))?\{[^}]*\}/g, "");
+               .replace(/[ \t]*\\cmidrule(\([^)]*\))?\{[^}]*\}[ \t]*\n?/g, "");  // no blank line
   }
 
   function rendered(detail) {
@@ -170,7 +170,6 @@
   }
 
   window.addEventListener("load", function () {
-    if (window.loadMathJax) { try { window.loadMathJax(); } catch (e) { /* styles only */ } }
     document.getElementById("title").textContent = "ocr2synth preview: " + DATA.name;
     document.getElementById("summary").textContent =
       DATA.shown + " of " + DATA.total + " samples shown (at most " + DATA.per_group +
