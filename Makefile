@@ -33,7 +33,7 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses npm-assets demo test lint bench render clean \
+.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench render clean \
 	render-latex-formula render-latex-table render-latex-page render-tikz \
 	render-music render-molecule render-markdown-page render-pdf-page render-chart-mpl \
 	render-chart-echarts train-stage1 train-stage2 train-stage3 \
@@ -81,6 +81,13 @@ assets/node_modules/.installed: assets/package.json assets/package-lock.json
 	cd assets && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
+# The demo set's gallery (renders the demo first if it is missing); open the printed file.
+preview: $(OUT)/demo/manifest.json
+	$(BIN)/ocr2synth preview $(OUT)/demo
+
+$(OUT)/demo/manifest.json:
+	$(MAKE) demo
+
 demo: setup
 	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)
 
@@ -95,16 +102,11 @@ soak: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# Every registered renderer -> BENCHMARKS.md (several minutes). Overrides, e.g.
+# BENCH_ARGS="--seconds 3 --repeats 1 --no-scaling" or "--only molecule,music".
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/ocr2synth bench --renderer latex-formula --memory
-	$(BIN)/ocr2synth bench --renderer latex-table
-	$(BIN)/ocr2synth bench --renderer tikz
-	$(BIN)/ocr2synth bench --renderer latex-page --count 256
-	$(BIN)/ocr2synth bench --renderer music
-	$(BIN)/ocr2synth bench --renderer molecule
-	$(BIN)/ocr2synth bench --renderer markdown-page --count 256
-	$(BIN)/ocr2synth bench --renderer chart-mpl --count 256 --naive-count 20
-	$(BIN)/ocr2synth bench --renderer chart-echarts --count 256 --naive-count 20
+	$(BIN)/ocr2synth bench --all --out BENCHMARKS.md $(BENCH_ARGS)
 
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -439,3 +440,256 @@ def browser_memory(count: int) -> str:
     finally:
         renderer.close()
     return "\n".join(["markdown-page: one browser, no restart", *lines])
+
+
+# --- every renderer at once: `ocr2synth bench --all` writes BENCHMARKS.md ---------------
+
+# GOT's data (DESIGN section 2), in samples per renderer that renders it. Stage 1's scene
+# text (~3M of its ~5M) has no renderer here and is left out; stages 2 and 3 replay 80% of
+# the previous stage, which is rendered already and not counted again.
+STAGE_MIXES: dict[int, dict[str, int]] = {
+    1: {"pdf-page": 2_000_000},  # PDF pages 1.2M + line/paragraph slices 0.8M
+    2: {"latex-formula": 1_000_000, "molecule": 1_000_000, "latex-table": 300_000,
+        "markdown-page": 1_000_000, "music": 500_000, "tikz": 1_000_000,
+        "chart-mpl": 1_000_000, "chart-echarts": 1_000_000},
+    3: {"fine-grained": 600_000, "multi-crop": 500_000, "multi-page": 200_000},
+}
+PROJECTION_CORES = 64
+
+
+@dataclass
+class RendererBench:
+    name: str
+    count: int = 0
+    rates: list[float] = field(default_factory=list)
+    encode_share: float = 0.0
+    rejects: int = 0
+    naive: float | None = None
+    naive_count: int = 0
+    scaling: dict[int, float] = field(default_factory=dict)  # workers -> samples/s (wall)
+    error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates) if self.rates else 0.0
+
+
+def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
+                  warmup: int) -> RendererBench:
+    """Repeated end-to-end runs on one core with one warm worker. After the warm-up (engine
+    start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
+    each, between 8 and `max_count` samples. The probes double while the rate still rises
+    (a batch whose cost is mostly a fixed start, one TeX run, gets cheaper per sample as it
+    grows) or while they are short, within a budget of twice `seconds`."""
+    spec = get_spec(renderer)
+    out = RendererBench(renderer)
+    worker = RenderWorker(ImageSettings(), timeout_s=20)
+    try:
+        worker.render_chunk(ChunkSpec(_shard(renderer, warmup), 0, warmup, BENCH_SEED + 1))
+        probe, rate, spent = 8, 0.0, 0.0
+        while True:
+            started = time.perf_counter()
+            for chunk in plan_chunks(_shard(renderer, probe), BENCH_SEED + 2, spec.batch_size):
+                worker.render_chunk(chunk)
+            elapsed = max(1e-6, time.perf_counter() - started)
+            spent += elapsed
+            rising, rate = probe / elapsed > 1.25 * rate, probe / elapsed
+            if (probe >= max_count or spent >= 2 * seconds
+                    or (elapsed >= seconds / 4 and not rising)):
+                break
+            probe *= 2
+        out.count = count = int(min(max_count, max(8, rate * seconds)))
+        shares = []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                encode_s, rejects = 0.0, 0
+                with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
+                    for chunk in plan_chunks(_shard(renderer, count), BENCH_SEED,
+                                             spec.batch_size):
+                        result = worker.render_chunk(chunk)
+                        encode_s += result.encode_s
+                        rejects += len(result.rejects)
+                        for row in result.rows:
+                            writer.write(row)
+                elapsed = time.perf_counter() - started
+            out.rates.append(count / elapsed)
+            shares.append(encode_s / elapsed)
+            out.rejects = rejects
+        out.encode_share = statistics.median(shares)
+    finally:
+        worker.close()
+    return out
+
+
+def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2)
+                  ) -> dict[int, float]:
+    """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
+    included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
+    from pipelines.recipe import parse_recipe
+    from pipelines.runner import run_recipe
+    from renderers.registry import REGISTRY
+
+    shard_size = max(1, count // 8)
+    out = {}
+    for n in workers:
+        raw = {"name": f"bench-{renderer}", "seed": BENCH_SEED, "shard_size": shard_size,
+               "entries": [{"renderer": renderer, "count": count}]}
+        recipe = parse_recipe(raw, None, set(REGISTRY))
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            run_recipe(recipe, Path(tmp) / "set", workers=n, progress=False)
+            out[n] = count / (time.perf_counter() - started)
+    return out
+
+
+def projections(results: dict[str, RendererBench], cores: int = PROJECTION_CORES
+                ) -> dict[int, tuple[float, list[tuple[str, int, float | None]]]]:
+    """Per stage: hours on `cores` cores at the measured per-core rates (perfect scaling
+    assumed), and (renderer, samples, hours or None when not measured) per part."""
+    out = {}
+    for stage, mix in STAGE_MIXES.items():
+        parts, total = [], 0.0
+        for name, samples in mix.items():
+            bench = results.get(name)
+            if bench is None or not bench.rate:
+                parts.append((name, samples, None))
+                continue
+            hours = samples / (bench.rate * cores) / 3600
+            total += hours
+            parts.append((name, samples, hours))
+        out[stage] = (total, parts)
+    return out
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
+
+
+def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: tuple[str, str]
+                        ) -> str:
+    from pipelines.dataset import code_version
+
+    def num(value: float | None, digits: int = 1) -> str:
+        return "-" if not value else f"{value:,.{digits}f}"
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `ocr2synth bench --all` ({settings})",
+        f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, code `{code_version()}`,",
+        f"on {_machine()}.",
+        f"Load average (1, 5, 15 min) before: {load[0]}; after: {load[1]}. Figures taken",
+        "on a busy machine are low and noisy; the ratios (batched / naive, both measured in",
+        "this run on the same items) hold better than the absolute rates.",
+        "",
+        "## Renderers",
+        "",
+        "Samples/s per core: end to end in one process (source, render, validate, encode,",
+        "write), the median of repeated runs with a warm engine. Naive: the same samples the",
+        "way a first script makes them (see each renderer's baseline in `pipelines/bench.py`).",
+        "Encoding: the share of that time spent encoding images. Scaling: whole `render` jobs",
+        "through the Ray runner with 1 and 2 workers, 4x the samples of a timed run (wall",
+        "clock, actor start and engine warm-up included).",
+        "",
+        "| renderer | samples/s/core (median) | runs | naive samples/s | ratio | encoding "
+        "| 1 worker | 2 workers | 1 to 2 | rejects |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, b in sorted(results.items()):
+        if b.error:
+            lines.append(f"| {name} | error: {b.error} | | | | | | | | |")
+            continue
+        runs = ", ".join(f"{r:.1f}" for r in b.rates)
+        ratio = f"{b.rate / b.naive:,.1f}x" if b.naive else "-"
+        speedup = (f"{b.scaling[2] / b.scaling[1]:.2f}x"
+                   if b.scaling.get(1) and b.scaling.get(2) else "-")
+        naive = f"{num(b.naive, 2)} ({b.naive_count})" if b.naive else "-"
+        lines.append(
+            f"| {name} | {num(b.rate)} | {b.count} x {len(b.rates)}: {runs} | {naive} "
+            f"| {ratio} | {100 * b.encode_share:.0f}% | {num(b.scaling.get(1))} "
+            f"| {num(b.scaling.get(2))} | {speedup} | {b.rejects}/{b.count} |")
+    lines += [
+        "",
+        f"## Projections: GOT's data on {PROJECTION_CORES} cores",
+        "",
+        "From the per-core rates above, assuming perfect scaling across cores (the 1 to 2",
+        "worker column shows how far that holds here). Counts from the GOT paper (DESIGN",
+        "section 2); stage 1's scene text (~3M) has no renderer and is left out, and the 80%",
+        "replay of stages 2 and 3 is rendered already.",
+        "",
+    ]
+    for stage, (total, parts) in projections(results).items():
+        missing = [name for name, _, hours in parts if hours is None]
+        if len(missing) == len(parts):
+            lines.append(f"### Stage {stage}: not measured (needs {', '.join(missing)})")
+        else:
+            lines.append(f"### Stage {stage}: {total:,.2f} h"
+                         + (f" (without {', '.join(missing)}: not measured)" if missing else ""))
+        lines += ["", f"| renderer | samples | core-hours | hours on {PROJECTION_CORES} cores |",
+                  "|---|---|---|---|"]
+        for name, samples, hours in parts:
+            core_h = "-" if hours is None else f"{hours * PROJECTION_CORES:,.1f}"
+            lines.append(f"| {name} | {samples:,} | {core_h} | {num(hours, 2)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int = 3,
+            naive_count: int = 8, scaling: bool = True, renderers: list[str] | None = None,
+            progress: Callable[[str], None] = print) -> str:
+    """Every registered renderer (or the ones named): per-core rate, naive baseline, encode
+    share and 1-to-2-worker scaling; the report is written to `out` as Markdown."""
+    import os
+
+    from pipelines.runner import ray_session
+    from renderers.registry import REGISTRY
+
+    load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    names = renderers or sorted(REGISTRY)
+    results: dict[str, RendererBench] = {}
+    for name in names:
+        progress(f"{name}: per-core runs")
+        try:
+            results[name] = per_core_runs(name, seconds, max_count, repeats,
+                                          warmup=min(16, max_count))
+        except Exception as exc:  # noqa: BLE001 - one broken renderer must not stop the rest
+            results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        naive_fn = NAIVE.get(name)
+        if naive_fn is not None and naive_count > 0:
+            progress(f"{name}: naive baseline ({naive_count})")
+            try:
+                results[name].naive = naive_fn(naive_count)
+                results[name].naive_count = naive_count
+            except Exception as exc:  # noqa: BLE001
+                progress(f"{name}: naive baseline failed: {exc}")
+    if scaling:
+        with ray_session(2, None):
+            for name, bench in results.items():
+                if bench.error:
+                    continue
+                # four timed runs' worth, so that actor start weighs less
+                count = max(16, 4 * bench.count)
+                progress(f"{name}: 1 and 2 workers through Ray ({count} samples)")
+                try:
+                    bench.scaling = scaling_rates(name, count)
+                except Exception as exc:  # noqa: BLE001
+                    progress(f"{name}: scaling failed: {exc}")
+    load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    settings = (f"--seconds {seconds:g} --max-count {max_count} --repeats {repeats} "
+                f"--naive-count {naive_count}" + ("" if scaling else " --no-scaling"))
+    text = benchmarks_markdown(results, settings, (load_before, load_after))
+    Path(out).write_text(text + "\n", encoding="utf-8")
+    return text

@@ -49,6 +49,19 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="counts, rejects, schema and throughput")
     inspect.add_argument("dir")
 
+    preview = sub.add_parser("preview", help="a static HTML gallery of a dataset (offline)")
+    preview.add_argument("dir")
+    preview.add_argument("--html", help="the gallery file (default: DIR/preview.html); its "
+                         "images and scripts go in a NAME_files folder beside it")
+    preview.add_argument("--per-group", type=int, default=200,
+                         help="samples shown per renderer and task (default 200)")
+    preview.add_argument("--page-size", type=int, default=24, help="cards per page")
+
+    publish = sub.add_parser("publish", help="verify a dataset, then copy it to a pyarrow.fs "
+                             "URI (file:///..., s3://..., gs://...), manifest last")
+    publish.add_argument("dir")
+    publish.add_argument("uri")
+
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     _add_train_parser(sub)
@@ -57,8 +70,19 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
     bench.add_argument("--renderer", default="latex-formula", choices=sorted(REGISTRY))
     bench.add_argument("--count", type=int, default=512, help="samples for the batched run")
-    bench.add_argument("--naive-count", type=int, default=40, help="samples for the naive run")
+    bench.add_argument("--naive-count", type=int,
+                       help="samples for the naive run (default 40; 8 with --all)")
     bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--all", action="store_true",
+                       help="every registered renderer; writes a Markdown report (--out)")
+    bench.add_argument("--out", default="BENCHMARKS.md", help="the report (with --all)")
+    bench.add_argument("--seconds", type=float, default=5.0,
+                       help="about this long per timed run (with --all)")
+    bench.add_argument("--max-count", type=int, default=512,
+                       help="at most this many samples per timed run (with --all)")
+    bench.add_argument("--only", help="comma-separated renderers (with --all)")
+    bench.add_argument("--no-scaling", action="store_true",
+                       help="skip the 1-to-2-worker runs through Ray (with --all)")
     bench.add_argument("--memory", action="store_true",
                        help="also compare peak RSS of a run and one ten times larger")
     bench.add_argument("--browser-memory", type=int, metavar="PAGES",
@@ -205,6 +229,25 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from pipelines.preview import build_preview
+
+    if args.per_group < 1 or args.page_size < 1:
+        raise ValueError("--per-group and --page-size must be at least 1")
+    result = build_preview(args.dir, args.html, per_group=args.per_group,
+                           page_size=args.page_size)
+    print(f"{result.shown:,} of {result.total:,} samples: {result.html.resolve()}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pipelines.publish import publish
+
+    result = publish(args.dir, args.uri)
+    print(f"{result.files} files, {result.bytes / 2**20:,.1f} MiB copied to {result.uri}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipelines.verify import verify_dataset
 
@@ -222,13 +265,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench.run(args.data, args.preset, args.batch_size, args.steps,
                         args.num_workers).text())
         return 0
+    if args.all:
+        from pipelines.bench import run_all
+
+        only = [n.strip() for n in args.only.split(",")] if args.only else None
+        unknown = [name for name in only or [] if name not in REGISTRY]
+        if unknown:  # before any work
+            raise ValueError(f"--only: unknown renderer {unknown[0]!r} "
+                             f"(known: {', '.join(sorted(REGISTRY))})")
+        naive_count = 8 if args.naive_count is None else args.naive_count
+        text = run_all(Path(args.out), seconds=args.seconds, max_count=args.max_count,
+                       repeats=args.repeats, naive_count=naive_count,
+                       scaling=not args.no_scaling, renderers=only,
+                       progress=lambda m: print(m, file=sys.stderr, flush=True))
+        print(text)
+        print(f"\nwritten to {args.out}")
+        return 0
     from pipelines.bench import browser_memory, run_bench
 
     if args.browser_memory:
         print(browser_memory(args.browser_memory))
         return 0
 
-    print(run_bench(args.renderer, args.count, args.naive_count, args.repeats, args.memory))
+    naive_count = 40 if args.naive_count is None else args.naive_count
+    print(run_bench(args.renderer, args.count, naive_count, args.repeats, args.memory))
     return 0
 
 
@@ -299,6 +359,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
+                "preview": cmd_preview, "publish": cmd_publish,
                 "bench": cmd_bench, "train": cmd_train, "eval": cmd_eval,
                 "generate": cmd_generate}
     try:

@@ -91,11 +91,12 @@ def read_rejects(path: Path) -> list[dict[str, Any]]:
 
 
 def shard_record(layout: Layout, shard: ShardSpec, recipe_hash: str, seconds: float,
-                 render_s: float = 0.0, encode_s: float = 0.0) -> dict[str, Any]:
+                 render_s: float = 0.0, encode_s: float = 0.0,
+                 nodes: list[str] | None = None) -> dict[str, Any]:
     path = layout.shard_file(shard.name)
     ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
     rejects = read_rejects(layout.rejects_file(shard.name))
-    return {
+    record = {
         "file": str(path.relative_to(layout.root)),
         "rejects_file": str(layout.rejects_file(shard.name).relative_to(layout.root)),
         "entry": shard.entry_key,
@@ -113,6 +114,9 @@ def shard_record(layout: Layout, shard: ShardSpec, recipe_hash: str, seconds: fl
         "render_seconds": round(render_s, 4),
         "encode_seconds": round(encode_s, 4),
     }
+    if nodes:
+        record["nodes"] = nodes  # the Ray nodes that rendered it
+    return record
 
 
 class Manifest:

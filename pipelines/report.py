@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import numpy as np
 
 from pipelines.dataset import Layout, stats_by_entry
+from pipelines.figures import PLOTS, DatasetFigures, collect, text_histograms, write_plots
 from pipelines.shards import SCHEMA, atomic_write_bytes
 from renderers.registry import REGISTRY
 
@@ -47,16 +48,47 @@ def top_reasons(manifest: dict[str, Any], limit: int = 5) -> dict[str, list[tupl
             if s.reasons}
 
 
-def task_counts(root: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for path in sorted(Layout(root).shards.glob("part-*.parquet")):
-        for task in pq.read_table(path, columns=["task"]).column("task").to_pylist():
-            counts[task] = counts.get(task, 0) + 1
-    return counts
+def task_table(figures: DatasetFigures) -> str:
+    """Rows per renderer and task, as a fixed-width table."""
+    tasks = sorted({t for _, t in figures.tasks})
+    names = figures.renderers
+    header = ["renderer", *tasks, "total"]
+    rows = [[n, *(f"{figures.tasks.get((n, t), 0):,}" for t in tasks),
+             f"{sum(figures.tasks.get((n, t), 0) for t in tasks):,}"] for n in names]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def size_table(manifest: dict[str, Any], figures: DatasetFigures) -> str:
+    """Bytes per sample and image sizes per renderer."""
+    stored: dict[str, int] = {}
+    for record in manifest.get("shards", {}).values():
+        stored[record["renderer"]] = stored.get(record["renderer"], 0) + record["bytes"]
+    header = ("renderer", "samples", "MiB", "KiB/sample", "median image", "smallest", "largest")
+    rows = []
+    for name in figures.renderers:
+        w, h = figures.values("widths", name), figures.values("heights", name)
+        area = w.astype(np.int64) * h
+        small, large = int(np.argmin(area)), int(np.argmax(area))
+        rows.append((name, f"{w.size:,}", f"{stored.get(name, 0) / 2**20:,.1f}",
+                     f"{stored.get(name, 0) / 1024 / max(1, w.size):,.1f}",
+                     f"{int(np.median(w))}x{int(np.median(h))}",
+                     f"{w[small]}x{h[small]}", f"{w[large]}x{h[large]}"))
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(wd) if i == 0 else str(c).rjust(wd)
+                       for i, (c, wd) in enumerate(zip(row, widths, strict=True)))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * wd for wd in widths))
+    return "\n".join(lines)
 
 
 def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
     shards = manifest.get("shards", {})
+    figures = collect(root)
     parts = [
         f"dataset   {root}",
         f"recipe    {manifest['name']} (seed {manifest['recipe']['seed']}, "
@@ -67,8 +99,17 @@ def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
         "",
         summary_table(manifest),
         "",
-        "tasks     " + ", ".join(f"{t}: {n:,}" for t, n in sorted(task_counts(root).items())),
+        "tasks     " + ", ".join(f"{t}: {n:,}" for t, n in sorted(_by_task(figures).items())),
+        "",
+        task_table(figures),
+        "",
+        size_table(manifest, figures),
+        "",
+        *text_histograms(figures),
     ]
+    sheet = Layout(root).root / PLOTS["samples"]
+    if sheet.exists():
+        parts += ["", f"contact sheet and plots: {sheet.parent}/card-*.png"]
     reasons = top_reasons(manifest)
     if reasons:
         parts.append("")
@@ -80,14 +121,30 @@ def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _by_task(figures: DatasetFigures) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for (_, task), n in figures.tasks.items():
+        out[task] = out.get(task, 0) + n
+    return out
+
+
+def _samples(stats: Any) -> int:
+    return max(1, stats.rows + stats.rejects)
+
+
 def write_card(root: Path, manifest: dict[str, Any]) -> None:
-    """The dataset card, README.md beside the shards."""
+    """The dataset card, README.md beside the shards, and its plots beside it."""
     recipe = manifest["recipe"]
+    figures = collect(root)
+    plots = write_plots(root, figures)
+    stats = stats_by_entry(manifest)
     reasons = top_reasons(manifest)
     reason_lines = [
-        f"| {entry} | {reason} | {count} |"
+        f"| {entry} | {reason} | {count} | {100 * count / _samples(stats[entry]):.1f}% |"
         for entry, common in sorted(reasons.items()) for reason, count in common
-    ] or ["| - | none | 0 |"]
+    ] or ["| - | none | 0 | 0% |"]
+    totals = manifest.get("totals", {})
+    plot_lines = [f"![{kind.replace('_', ' ')}]({path.name})" for kind, path in plots.items()]
     schema_lines = [f"| `{f.name}` | `{f.type}` |" for f in SCHEMA]
     renderer_lines = []
     for name in sorted({e["renderer"] for e in recipe["entries"]}):
@@ -101,7 +158,11 @@ def write_card(root: Path, manifest: dict[str, Any]) -> None:
 Synthetic OCR-2.0 training data rendered by ocr2synth {manifest.get('code_version', '')}.
 Each row is one (image, prompt, target) sample in GOT's format.
 
-- recipe hash: `{manifest['recipe_hash']}`, seed {recipe['seed']}
+- recipe `{manifest['name']}`, seed {recipe['seed']}, hash `{manifest['recipe_hash']}`
+  (the full recipe is at the end: rendering it again gives the same bytes)
+- code version: `{manifest.get('code_version', 'unknown')}`
+- {totals.get('rows', 0):,} samples, {totals.get('rejects', 0):,} rejected,
+  {totals.get('bytes', 0) / 2**20:,.1f} MiB of shards
 - shards: {len(manifest.get('shards', {}))} of {manifest.get('planned_shards', '?')} planned
   ({'complete' if manifest.get('complete') else 'incomplete'})
 
@@ -111,14 +172,34 @@ Each row is one (image, prompt, target) sample in GOT's format.
 {summary_table(manifest)}
 ```
 
+## Rows per renderer and task
+
+```
+{task_table(figures)}
+```
+
 ## Reject reasons
 
-| entry | reason | count |
-|---|---|---|
+| entry | reason | count | share of the entry |
+|---|---|---|---|
 {chr(10).join(reason_lines)}
 
 Rejected samples are listed in `rejects/part-NNNNNN.jsonl` with their id, reason and an
 excerpt of their content; they are not in the shards.
+
+## Sizes
+
+```
+{size_table(manifest, figures)}
+```
+
+## Plots
+
+{chr(10).join(plot_lines) or "(no samples)"}
+
+`{PLOTS['samples']}`: the first samples of each renderer; `{PLOTS['target_length']}`:
+target length in characters; `{PLOTS['image_size']}`: image width and height.
+`ocr2synth inspect` prints the same histograms in the terminal.
 
 ## Renderers
 
@@ -142,6 +223,13 @@ duckdb.sql("SELECT renderer, count(*) FROM '{root}/shards/*.parquet' GROUP BY 1"
 
 import pandas as pd
 df = pd.read_parquet("{root}/shards")
+```
+
+With the bundled trainer (GOT's stages; see the project README):
+
+```sh
+ocr2synth train --stage 2 --data {root} --out out/train/stage2 --init-from out/train/stage1/final
+ocr2synth preview {root}   # an offline HTML gallery of the samples
 ```
 
 ## Recipe

@@ -30,6 +30,17 @@ from renderers.registry import get_spec
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
 _QUEUE_DEPTH = 2
+# How long a dead actor may take to come back (its pings failing) before the job gives up.
+# A ping to an actor whose node died waits, rather than fails, while no CPU is free.
+_RECOVERY_S = 600.0
+
+
+def _actor_errors() -> tuple[type[Exception], ...]:
+    import ray
+
+    # ObjectLostError: a result was made, but on a node that died before it was fetched.
+    return (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+            ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError)
 
 
 class RejectRateExceeded(RuntimeError):
@@ -66,35 +77,20 @@ def _render_actor_class():
         def __init__(self, image, timeout_s: float) -> None:
             self.worker = RenderWorker(image, timeout_s)
 
-        def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult]:
+        def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult, str]:
             started = time.perf_counter()
             result = self.worker.render_chunk(chunk)
-            return time.perf_counter() - started, result
-
-        def close(self) -> None:
-            self.worker.close()
+            # The node is recorded per shard (manifest `nodes`): which machine made what.
+            node = ray.get_runtime_context().get_node_id()
+            return time.perf_counter() - started, result, node
 
         def ping(self) -> bool:
             return True
 
+        def close(self) -> None:
+            self.worker.close()
+
     return RenderActor
-
-
-def _wait_alive(actor: Any, deadline_s: float = 300.0) -> None:
-    """Block until a restarted actor answers. A task sent while Ray is still restarting it
-    fails at once (at-most-once actor tasks), and a suspect piece failing that way would be
-    split and blamed for a death that was not its own."""
-    import ray
-
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            ray.get(actor.ping.remote(), timeout=max(1.0, deadline - time.monotonic()))
-            return
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)  # Ray is starting the new process
 
 
 @contextmanager
@@ -131,6 +127,7 @@ class _ShardAssembly:
         self.results: list[tuple[float, ChunkResult] | None] = [None] * chunks
         self.parts: dict[int, list[tuple[int, float, ChunkResult]]] = {}
         self.outstanding = dict.fromkeys(range(chunks), 1)
+        self.nodes: set[str] = set()  # Ray node ids that rendered a part of this shard
 
     def split(self, position: int) -> None:
         self.outstanding[position] += 1  # one piece became two
@@ -172,6 +169,7 @@ def _write_shard(layout: Layout, assembly: _ShardAssembly, recipe_hash: str) -> 
         seconds=sum(s for s, _ in results),
         render_s=sum(r.render_s for _, r in results),
         encode_s=sum(r.encode_s for _, r in results),
+        nodes=sorted(assembly.nodes),
     )
 
 
@@ -252,6 +250,7 @@ def _render_pending(
 ) -> None:
     import ray
 
+    _ACTOR_ERRORS = _actor_errors()  # noqa: N806 - a constant, once Ray is imported
     queue: list[_Piece] = []
     assemblies: dict[str, _ShardAssembly] = {}
     for shard in pending:
@@ -268,8 +267,11 @@ def _render_pending(
         bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
                    file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
         actor_class = _render_actor_class()
-        # Ray restarts a dead actor; the runner decides what to render again (see _retry).
-        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0}
+        # Ray restarts a dead actor (on another node where its node died, wherever a CPU
+        # is free); the runner decides what to render again (see _retry). SPREAD puts
+        # actors on as many nodes as it can, so a lost node costs the fewest of them.
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0,
+                                   "scheduling_strategy": "SPREAD"}
         env = {k: v for k, v in os.environ.items() if k.startswith("OCR2SYNTH_")}
         if env:
             options["runtime_env"] = {"env_vars": env}
@@ -277,18 +279,19 @@ def _render_pending(
             actor_class.options(**options).remote(recipe.image, recipe.sample_timeout_s)
             for _ in range(max(1, workers))
         ]
-        in_flight: dict[Any, tuple[int, _Piece]] = {}
+        # piece None: a ping to an actor that died, answered once Ray has restarted it
+        in_flight: dict[Any, tuple[int, _Piece | None]] = {}
         load = {i: 0 for i in range(len(actors))}
         alone = {i: False for i in range(len(actors))}
-        restarting: set[int] = set()  # actors whose last task died with them
+        # Actors that died and are not known to be back. Nothing is sent to them until a
+        # ping returns: a piece sent in the moment before Ray notices the death fails too
+        # (ActorUnavailableError), and would be blamed, split and rejected as poison.
+        recovering: dict[int, float | None] = dict.fromkeys(range(len(actors)))  # since
         try:
-            while queue or in_flight:
+            while queue or any(p is not None for _, p in in_flight.values()):
                 for index, actor in enumerate(actors):
-                    if index in restarting and queue and not load[index]:
-                        _wait_alive(actor)
-                        restarting.discard(index)
                     while (queue and load[index] < _QUEUE_DEPTH and not alone[index]
-                           and index not in restarting):
+                           and recovering[index] is None):
                         if queue[-1].suspect and load[index]:
                             break  # a suspect runs alone, so a crash is its own
                         piece = queue.pop()
@@ -298,14 +301,28 @@ def _render_pending(
                 done, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in done:
                     index, piece = in_flight.pop(ref)
+                    if piece is None:
+                        try:
+                            ray.get(ref)
+                            recovering[index] = None
+                        except _ACTOR_ERRORS:
+                            if time.monotonic() - recovering[index] > _RECOVERY_S:
+                                raise RuntimeError("a renderer actor does not come back "
+                                                   "after dying; see the Ray logs") from None
+                            time.sleep(0.05)  # Ray has not noticed the death yet
+                            in_flight[actors[index].ping.remote()] = (index, None)
+                        continue
                     load[index] -= 1
                     alone[index] = False
                     assembly = assemblies[piece.shard.name]
                     try:
-                        result = ray.get(ref)
-                    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                            ray.exceptions.RayTaskError) as exc:
-                        restarting.add(index)
+                        seconds, chunk_result, node = ray.get(ref)
+                        result = seconds, chunk_result
+                        assembly.nodes.add(node)
+                    except _ACTOR_ERRORS as exc:
+                        if recovering[index] is None:
+                            recovering[index] = time.monotonic()
+                            in_flight[actors[index].ping.remote()] = (index, None)
                         result = _retry(piece, exc, assembly, queue)
                         if result is None:
                             continue

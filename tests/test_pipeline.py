@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from pipelines.cli import main
 from pipelines.dataset import DatasetError, load_manifest
@@ -199,6 +202,26 @@ def test_inspect_and_card_report_the_counts(rendered, capsys):
     card = (rendered / "README.md").read_text()
     assert f"{rows:>7}" in card and "load_dataset" in card and "latex-formula" in card
     assert json.dumps(load_manifest(rendered)["recipe"]["seed"]) in card
+    manifest = load_manifest(rendered)
+    assert f"code version: `{manifest['code_version']}`" in card
+    assert "duckdb" in card and "pd.read_parquet" in card and "ocr2synth train" in card
+    # rows per renderer and task, sizes, and the plots, which exist and show something
+    assert re.search(rf"latex-formula\s+{rows}\s+{rows}\n", card)
+    assert "KiB/sample" in card and "median image" in card
+    for name in ("card-samples.png", "card-target-length.png", "card-image-size.png"):
+        assert f"]({name})" in card
+        with Image.open(rendered / name) as plot:
+            assert plot.width > 300 and plot.height > 200
+            lo, hi = plot.convert("L").getextrema()
+            assert hi - lo > 150
+            # not a blank page: a good share of the pixels is ink
+            dark = sum(plot.convert("L").point(lambda v: v < 200).histogram()[1:])
+            assert dark > 0.005 * plot.width * plot.height
+    # inspect prints the same histograms: one bar row per renderer and figure
+    lengths = [len(r["target"]) for r in read_rows(rendered).values()]
+    assert f"min {min(lengths)}  median" in text and f"max {max(lengths)}" in text
+    assert re.search(r"latex-formula\s+\|[ ▁▂▃▄▅▆▇█]{32}\|", text)
+    assert "image width" in text and "image height" in text and "target length" in text
 
 
 def test_more_workers_than_cluster_cpus_is_a_clear_error(ray_address, tmp_path: Path, capsys):
@@ -301,3 +324,24 @@ def test_an_item_that_kills_its_worker_becomes_a_poison_reject(
     # every other item rendered, on the restarted actor, and the set verifies
     assert sorted(sid[-2:] for sid in rows) == [f"{k:02d}" for k in range(12) if k != 7]
     assert summary.manifest["complete"]
+
+
+def test_publish_copies_a_verified_set_to_a_pyarrow_fs_uri(rendered, tmp_path, capsys):
+    target = tmp_path / "published"
+    assert main(["publish", str(rendered), target.as_uri()]) == 0
+    assert "copied to file://" in capsys.readouterr().out
+    from pipelines.verify import verify_dataset
+
+    assert verify_dataset(target).ok
+    for path in rendered.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            assert (target / path.relative_to(rendered)).read_bytes() == path.read_bytes()
+    # a damaged set is not published, and an unknown scheme is a clear error
+    broken = tmp_path / "broken"
+    shutil.copytree(rendered, broken)
+    shard = next((broken / "shards").glob("*.parquet"))
+    shard.write_bytes(shard.read_bytes()[:-10])
+    assert main(["publish", str(broken), (tmp_path / "nowhere").as_uri()]) == 2
+    assert "fails verification" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+    assert main(["publish", str(rendered), "nosuchscheme://x/y"]) == 2
