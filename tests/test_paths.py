@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.figures import PLOTS
 from pipelines.recipe import RecipeError, parse_recipe
 from pipelines.runner import run_recipe
 from pipelines.verify import verify_dataset
@@ -77,8 +78,8 @@ def test_hostile_source_names_and_links_write_nothing_outside_out(ray_address, t
                                      for line in p.read_text().splitlines())}
     assert reasons == {"forbidden", "unreadable"}  # the writing table, the broken link
     assert tree(tmp_path, {out, scratch}) == before  # nothing written or changed outside
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "manifest.json", "rejects",
-                                                     "shards"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["README.md", "manifest.json", "rejects", "shards", *PLOTS.values()])
     assert all(p.name.startswith("part-") for p in (out / "shards").iterdir())
     assert list(scratch.iterdir()) == []  # engine temp folders are gone too
     assert not any(Path(p).exists() for p in ("/escaped-rel.tex", "/tmp/escaped-rel.tex"))
