@@ -475,7 +475,7 @@ class RendererBench:
 
 
 def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
-                  warmup: int) -> RendererBench:
+                  warmup: int, source: str | None = None) -> RendererBench:
     """Repeated end-to-end runs on one core with one warm worker. After the warm-up (engine
     start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
     each, between 8 and `max_count` samples. The probes double while the rate still rises
@@ -485,11 +485,12 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
     out = RendererBench(renderer)
     worker = RenderWorker(ImageSettings(), timeout_s=20)
     try:
-        worker.render_chunk(ChunkSpec(_shard(renderer, warmup), 0, warmup, BENCH_SEED + 1))
+        worker.render_chunk(ChunkSpec(_shard(renderer, warmup, source), 0, warmup, BENCH_SEED + 1))
         probe, rate, spent = 8, 0.0, 0.0
         while True:
             started = time.perf_counter()
-            for chunk in plan_chunks(_shard(renderer, probe), BENCH_SEED + 2, spec.batch_size):
+            for chunk in plan_chunks(_shard(renderer, probe, source), BENCH_SEED + 2,
+                                     spec.batch_size):
                 worker.render_chunk(chunk)
             elapsed = max(1e-6, time.perf_counter() - started)
             spent += elapsed
@@ -505,7 +506,7 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
                 started = time.perf_counter()
                 encode_s, rejects = 0.0, 0
                 with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
-                    for chunk in plan_chunks(_shard(renderer, count), BENCH_SEED,
+                    for chunk in plan_chunks(_shard(renderer, count, source), BENCH_SEED,
                                              spec.batch_size):
                         result = worker.render_chunk(chunk)
                         encode_s += result.encode_s
@@ -522,8 +523,8 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
     return out
 
 
-def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2)
-                  ) -> dict[int, float]:
+def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2),
+                  source: str | None = None) -> dict[int, float]:
     """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
     included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
     from pipelines.recipe import parse_recipe
@@ -534,7 +535,8 @@ def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2)
     out = {}
     for n in workers:
         raw = {"name": f"bench-{renderer}", "seed": BENCH_SEED, "shard_size": shard_size,
-               "entries": [{"renderer": renderer, "count": count}]}
+               "entries": [{"renderer": renderer, "count": count,
+                            **({"source": source} if source else {})}]}
         recipe = parse_recipe(raw, None, set(REGISTRY))
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
@@ -659,11 +661,20 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     names = renderers or sorted(REGISTRY)
     results: dict[str, RendererBench] = {}
+    # renderers measured on a corpus prepared beforehand (untimed), e.g. pdf-page's PDF
+    corpora = tempfile.TemporaryDirectory()
+    sources: dict[str, str] = {}
+    for name in names:
+        if name in BENCH_SOURCES:
+            progress(f"{name}: preparing its corpus")
+            folder = Path(corpora.name, name)
+            folder.mkdir()
+            sources[name] = BENCH_SOURCES[name](min(max_count, 128), folder)
     for name in names:
         progress(f"{name}: per-core runs")
         try:
             results[name] = per_core_runs(name, seconds, max_count, repeats,
-                                          warmup=min(16, max_count))
+                                          warmup=min(16, max_count), source=sources.get(name))
         except Exception as exc:  # noqa: BLE001 - one broken renderer must not stop the rest
             results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200])
             continue
@@ -684,9 +695,10 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
                 count = max(16, 4 * bench.count)
                 progress(f"{name}: 1 and 2 workers through Ray ({count} samples)")
                 try:
-                    bench.scaling = scaling_rates(name, count)
+                    bench.scaling = scaling_rates(name, count, source=sources.get(name))
                 except Exception as exc:  # noqa: BLE001
                     progress(f"{name}: scaling failed: {exc}")
+    corpora.cleanup()
     load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     settings = (f"--seconds {seconds:g} --max-count {max_count} --repeats {repeats} "
                 f"--naive-count {naive_count}" + ("" if scaling else " --no-scaling"))
