@@ -3,9 +3,12 @@ and TeX cannot reach outside its temporary folder."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from renderers.latex.engine import TexEngine
@@ -147,3 +150,46 @@ def test_a_killed_tex_run_leaves_no_temp_folder_and_a_tex_killer_is_poison(
     with engine.typeset(PREAMBLE, bodies) as batch:
         assert batch.failures == {} and batch.runs == 2 and batch.pdf.page_count == 3
     assert [p.name for p in engine.root.iterdir()] == ["formats"]
+
+
+_LOOPING_CHILD = """
+import sys
+from renderers.latex.engine import TexEngine
+from renderers.latex.formula import LatexFormulaRenderer
+engine = TexEngine(timeout_s=600)
+with engine.typeset(LatexFormulaRenderer.preamble("computer-modern"), [sys.argv[1]]):
+    pass
+"""
+
+
+def _looping_tex(parent: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for child in parent.children(recursive=True):
+        try:
+            cmd = child.cmdline()
+        except psutil.Error:
+            continue
+        if child.name() == "pdflatex" and any(arg.startswith("-fmt=") for arg in cmd):
+            found.append(child)
+    return found
+
+
+def test_a_looping_tex_dies_with_the_process_that_started_it():
+    """The deadline lives in the worker: when the worker is killed, its TeX must not go on
+    looping as an orphan."""
+    proc = subprocess.Popen([sys.executable, "-c", _LOOPING_CHILD, page(r"\loop\iftrue\repeat")],
+                            cwd=Path(__file__).parents[1])
+    try:
+        deadline = time.monotonic() + 60
+        tex = []
+        while not tex and proc.poll() is None and time.monotonic() < deadline:
+            tex = _looping_tex(psutil.Process(proc.pid))
+            time.sleep(0.05)
+        assert tex, "the looping TeX run never started"
+        proc.kill()
+        proc.wait()
+        gone, alive = psutil.wait_procs(tex, timeout=10)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -17,16 +17,18 @@ after which the whole process group is killed.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,8 @@ import pymupdf
 
 from renderers.base import RenderError
 from renderers.faults import KILL_TEX_ENV, make_scratch_dir, remove_orphans, should_kill
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 _MARK = "@@OCR2SYNTH"
 # Begin/End of item N; with `multipage`, an End also carries the pages shipped so far.
@@ -140,6 +144,22 @@ class TexEngine:
         self._formats[key] = fmt
         return fmt
 
+    @staticmethod
+    def _tied_to_parent(cpu_seconds: int) -> Callable[[], None]:
+        """Set up in the TeX child before exec: it gets SIGKILL when the thread that started
+        it dies (the deadline lives in that thread: a killed worker must not leave TeX
+        looping forever), and never runs more than `cpu_seconds` of CPU in any case."""
+        parent = os.getpid()
+        libc = ctypes.CDLL(None)  # loaded here: the child only calls it
+
+        def setup() -> None:
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:  # the parent died before the line above
+                os._exit(1)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+
+        return setup
+
     def _run(self, cmd: list[str], cwd: Path, timeout: float, kill_at: str | None = None
              ) -> tuple[str, bool, bool]:
         """Run a TeX command in `cwd`: its terminal output, whether it timed out, and
@@ -154,6 +174,7 @@ class TexEngine:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=self._tied_to_parent(int(timeout) + 30),
         )
         expired = threading.Event()
         try:
