@@ -293,6 +293,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import gc
     import logging
 
     from trainer.config import TrainConfig
@@ -318,9 +319,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     if args.address:
         raise ValueError("--address goes with --ray-workers N")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        # A gloo process group freed by the garbage collector can deadlock: its destructor
+        # waits, holding the GIL, for its worker thread, which needs the GIL to finish the
+        # last collective's bookkeeping. A torchrun rank therefore never collects the DDP
+        # wrapper and leaves with os._exit once its checkpoint is written.
+        gc.disable()
     final = train(cfg)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"final checkpoint: {final}")
+    if distributed:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
