@@ -291,8 +291,11 @@ def test_chromium_dies_with_its_process(sig, tmp_path, monkeypatch):
 
     tag = uuid.uuid4().hex
     monkeypatch.setenv(SCRATCH_ENV, str(tmp_path))
+    # Ctrl-C's default meaning, whatever the test runner inherited (a shell's background
+    # job starts with SIGINT ignored, and the child would never see it)
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, tag], stdout=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).parents[1])
+                            text=True, cwd=Path(__file__).parents[1],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
         assert pids, "no browser started"
