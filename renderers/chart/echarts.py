@@ -25,13 +25,14 @@ from renderers.browser.engine import Browser, BrowserCrash, asset
 from renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
-    SpecError,
     boxes_clash,
     canonical_target,
     fmt,
-    label_rotation,
+    layout_attempts,
     mismatch,
-    validate,
+    spec_of,
+    unwrap_label,
+    wrap_label,
 )
 from renderers.imaging import is_blank
 from renderers.templates import TEMPLATES_DIR, render_template
@@ -43,8 +44,6 @@ THEMES = ["", "macarons", "vintage", "shine", "infographic", "dark", "tech-blue"
 FONTS = {"en": ["sans-serif", "'DejaVu Serif', serif", "'Latin Modern Sans', sans-serif",
                 "'DejaVu Sans', sans-serif", "'Noto Sans CJK SC', sans-serif"],
          "zh": ["'Noto Sans CJK SC', sans-serif", "'Noto Serif CJK SC', serif"]}
-ATTEMPTS = [{}, {"rotate": 45}, {"rotate": 90}, {"rotate": 90, "labels": False}]
-LONG_LABEL = 80
 
 
 def _available_themes() -> list[str]:
@@ -62,16 +61,6 @@ def chart_html(folder: Path, themes: list[str]) -> Path:
     path = folder / "chart.html"
     path.write_text(html, encoding="utf-8")
     return path
-
-
-def _wrap(text: str, width: int = 16) -> str:
-    import textwrap
-
-    return textwrap.fill(text, width) if len(text) > width and " " in text else text
-
-
-def _painted(text: str) -> str:
-    return " ".join(text.split("\n"))
 
 
 class EchartsChartRenderer(Renderer):
@@ -157,32 +146,15 @@ class EchartsChartRenderer(Renderer):
         self._warmed = self.browser.stats.starts
 
     def render_one(self, item: Item) -> Sample | Reject:
-        content = item.content
-        if isinstance(content, dict) and content.get("error"):
-            reason, _, detail = str(content["error"]).partition(":")
-            return Reject(reason, detail.strip())
-        try:
-            spec = ChartSpec.from_dict(content)
-            validate(spec)
-        except SpecError as exc:
-            return Reject(exc.reason, exc.detail)
-        except (TypeError, KeyError, ValueError) as exc:
-            return Reject("bad-content", f"not a chart spec: {exc}")
-        too_long = [t for t in spec.texts() if len(t) > LONG_LABEL]
-        if too_long:
-            return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
+        spec = spec_of(item.content)
+        if isinstance(spec, Reject):
+            return spec
         style = self.style(item, spec)
         self.browser.page  # noqa: B018 - (re)starts the browser where needed
         if self._warmed != self.browser.stats.starts:
             self._warm_fonts()  # a browser started since the batch began
         problem = ""
-        # start from the rotation the labels' widths call for; steeper ones follow
-        first = label_rotation(spec, style["width"], style["size"] * 1.05)
-        attempts = [a for a in ATTEMPTS if a.get("rotate", 0) >= first]
-        attempts[0] = {**attempts[0], "rotate": first} if first else attempts[0]
-        for attempt in attempts:
-            if attempt.get("labels") is False and not style["labels"]:
-                continue
+        for attempt in layout_attempts(spec, style):
             look = {**style, **attempt}
             result = self.browser.evaluate("a => ocrChart(a)", {
                 "width": look["width"], "height": look["height"], "theme": look["theme"],
@@ -229,7 +201,7 @@ class EchartsChartRenderer(Renderer):
             s = result["series"][0]
             return {s["name"]: {d["name"]: float(d["value"]) for d in s["data"]}}
         if spec.kind == "radar":
-            names = [_painted(n) for n in result["radar"]]
+            names = [unwrap_label(n) for n in result["radar"]]
             for s in result["series"]:
                 (d,) = s["data"]  # one polygon per series
                 out[s["name"]] = {n: float(v) for n, v in zip(names, value(d), strict=True)}
@@ -240,7 +212,7 @@ class EchartsChartRenderer(Renderer):
                                   for d in s["data"]}
             return out
         axis = result["yAxis"][0] if spec.kind == "hbar" else result["xAxis"][0]
-        cats = [_painted(str(c)) for c in axis["data"]]
+        cats = [unwrap_label(str(c)) for c in axis["data"]]
         # legend order: bars first, then lines, as both renderers draw them
         for s in result["series"]:
             row = {}
@@ -269,7 +241,7 @@ class EchartsChartRenderer(Renderer):
         from pyecharts import options as opts
 
         size = look["size"]
-        title_text = _wrap(spec.title, max(30, look["width"] // (size + 6)))
+        title_text = wrap_label(spec.title, max(30, look["width"] // (size + 6)))
         title_h = 14 + (title_text.count("\n") + 1) * (size + 10)  # title block height
         title = opts.TitleOpts(title=title_text,
                                pos_left=look["title_left"], pos_top="8",
@@ -363,7 +335,7 @@ class EchartsChartRenderer(Renderer):
                 chart.add_yaxis(s.name, [[x, y] for x, y in s.values], symbol_size=8,
                                 label_opts=opts.LabelOpts(is_show=False))
             return chart
-        cats = [_wrap(c) for c in spec.categories]
+        cats = [wrap_label(c, 16) for c in spec.categories]
         bars = [s for s in spec.series if spec.kind in ("bar", "hbar", "grouped_bar",
                                                         "stacked_bar")
                 or (spec.kind == "bar_line" and s.mark == "bar")]
@@ -413,7 +385,7 @@ class EchartsChartRenderer(Renderer):
                   label_opts=opts.LabelOpts(is_show=False))
         option_items = []
         for cat, v in zip(spec.categories, s.values, strict=True):
-            text = _wrap(cat) + (f"\n{self._label(spec, v)}" if labels else "")
+            text = wrap_label(cat, 16) + (f"\n{self._label(spec, v)}" if labels else "")
             option_items.append((cat, v, text))
         self._pie_labels = option_items
         chart.options["series"][0]["data"] = [
@@ -426,7 +398,7 @@ class EchartsChartRenderer(Renderer):
 
         top = max(v for s in spec.series for v in s.values)
         chart = Radar()
-        chart.add_schema(schema=[opts.RadarIndicatorItem(name=_wrap(c, 14), max_=top * 1.1)
+        chart.add_schema(schema=[opts.RadarIndicatorItem(name=wrap_label(c, 14), max_=top * 1.1)
                                  for c in spec.categories], radius="58%",
                          center=["50%", "55%"])
         for s in spec.series:

@@ -12,7 +12,6 @@ data labels, then rejected.
 from __future__ import annotations
 
 import math
-import textwrap
 from typing import Any
 
 import matplotlib
@@ -28,13 +27,14 @@ from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
 from renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
-    SpecError,
     boxes_clash,
     canonical_target,
     fmt,
-    label_rotation,
+    layout_attempts,
     mismatch,
-    validate,
+    spec_of,
+    unwrap_label,
+    wrap_label,
 )
 from renderers.imaging import is_blank
 
@@ -48,19 +48,6 @@ FALLBACK = ["Noto Sans CJK SC", "DejaVu Sans"]
 LEGEND_PLACES = ["outside upper center", "outside right upper", "outside lower center",
                  "inside"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
-# attempts at a legible layout, in order: as styled, tick labels rotated, then steeper
-# and without data labels
-ATTEMPTS = [{}, {"rotate": 45}, {"rotate": 90}, {"rotate": 90, "labels": False}]
-LONG_LABEL = 80
-
-
-def _wrap(text: str, width: int) -> str:
-    """Long labels break at spaces (read back by joining lines with a space)."""
-    return textwrap.fill(text, width) if len(text) > width and " " in text else text
-
-
-def _unwrap(text: str) -> str:
-    return text.replace("\n", " ")
 
 
 class MplChartRenderer(Renderer):
@@ -123,20 +110,9 @@ class MplChartRenderer(Renderer):
         return [self.render_one(item) for item in items]
 
     def render_one(self, item: Item) -> Sample | Reject:
-        content = item.content
-        if isinstance(content, dict) and content.get("error"):
-            reason, _, detail = str(content["error"]).partition(":")
-            return Reject(reason, detail.strip())
-        try:
-            spec = ChartSpec.from_dict(content)
-            validate(spec)
-        except SpecError as exc:
-            return Reject(exc.reason, exc.detail)
-        except (TypeError, KeyError, ValueError) as exc:
-            return Reject("bad-content", f"not a chart spec: {exc}")
-        too_long = [t for t in spec.texts() if len(t) > LONG_LABEL]
-        if too_long:
-            return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
+        spec = spec_of(item.content)
+        if isinstance(spec, Reject):
+            return spec
         if spec.has_rtl():
             # Matplotlib lays text out left to right without shaping: Arabic or Hebrew
             # would be drawn reversed and unjoined
@@ -146,13 +122,7 @@ class MplChartRenderer(Renderer):
         if missing:
             return Reject("missing-glyph", f"no font has {missing!r} (U+{ord(missing):04X})")
         problem = ""
-        # start from the rotation the labels' widths call for; steeper ones follow
-        first = label_rotation(spec, style["width"], style["size"] * 1.05)
-        attempts = [a for a in ATTEMPTS if a.get("rotate", 0) >= first]
-        attempts[0] = {**attempts[0], "rotate": first} if first else attempts[0]
-        for attempt in attempts:
-            if attempt.get("labels") is False and not style["labels"]:
-                continue
+        for attempt in layout_attempts(spec, style):
             drawn = self.draw(spec, {**style, **attempt})
             problem = self.clash()
             if not problem:
@@ -233,7 +203,7 @@ class MplChartRenderer(Renderer):
     def _axes(self, spec: ChartSpec, style: dict[str, Any], **kw: Any) -> Any:
         ax = self.figure.add_subplot(**kw)
         # a long title breaks at spaces to fit the figure (read back joined by spaces)
-        title = _wrap(spec.title, max(30, style["width"] // (style["size"] + 4)))
+        title = wrap_label(spec.title, max(30, style["width"] // (style["size"] + 4)))
         if style["legend"] == "outside right upper":
             # a title over the whole figure: an axes title would run into the legend column
             self._texts.append(self.figure.suptitle(
@@ -313,7 +283,7 @@ class MplChartRenderer(Renderer):
                         self._texts.append(ax.annotate(
                             self._label(spec, v), (xi, v), textcoords="offset points",
                             xytext=(0, 6), ha="center", fontsize=style["size"] - 2))
-        cats = [_wrap(c, 16) for c in spec.categories]
+        cats = [wrap_label(c, 16) for c in spec.categories]
         rotate = style.get("rotate", 0)
         cat_axis, value_axis = (ax.yaxis, ax.xaxis) if horizontal else (ax.xaxis, ax.yaxis)
         cat_axis.set_ticks(x, cats)
@@ -340,7 +310,7 @@ class MplChartRenderer(Renderer):
 
         def read() -> dict[str, dict[str, float]]:
             ticks = cat_axis.get_majorticklocs()
-            labels = [_unwrap(t.get_text()) for t in cat_axis.get_ticklabels()]
+            labels = [unwrap_label(t.get_text()) for t in cat_axis.get_ticklabels()]
             names = [t.get_text() for t in legend.get_texts()]
             out: dict[str, dict[str, float]] = {}
             for name, handle in zip(names, handles, strict=True):
@@ -424,7 +394,7 @@ class MplChartRenderer(Renderer):
                               label=s.name)
             ax.fill(theta, values, alpha=0.15, color=line.get_color())
             lines.append(line)
-        ax.set_xticks(theta, [_wrap(c, 14) for c in spec.categories])
+        ax.set_xticks(theta, [wrap_label(c, 14) for c in spec.categories])
         ax.tick_params(axis="x", pad=8)
         top = max(v for s in spec.series for v in s.values)
         ax.set_ylim(0, top * 1.08)
@@ -438,7 +408,7 @@ class MplChartRenderer(Renderer):
 
         def read() -> dict[str, dict[str, float]]:
             ticks = ax.xaxis.get_majorticklocs()
-            labels = [_unwrap(t.get_text()) for t in ax.get_xticklabels()]
+            labels = [unwrap_label(t.get_text()) for t in ax.get_xticklabels()]
             names = [t.get_text() for t in legend.get_texts()]
             out = {}
             for name, line in zip(names, lines, strict=True):

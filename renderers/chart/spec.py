@@ -29,8 +29,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from renderers.base import Reject
 
 CATEGORY_KINDS = ("bar", "hbar", "grouped_bar", "stacked_bar", "line", "multi_line", "area",
                   "bar_line")
@@ -248,3 +251,46 @@ def label_rotation(spec: ChartSpec, width_px: int, font_px: float) -> int:
     if longest * font_px <= 0.9 * slot:
         return 0
     return 45 if 1.6 * font_px <= slot else 90
+
+
+# Labels longer than this are rejected rather than drawn.
+LONG_LABEL = 80
+# Attempts at a legible layout, in order: as styled, tick labels rotated, then steeper and
+# without data labels.
+ATTEMPTS = [{}, {"rotate": 45}, {"rotate": 90}, {"rotate": 90, "labels": False}]
+
+
+def wrap_label(text: str, width: int) -> str:
+    """Long labels break at spaces (read back by joining lines with a space)."""
+    return textwrap.fill(text, width) if len(text) > width and " " in text else text
+
+
+def unwrap_label(text: str) -> str:
+    return text.replace("\n", " ")
+
+
+def spec_of(content: Any) -> ChartSpec | Reject:
+    """A renderer's item as a valid chart spec, or why it cannot be drawn truthfully."""
+    if isinstance(content, dict) and content.get("error"):
+        reason, _, detail = str(content["error"]).partition(":")
+        return Reject(reason, detail.strip())
+    try:
+        spec = ChartSpec.from_dict(content)
+        validate(spec)
+    except SpecError as exc:
+        return Reject(exc.reason, exc.detail)
+    except (TypeError, KeyError, ValueError) as exc:
+        return Reject("bad-content", f"not a chart spec: {exc}")
+    too_long = [t for t in spec.texts() if len(t) > LONG_LABEL]
+    if too_long:
+        return Reject("label-too-long", f"{len(too_long[0])} characters: {too_long[0][:40]}")
+    return spec
+
+
+def layout_attempts(spec: ChartSpec, style: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ATTEMPTS to try for this chart: from the rotation the labels' widths call for,
+    steeper ones after; dropping data labels only where the style has them."""
+    first = label_rotation(spec, style["width"], style["size"] * 1.05)
+    attempts = [a for a in ATTEMPTS if a.get("rotate", 0) >= first]
+    attempts[0] = {**attempts[0], "rotate": first} if first else attempts[0]
+    return [a for a in attempts if not (a.get("labels") is False and not style["labels"])]
