@@ -209,9 +209,10 @@ def naive_markdown_page(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _naive_task(name: str) -> Callable[[int], float]:
-    """A stage-3 task the way a first script builds it: per sample, a fresh base engine
-    renders that sample's base pages alone, then the sample is composed and encoded."""
+def _naive_fresh_renderer(name: str) -> Callable[[int], float]:
+    """A fresh renderer (engine, browser) per sample, then the same render and encode: for a
+    stage-3 task, a fresh base engine renders that sample's base pages alone; for
+    chart-echarts, a new browser draws each chart."""
 
     def run(count: int) -> float:
         items = _bench_items(name, count)
@@ -304,24 +305,6 @@ def naive_chart_mpl(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def naive_chart_echarts(count: int) -> float:
-    """A new Chromium (and Playwright driver) per chart, with the same option, checks,
-    screenshot and encode."""
-    from renderers.chart.echarts import EchartsChartRenderer
-
-    items = _bench_items("chart-echarts", count)
-    started = time.perf_counter()
-    for item in items:
-        renderer = EchartsChartRenderer({}, timeout_s=20)
-        try:
-            sample = renderer.render_batch([item])[0]
-            if isinstance(sample, Sample):
-                encode_image(sample.image, "png", 1, "auto")
-        finally:
-            renderer.close()
-    return count / (time.perf_counter() - started)
-
-
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -330,12 +313,12 @@ NAIVE: dict[str, Callable[[int], float]] = {
     "tikz": naive_tikz,
     "latex-page": naive_latex_page,
     "markdown-page": naive_markdown_page,
-    "fine-grained": _naive_task("fine-grained"),
-    "multi-crop": _naive_task("multi-crop"),
-    "multi-page": _naive_task("multi-page"),
+    "fine-grained": _naive_fresh_renderer("fine-grained"),
+    "multi-crop": _naive_fresh_renderer("multi-crop"),
+    "multi-page": _naive_fresh_renderer("multi-page"),
     "pdf-page": naive_pdf_page,
     "chart-mpl": naive_chart_mpl,
-    "chart-echarts": naive_chart_echarts,
+    "chart-echarts": _naive_fresh_renderer("chart-echarts"),
 }
 
 
