@@ -110,6 +110,17 @@ class BaseRenderer:
         self.renderer.close()
 
 
+class TaskRenderer(Renderer):
+    """A stage-3 task: composes GOT samples from its warm base renderer's samples."""
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        self.base = BaseRenderer(params, timeout_s)
+
+    def close(self) -> None:
+        self.base.close()
+
+
 def base_meta(item: Item, sample: Sample) -> dict[str, Any]:
     """What a task keeps of a base sample: enough to render it again."""
     return {"k": item.k, "seed": item.seed, "prompt": sample.prompt, "task": sample.task,

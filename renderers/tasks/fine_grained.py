@@ -13,8 +13,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from renderers.base import PROMPT_OCR, Box, Item, Reject, Renderer, Sample
-from renderers.tasks.bases import BaseRenderer, Bases, base_meta
+from renderers.base import PROMPT_OCR, Box, Item, Reject, Sample
+from renderers.tasks.bases import Bases, TaskRenderer, base_meta
 from renderers.tasks.regions import Region, make_region, paragraph_runs, split_boxes
 
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -44,7 +44,7 @@ def draw_frame(image: Image.Image, box: tuple[float, float, float, float], gap: 
     return out, outer
 
 
-class FineGrainedRenderer(Renderer):
+class FineGrainedRenderer(TaskRenderer):
     """Params (all optional): `base` (renderer with line boxes, default latex-page),
     `base_params`, `color_share` (share of colour prompts, default 0.5), `colors`."""
 
@@ -52,15 +52,11 @@ class FineGrainedRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.base = BaseRenderer(params, timeout_s)
         self.color_share = float(params.get("color_share", 0.5))
         self.colors = list(params.get("colors", list(COLORS)))
         unknown = [c for c in self.colors if c not in COLORS]
         if unknown or not self.colors:
             raise ValueError(f"fine-grained: colors must be among {list(COLORS)}: {unknown}")
-
-    def close(self) -> None:
-        self.base.close()
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         bases = [it.content.items[0] for it in items if isinstance(it.content, Bases)]

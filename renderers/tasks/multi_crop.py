@@ -11,8 +11,8 @@ from typing import Any
 
 from PIL import Image
 
-from renderers.base import PROMPT_MULTI_CROP, Box, Item, Reject, Renderer, Sample
-from renderers.tasks.bases import BaseRenderer, Bases, TaskSource, base_meta
+from renderers.base import PROMPT_MULTI_CROP, Box, Item, Reject, Sample
+from renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
 from trainer.tiling import tile_grid, tiles
 
 TILE = 1024
@@ -41,7 +41,7 @@ def side_by_side(pages: list[Image.Image], gutter: int) -> tuple[Image.Image, li
     return canvas, offsets
 
 
-class MultiCropRenderer(Renderer):
+class MultiCropRenderer(TaskRenderer):
     """Params (all optional): `base`, `base_params`, `pages` (source), `tile` (1024),
     `max_tiles` (12)."""
 
@@ -49,12 +49,8 @@ class MultiCropRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.base = BaseRenderer(params, timeout_s)
         self.tile = int(params.get("tile", TILE))
         self.max_tiles = int(params.get("max_tiles", MAX_TILES))
-
-    def close(self) -> None:
-        self.base.close()
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         if not all(isinstance(it.content, Bases) for it in items):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Renderer, Sample
-from renderers.tasks.bases import BaseRenderer, Bases, TaskSource, base_meta
+from renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Sample
+from renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
 from renderers.tasks.tokens import count_tokens
 
 PAGE_JOIN = "\n\n"
@@ -53,7 +53,7 @@ class MultiPageSource(TaskSource):
         return replace(item, content=short, meta={**item.meta, "blocks_kept": keep})
 
 
-class MultiPageRenderer(Renderer):
+class MultiPageRenderer(TaskRenderer):
     """Params (all optional): `base`, `base_params`, `pages`, `blocks` (source),
     `max_page_tokens` (650), `max_total_tokens` (8000)."""
 
@@ -61,12 +61,8 @@ class MultiPageRenderer(Renderer):
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.base = BaseRenderer(params, timeout_s)
         self.max_page = int(params.get("max_page_tokens", MAX_PAGE_TOKENS))
         self.max_total = int(params.get("max_total_tokens", MAX_TOTAL_TOKENS))
-
-    def close(self) -> None:
-        self.base.close()
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         if not all(isinstance(it.content, Bases) for it in items):
