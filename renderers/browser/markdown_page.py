@@ -182,20 +182,21 @@ class MarkdownPageRenderer(Renderer):
             return _Fit(result, [start + i for i in result["visible"]], start + cut, dropped)
         return None
 
-    def _page_start(self, content: dict[str, Any], style: dict[str, Any]) -> int | None:
-        """Where page `content["page"]` of its document starts: laid out page by page from
-        the first, the starts kept for the document's other pages."""
+    def _page_starts(self, content: dict[str, Any], style: dict[str, Any], page: int
+                     ) -> list[int | None]:
+        """Where the pages of `content`'s document start (None: past its end), known at
+        least through `page`: laid out page by page from the first, and kept for the
+        document's other pages."""
         key = str(content.get("doc", ""))
-        starts = self._starts.pop(key, [0])
-        self._starts[key] = starts
+        starts = self._starts.setdefault(key, [0])
+        self._starts.move_to_end(key)
         while len(self._starts) > 64:
             self._starts.popitem(last=False)
-        page = int(content.get("page", 0))
         while len(starts) <= page:
             previous = starts[-1]
             fit = None if previous is None else self._fit(content, style, previous, False)
             starts.append(fit.next if fit else None)
-        return starts[page]
+        return starts
 
     def render_page(self, item: Item) -> Sample | Reject:
         content = item.content
@@ -209,13 +210,13 @@ class MarkdownPageRenderer(Renderer):
             return Reject("empty", "the document has no blocks")
         style = self.style(item)
         page = int(content.get("page", 0))
-        start = self._page_start(content, style)
+        starts = self._page_starts(content, style, page)
+        start = starts[page]
         fit = None if start is None else self._fit(content, style, start, True)
         if fit is None:
             if page:
                 return Reject("document-ended", f"page {page}: the document ends before it")
             return Reject("nothing-fits", f"none of {len(blocks)} blocks fits the page")
-        starts = self._starts[str(content.get("doc", ""))]
         if len(starts) == page + 1:
             starts.append(fit.next)
         result = fit.result
