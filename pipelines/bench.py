@@ -305,6 +305,35 @@ def naive_chart_mpl(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def floor_chart_mpl(count: int) -> float:
+    """Matplotlib's own cost: the renderer's drawing calls for each chart (new axes on its
+    reused figure), with no layout engine, no text checks, no read-back, no image and no
+    encoding. A renderer that builds its charts this way cannot go faster."""
+    from renderers.chart.mpl import MplChartRenderer
+    from renderers.chart.spec import layout_attempts, spec_of
+
+    renderer = MplChartRenderer({}, timeout_s=20)
+    warm = 8
+    specs = []
+    for item in _bench_items("chart-mpl", count + warm):
+        spec = spec_of(item.content)
+        if not isinstance(spec, Reject):
+            style = renderer.style(item, spec)
+            specs.append((spec, {**style, **layout_attempts(spec, style)[0]}))
+    for spec, style in specs[:warm]:
+        renderer.draw(spec, style, layout=False)
+    started = time.perf_counter()
+    for spec, style in specs[warm:]:
+        renderer.draw(spec, style, layout=False)
+    return len(specs[warm:]) / (time.perf_counter() - started)
+
+
+# What the engine itself costs per sample, where a speed goal is near or past it.
+FLOOR: dict[str, tuple[str, Callable[[int], float]]] = {
+    "chart-mpl": ("Matplotlib building and drawing the same charts, nothing else",
+                  floor_chart_mpl)}
+
+
 NAIVE: dict[str, Callable[[int], float]] = {
     "latex-formula": naive_latex_formula,
     "music": naive_music,
@@ -378,6 +407,10 @@ def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory:
         naive = naive_fn(naive_count)
         lines.append(f"naive baseline ({naive_count} samples): {naive:,.2f} samples/s")
         lines.append(f"ratio batched / naive: {batched / naive:,.1f}x")
+    if renderer in FLOOR:
+        what, floor_fn = FLOOR[renderer]
+        lines.append(f"engine floor ({what}; {count} samples): {floor_fn(count):,.1f} "
+                     "samples/s")
     if memory:
         small, small_s = peak_rss_of_render(renderer, count)
         large, large_s = peak_rss_of_render(renderer, count * 10)
@@ -449,6 +482,7 @@ class RendererBench:
     rejects: int = 0
     naive: float | None = None
     naive_count: int = 0
+    floor: float | None = None  # FLOOR's rate, where the renderer has one
     scaling: dict[int, float] = field(default_factory=dict)  # workers -> samples/s (wall)
     error: str = ""
 
@@ -605,6 +639,15 @@ def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: 
             f"| {name} | {num(b.rate)} | {b.count} x {len(b.rates)}: {runs} | {naive} "
             f"| {ratio} | {100 * b.encode_share:.0f}% | {num(b.scaling.get(1))} "
             f"| {num(b.scaling.get(2))} | {speedup} | {b.rejects}/{b.count} |")
+    floors = [(name, b) for name, b in sorted(results.items()) if b.floor]
+    if floors:
+        lines += ["", "## Engine floors", "",
+                  "The engine's own cost on the same samples, with none of the renderer's",
+                  "layout, checks or encoding (`FLOOR` in `pipelines/bench.py`): a renderer",
+                  "that drives the engine the same way goes no faster on this machine.", "",
+                  "| renderer | floor | samples/s | batched / floor |", "|---|---|---|---|"]
+        lines += [f"| {name} | {FLOOR[name][0]} | {num(b.floor)} | "
+                  f"{100 * b.rate / b.floor:.0f}% |" for name, b in floors]
     lines += [
         "",
         f"## Projections: GOT's data on {PROJECTION_CORES} cores",
@@ -669,6 +712,9 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
                 results[name].naive_count = naive_count
             except Exception as exc:  # noqa: BLE001
                 progress(f"{name}: naive baseline failed: {exc}")
+        if name in FLOOR:
+            progress(f"{name}: engine floor ({results[name].count})")
+            results[name].floor = FLOOR[name][1](max(16, results[name].count))
     if scaling:
         with ray_session(2, None):
             for name, bench in results.items():

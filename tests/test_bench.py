@@ -58,3 +58,17 @@ def test_every_registered_renderer_is_benched(monkeypatch):
     text = run_all("/dev/null", naive_count=0, scaling=False, progress=lambda m: None)
     assert seen == sorted(REGISTRY)
     assert all(f"| {name} | error: skipped" in text for name in REGISTRY)
+
+
+def test_engine_floor_is_reported_beside_the_batched_rate(tmp_path, monkeypatch):
+    monkeypatch.setitem(NAIVE, "molecule", lambda count: 2.0)
+    monkeypatch.setitem(bench.FLOOR, "molecule", ("RDKit alone", lambda count: 1000.0))
+    text = run_all(tmp_path / "B.md", seconds=0.5, max_count=16, repeats=1, naive_count=3,
+                   scaling=False, renderers=["molecule"], progress=lambda m: None)
+    row = next(line for line in text.splitlines() if line.startswith("| molecule |"))
+    rate = float(row.split("|")[2].replace(",", ""))
+    assert "## Engine floors" in text
+    floor_row = re.search(r"\| molecule \| RDKit alone \| 1,000\.0 \| (\d+)% \|", text)
+    assert floor_row and abs(int(floor_row[1]) - 100 * rate / 1000) <= 1
+    # the real chart-mpl floor draws charts (and would fail if the renderer's draw changed)
+    assert bench.floor_chart_mpl(2) > 0

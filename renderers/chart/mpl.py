@@ -160,8 +160,10 @@ class MplChartRenderer(Renderer):
         return Image.fromarray(rgba[..., :3].copy(), "RGB")
 
     # -- drawing ----------------------------------------------------------------------------
-    def draw(self, spec: ChartSpec, style: dict[str, Any]) -> dict[str, dict[str, float]]:
-        """Draw the chart on the shared figure; return what the artists say was drawn."""
+    def draw(self, spec: ChartSpec, style: dict[str, Any], layout: bool = True
+             ) -> dict[str, dict[str, float]]:
+        """Draw the chart on the shared figure; return what the artists say was drawn.
+        `layout=False` (the bench's engine floor only) draws without the layout engine."""
         size = (style["width"], style["height"])
         if size not in self._figures:
             if len(self._figures) >= 96:
@@ -181,8 +183,11 @@ class MplChartRenderer(Renderer):
             fig.set_facecolor(matplotlib.rcParams["figure.facecolor"])
             bottom = 0.045 if spec.source else 0.0
             # rect is (left, bottom, width, height): a strip below for the source line
-            fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom),
-                                  h_pad=0.06, w_pad=0.06)
+            if layout:
+                fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom),
+                                      h_pad=0.06, w_pad=0.06)
+            else:
+                fig.set_layout_engine(None)
             self._texts: list[Any] = []
             if spec.kind in ("pie", "donut"):
                 drawn = self._pie(spec, style)
