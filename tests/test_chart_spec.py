@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -19,7 +20,13 @@ from renderers.chart.spec import (
     target_values,
     validate,
 )
-from renderers.chart.spec_source import ChartTables, GeneratedCharts, table_spec
+from renderers.chart.spec_source import (
+    DIMENSIONS,
+    ChartGrammar,
+    ChartTables,
+    GeneratedCharts,
+    table_spec,
+)
 from tests.conftest import DATA
 
 TABLES = DATA / "charts"
@@ -118,3 +125,19 @@ def test_user_tables_become_specs_or_specific_reasons():
             reasons[item.meta["file"]] = item.content["error"].split(":")[0]
     assert reasons == {"all_empty.csv": "no-numeric-series", "text_only.csv": "no-numeric-series",
                        "tiny_numbers.csv": "values-too-small"}
+
+
+def test_a_chart_over_years_is_neither_titled_with_one_year_nor_split_into_years():
+    dated_cats = {c for d in DIMENSIONS if d.en in ("Year", "Quarter")
+                  for c in d.cats_en + d.cats_zh}
+    grammar = ChartGrammar(random.Random(7))
+    specs = [grammar.spec(kind="multi_line") for _ in range(300)]
+    over_years = [s for s in specs if set(s.categories) <= dated_cats]
+    assert len(over_years) > 30
+    for spec in over_years:
+        assert not re.search(r"20\d\d", spec.title), spec.title
+        assert not any(re.search(r"20\d\d", s.name) for s in spec.series), spec.series
+    # other dimensions still get titles of one year and series of years
+    others = [s for s in specs if s not in over_years]
+    assert any(re.search(r"20\d\d", s.title) for s in others)
+    assert any(re.search(r"20\d\d", ser.name) for s in others for ser in s.series)

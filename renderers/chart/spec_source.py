@@ -39,6 +39,10 @@ class Dimension:
     ordered: bool = False  # time-like: kept in order, good for lines
 
 
+# dimensions whose categories carry years
+DATED_DIMENSIONS = ("Year", "Quarter")
+
+
 def _years(lo: int, hi: int) -> tuple[str, ...]:
     return tuple(str(y) for y in range(lo, hi + 1))
 
@@ -228,7 +232,7 @@ class ChartGrammar:
         validate(spec)
         return spec
 
-    def _names(self, lang: str, n: int, measure: str = "") -> list[str]:
+    def _names(self, lang: str, n: int, measure: str = "", dim: str = "") -> list[str]:
         # brands and stores have revenue and orders, not rainfall or population
         if measure in COMMERCIAL:
             kinds = sorted(SERIES_NAMES)
@@ -236,6 +240,8 @@ class ChartGrammar:
             kinds = ["groups", "years"]
         else:  # weather and the like: by year, or actual against forecast
             kinds = ["plan", "years"]
+        if dim in DATED_DIMENSIONS:  # years along the axis already: series are not years
+            kinds.remove("years")
         pool = SERIES_NAMES[self.rng.choice(kinds)][lang == "zh"]
         return list(pool[:n]) if self.rng.random() < 0.5 else self.rng.sample(pool, n)
 
@@ -279,7 +285,7 @@ class ChartGrammar:
             return ChartSpec(kind, self._title(measure, dim, lang), [Series(name, data)],
                              cats, decimals=values.decimals if measure.dist != "percent"
                              else 1, percent=measure.dist == "percent", lang=lang)
-        names = self._names(lang, nseries, measure.en) if nseries > 1 else [
+        names = self._names(lang, nseries, measure.en, dim.en) if nseries > 1 else [
             measure.zh if lang == "zh" else measure.en]
         series = [Series(name, values.series(n, trend=dim.ordered)) for name in names]
         if kind == "bar_line":
@@ -296,11 +302,13 @@ class ChartGrammar:
         rng = self.rng
         year = rng.randint(2015, 2024)
         if lang == "zh":
-            return rng.choice([f"{year}年各{dim.zh}{measure.zh}", f"各{dim.zh}{measure.zh}对比",
-                               f"{measure.zh}变化趋势", f"{year}年{measure.zh}统计"])
-        return rng.choice([f"{measure.en} by {dim.en.lower()}",
-                           f"{measure.en} by {dim.en.lower()}, {year}",
-                           f"{measure.en} in {year}", f"{dim.en} {measure.en.lower()}"])
+            titles = [f"各{dim.zh}{measure.zh}对比", f"{measure.zh}变化趋势"]
+            of_a_year = [f"{year}年各{dim.zh}{measure.zh}", f"{year}年{measure.zh}统计"]
+        else:
+            titles = [f"{measure.en} by {dim.en.lower()}", f"{dim.en} {measure.en.lower()}"]
+            of_a_year = [f"{measure.en} by {dim.en.lower()}, {year}", f"{measure.en} in {year}"]
+        # a chart whose axis runs over years is not titled with one year
+        return rng.choice(titles if dim.en in DATED_DIMENSIONS else titles + of_a_year)
 
     def _scatter(self, lang: str) -> ChartSpec:
         rng = self.rng
