@@ -120,6 +120,20 @@ def test_box_and_colour_prompts_ask_for_exactly_the_text_the_base_page_shows_the
     assert multi_line >= 1
 
 
+def test_a_page_too_dense_for_a_frame_asks_by_box_instead_of_being_rejected(latex_page):
+    # colour on every sample: single lines on dense pages leave no room for a frame
+    out = render("fine-grained", 12, {"color_share": 1.0})
+    assert all(isinstance(o, Sample) for o in out), [o.reason for o in out
+                                                      if not isinstance(o, Sample)]
+    boxes = [s for s in out if s.task == "box"]
+    assert boxes and len(boxes) < len(out)
+    for s, base in zip(boxes, bases_again(latex_page, [s.meta["base_sample"] for s in boxes]),
+                       strict=True):
+        assert s.image.tobytes() == base.image.tobytes() and "frame" not in s.meta
+        text, cut = text_inside(base, asked_region("box", s.prompt, s.meta, s.image.size))
+        assert text == s.target and cut == 0
+
+
 def test_box_prompt_is_what_gots_processor_writes_and_the_trainer_parses(fine):
     from trainer.prompts import Query
 

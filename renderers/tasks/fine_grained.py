@@ -78,16 +78,24 @@ class FineGrainedRenderer(TaskRenderer):
         pad = max(2.0, 0.15 * heights[len(heights) // 2])
         color = rng.choice(self.colors) if rng.random() < self.color_share else None
         gap, width = (rng.randint(2, 4), rng.randint(2, 4)) if color else (0, 0)
-        region = None
-        for _ in range(TRIES):
-            region = make_region(lines, self.pick(rng, runs), out.image.size, pad,
-                                 outer=gap + width + 1 if color else 0.0)
-            if region is not None:
-                break
+        region = self.find_region(rng, lines, runs, out.image.size, pad,
+                                  outer=gap + width + 1 if color else 0.0)
+        if region is None and color:
+            # a frame needs room between lines that dense pages lack: ask by box instead
+            color, gap, width = None, 0, 0
+            region = self.find_region(rng, lines, runs, out.image.size, pad, outer=0.0)
         if region is None:
             return Reject("no-region", f"every region tried shows other text ({len(runs)} "
                                        "paragraphs)")
         return self.sample(item, base, out, region, color, gap, width)
+
+    def find_region(self, rng: random.Random, lines: list[Box], runs: list[list[int]],
+                    size: tuple[int, int], pad: float, outer: float) -> Region | None:
+        for _ in range(TRIES):
+            region = make_region(lines, self.pick(rng, runs), size, pad, outer=outer)
+            if region is not None:
+                return region
+        return None
 
     @staticmethod
     def pick(rng: random.Random, runs: list[list[int]]) -> list[int]:
