@@ -267,10 +267,25 @@ class Browser:
                 pass
         psutil.wait_procs(procs, timeout=5)
 
+    def fit_viewport(self, width: int, height: int) -> None:
+        """Make the viewport exactly `width` x `height`. Every frame composites (and every
+        capture reads back) the whole viewport, so one no larger than the image is cheaper;
+        for content of a fixed size at the top left, which a resize does not move."""
+        page = self.page
+        view = page.viewport_size
+        if view["width"] != width or view["height"] != height:
+            try:
+                page.set_viewport_size({"width": width, "height": height})
+            except Exception as exc:
+                self.stats.crashes += 1
+                self.close()
+                raise BrowserCrash(f"viewport: {str(exc)[:300]}") from exc
+
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page
         self._calls += 1  # restart_every counts images: a page may take several evaluates
-        # the viewport only grows: resizing it costs a layout, and the clip picks the area
+        # the viewport only grows here: resizing it costs a layout, and the clip picks the
+        # area (a renderer whose content has a fixed size calls fit_viewport first)
         view = page.viewport_size
         if view["width"] < width or view["height"] < height:
             page.set_viewport_size({"width": max(view["width"], width),

@@ -93,7 +93,7 @@ class MarkdownPageRenderer(Renderer):
         self._tmp = make_scratch_dir(_TMP_PREFIX)
         # removed on close, or at the latest when the interpreter exits
         self._remove_tmp = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
-        # one viewport that holds the largest page: the screenshot clips each page from it
+        # the first viewport holds the largest page; each page then gets one of its own size
         self.browser = Browser(page_html(self._tmp),
                                viewport=(max(self.widths), int(max(self.widths) * 1.45) + 1),
                                restart_every=int(params.get("restart_every", 2000)),
@@ -212,6 +212,8 @@ class MarkdownPageRenderer(Renderer):
         page = int(content.get("page", 0))
         starts = self._page_starts(content, style, page)
         start = starts[page]
+        # the page is laid out (and captured) in a viewport of its own size
+        self.browser.fit_viewport(style["width"], style["height"])
         fit = None if start is None else self._fit(content, style, start, True)
         if fit is None:
             if page:
