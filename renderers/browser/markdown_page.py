@@ -160,7 +160,7 @@ class MarkdownPageRenderer(Renderer):
                 used += len(blocks[end]["md"]) + 40
                 end += 1
             passed = [j for j, n in enumerate(notes) if start <= n["owner"] < end]
-            result = self.browser.evaluate("a => ocrPage(a)", {
+            result = self.browser.call("ocrPage", {
                 **style, "measure": measure, "pageText": self.keep_text,
                 "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
                            for b in blocks[start:end]],
@@ -253,7 +253,7 @@ class MarkdownPageRenderer(Renderer):
         if not isinstance(tex, str) or not tex.strip():
             return Reject("bad-content", "expected a LaTeX formula")
         rng = self.style_rng(item)
-        result = self.browser.evaluate("a => ocrFormula(a)", {
+        result = self.browser.call("ocrFormula", {
             "tex": tex, "size": rng.randint(18, 40), "pad": 8})
         if result["error"]:
             return Reject("mathjax-error", str(result["error"])[:200])
