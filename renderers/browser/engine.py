@@ -25,6 +25,7 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,30 +238,35 @@ class Browser:
         self._thread = None
 
     # -- calls ------------------------------------------------------------------------------
-    def evaluate(self, script: str, arg: Any) -> Any:
-        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
-        (the next call starts a fresh one) and raises `BrowserCrash`."""
-        page = self.page
+    def _guarded(self, what: str, fn: Callable[[], Any]) -> Any:
+        """`fn()` under the deadline: a crash or hang kills the browser (the next call starts
+        a fresh one) and raises `BrowserCrash` ("timeout: ..." for a hang)."""
         fired = threading.Event()
 
         def expire() -> None:
             fired.set()
             _kill_tree(self.pids)
 
-        if should_kill(KILL_BROWSER_ENV, json.dumps(arg, default=str)):
-            self._kill_browser()
         timer = threading.Timer(self.timeout_s, expire)
         timer.start()
         try:
-            return page.evaluate(script, arg)
+            return fn()
         except Exception as exc:
             self.stats.timeouts += fired.is_set()
             self.stats.crashes += not fired.is_set()
             self.close()
-            reason = "timeout" if fired.is_set() else type(exc).__name__
+            reason = "timeout" if fired.is_set() else what or type(exc).__name__
             raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
         finally:
             timer.cancel()
+
+    def evaluate(self, script: str, arg: Any) -> Any:
+        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
+        (the next call starts a fresh one) and raises `BrowserCrash`."""
+        page = self.page
+        if should_kill(KILL_BROWSER_ENV, json.dumps(arg, default=str)):
+            self._kill_browser()
+        return self._guarded("", lambda: page.evaluate(script, arg))
 
     def call(self, function: str, arg: Any) -> Any:
         """The page's `window[function](arg)` (awaited) under `evaluate`'s deadline, with the
@@ -293,12 +299,8 @@ class Browser:
         page = self.page
         view = page.viewport_size
         if view["width"] != width or view["height"] != height:
-            try:
-                page.set_viewport_size({"width": width, "height": height})
-            except Exception as exc:
-                self.stats.crashes += 1
-                self.close()
-                raise BrowserCrash(f"viewport: {str(exc)[:300]}") from exc
+            self._guarded("viewport", lambda: page.set_viewport_size(
+                {"width": width, "height": height}))
 
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page
@@ -307,17 +309,14 @@ class Browser:
         # area (a renderer whose content has a fixed size calls fit_viewport first)
         view = page.viewport_size
         if view["width"] < width or view["height"] < height:
-            page.set_viewport_size({"width": max(view["width"], width),
-                                    "height": max(view["height"], height)})
-        try:
-            shot = self._cdp.send("Page.captureScreenshot", {
-                "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
-                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
-            return base64.b64decode(shot["data"])
-        except Exception as exc:
-            self.stats.crashes += 1
-            self.close()
-            raise BrowserCrash(f"screenshot: {str(exc)[:300]}") from exc
+            self._guarded("viewport", lambda: page.set_viewport_size(
+                {"width": max(view["width"], width), "height": max(view["height"], height)}))
+        # under the deadline too: a capture waits for a frame, and a stuck compositor
+        # would otherwise hold the job forever
+        shot = self._guarded("screenshot", lambda: self._cdp.send("Page.captureScreenshot", {
+            "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}))
+        return base64.b64decode(shot["data"])
 
     def __del__(self) -> None:
         if self.pids:
