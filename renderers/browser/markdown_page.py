@@ -90,7 +90,9 @@ class _Fit:
 class MarkdownPageRenderer(Renderer):
     """Params (optional): `mode` page|formula, `widths` (px), `columns` [1, 2], `fonts`
     (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
-    the browser's processes), `page_text` (keep the DOM text in meta, for checks)."""
+    the browser's processes), `page_text` (keep the DOM text in meta, for checks),
+    `per_capture` (pages laid out side by side and captured at once: 1 or 2),
+    `window_chars` (markdown characters first handed to a page; 0 = from its style)."""
 
     name = "markdown-page"
 
@@ -104,7 +106,7 @@ class MarkdownPageRenderer(Renderer):
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
         # pages laid out side by side and taken in one capture
-        self.per_capture = max(1, int(params.get("per_capture", 2)))
+        self.per_capture = min(2, max(1, int(params.get("per_capture", 2))))
         # markdown characters handed to a page at first (more when they all fit); by
         # default estimated from the page's text area, font and language
         self.window_chars = int(params.get("window_chars", 0))
@@ -189,7 +191,7 @@ class MarkdownPageRenderer(Renderer):
         laid = [self._lay_out(item, style, slot, left) for slot, (item, style, left)
                 in enumerate(zip(items, styles, lefts, strict=True))]
         if all(isinstance(one, Reject) for one in laid):
-            return laid  # type: ignore[return-value]
+            return [one for one in laid if isinstance(one, Reject)]  # nothing to capture
         shot = self._image(width, height)
         return [one if isinstance(one, Reject) else
                 self._sample(item, style, one, shot.crop(
