@@ -140,6 +140,27 @@ def test_a_page_renders_the_same_without_its_predecessors(pages):
                                                                          "auto")
 
 
+def test_a_page_is_the_same_in_either_slot_of_a_shared_capture(pages):
+    """Pages are laid out side by side and taken two per capture: a page's image, target
+    and boxes depend neither on its slot nor on the page beside it."""
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from renderers.imaging import encode_image
+
+    items, out = pages  # that batch put item 3 in slot 1 (by 2) and item 4 in slot 0 (by 5)
+    fresh = MarkdownPageRenderer({"page_text": True}, timeout_s=20)
+    try:
+        assert fresh.per_capture == 2
+        moved = fresh.render_batch([items[3], items[4]])  # 3 in slot 0, 4 in slot 1
+    finally:
+        fresh.close()
+    for before, after in zip([out[3], out[4]], moved, strict=True):
+        assert isinstance(after, Sample)
+        assert after.target == before.target and after.boxes == before.boxes
+        assert after.image.size == (after.meta["width"], after.meta["height"])
+        assert encode_image(after.image, "png", 1, "auto") == encode_image(before.image, "png",
+                                                                           1, "auto")
+
+
 def test_boxes_are_block_then_line_boxes_in_image_pixels(pages):
     _, out = pages
     sample = next(s for s in out if isinstance(s, Sample) and s.meta["lang"] == "en")

@@ -8,7 +8,8 @@ every `restart_every` screenshots, after a crash, after a timeout, or when calle
 Isolation:
 - every request the page makes is aborted (routes) and the context is offline; the page
   itself and its scripts are local files, which are not network requests;
-- content reaches the page only as the argument of `page.evaluate(fn, arg)`;
+- content reaches the page only as the argument of `page.evaluate(fn, arg)` (by `call`,
+  as JSON text that the page parses);
 - Chromium must not outlive us: Playwright's driver (a child) and Chromium (its child) are
   recorded at start and killed as a tree on close, on restart and at interpreter exit; the
   driver also quits when our end of its pipe closes (a SIGKILL of this process), and
@@ -24,6 +25,7 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,11 @@ CHROMIUM_ARGS = [
 ASSETS_DIR = Path(
     os.environ.get("OCR2SYNTH_ASSETS", Path(__file__).resolve().parents[2] / "assets")
 ) / "node_modules"
+
+
+# content stays data: the JSON text is parsed in the page, never spliced into script
+_CALL_JSON = ("async ([f, a]) => JSON.stringify(await window[f](JSON.parse(a)),"
+              " (k, v) => v === undefined ? null : v)")
 
 
 class BrowserCrash(RuntimeError):
@@ -231,30 +238,48 @@ class Browser:
         self._thread = None
 
     # -- calls ------------------------------------------------------------------------------
-    def evaluate(self, script: str, arg: Any) -> Any:
-        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
-        (the next call starts a fresh one) and raises `BrowserCrash`."""
-        page = self.page
+    def _guarded(self, what: str, fn: Callable[[], Any]) -> Any:
+        """`fn()` under the deadline: a crash or hang kills the browser (the next call starts
+        a fresh one) and raises `BrowserCrash` ("timeout: ..." for a hang)."""
         fired = threading.Event()
 
         def expire() -> None:
             fired.set()
             _kill_tree(self.pids)
 
-        if should_kill(KILL_BROWSER_ENV, json.dumps(arg, default=str)):
-            self._kill_browser()
         timer = threading.Timer(self.timeout_s, expire)
         timer.start()
         try:
-            return page.evaluate(script, arg)
+            return fn()
         except Exception as exc:
             self.stats.timeouts += fired.is_set()
             self.stats.crashes += not fired.is_set()
             self.close()
-            reason = "timeout" if fired.is_set() else type(exc).__name__
+            reason = "timeout" if fired.is_set() else what or type(exc).__name__
             raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
         finally:
             timer.cancel()
+
+    def evaluate(self, script: str, arg: Any) -> Any:
+        """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser
+        (the next call starts a fresh one) and raises `BrowserCrash`."""
+        page = self.page
+        if should_kill(KILL_BROWSER_ENV, json.dumps(arg, default=str)):
+            self._kill_browser()
+        return self._guarded("", lambda: page.evaluate(script, arg))
+
+    def call(self, function: str, arg: Any) -> Any:
+        """The page's `window[function](arg)` (awaited) under `evaluate`'s deadline, with the
+        argument and the result crossing as JSON text. Playwright's own serialization walks
+        and validates every nested value in Python (about 10 ms of CPU for a markdown page's
+        blocks and boxes); one string costs almost nothing. So the function takes and returns
+        plain JSON data: undefined comes back as null, and an argument that JSON cannot
+        carry (NaN, infinities) takes the serialized path."""
+        try:
+            text = json.dumps(arg, allow_nan=False, ensure_ascii=False)
+        except ValueError:
+            return self.evaluate(f"a => window[{json.dumps(function)}](a)", arg)
+        return json.loads(self.evaluate(_CALL_JSON, [function, text]))
 
     def _kill_browser(self) -> None:
         """The fault hook: kill -9 Chromium's browser process, as a crash would."""
@@ -267,23 +292,31 @@ class Browser:
                 pass
         psutil.wait_procs(procs, timeout=5)
 
+    def fit_viewport(self, width: int, height: int) -> None:
+        """Make the viewport exactly `width` x `height`. Every frame composites (and every
+        capture reads back) the whole viewport, so one no larger than the image is cheaper;
+        for content of a fixed size at the top left, which a resize does not move."""
+        page = self.page
+        view = page.viewport_size
+        if view["width"] != width or view["height"] != height:
+            self._guarded("viewport", lambda: page.set_viewport_size(
+                {"width": width, "height": height}))
+
     def screenshot(self, width: int, height: int) -> bytes:
         page = self.page
         self._calls += 1  # restart_every counts images: a page may take several evaluates
-        # the viewport only grows: resizing it costs a layout, and the clip picks the area
+        # the viewport only grows here: resizing it costs a layout, and the clip picks the
+        # area (a renderer whose content has a fixed size calls fit_viewport first)
         view = page.viewport_size
         if view["width"] < width or view["height"] < height:
-            page.set_viewport_size({"width": max(view["width"], width),
-                                    "height": max(view["height"], height)})
-        try:
-            shot = self._cdp.send("Page.captureScreenshot", {
-                "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
-                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
-            return base64.b64decode(shot["data"])
-        except Exception as exc:
-            self.stats.crashes += 1
-            self.close()
-            raise BrowserCrash(f"screenshot: {str(exc)[:300]}") from exc
+            self._guarded("viewport", lambda: page.set_viewport_size(
+                {"width": max(view["width"], width), "height": max(view["height"], height)}))
+        # under the deadline too: a capture waits for a frame, and a stuck compositor
+        # would otherwise hold the job forever
+        shot = self._guarded("screenshot", lambda: self._cdp.send("Page.captureScreenshot", {
+            "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}))
+        return base64.b64decode(shot["data"])
 
     def __del__(self) -> None:
         if self.pids:

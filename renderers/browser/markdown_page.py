@@ -16,6 +16,7 @@ import io
 import shutil
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ def target_markdown(blocks: list[dict[str, Any]], notes: list[dict[str, Any]]) -
     return "".join(chunks)
 
 
+# Markdown characters (plus 40 per block, as _fit counts them) that a page holds per unit
+# of its text area, a unit being the font size squared times the line height: the most
+# seen up to a page's cut on 318 generated pages was 1.91 (English, two columns) and 1.08
+# (Chinese); rounded up, so that a page almost never needs a second, doubled window.
+# Handing a page much more than it holds costs layout (and markdown) for nothing.
+CHARS_PER_UNIT = {"en": 2.0, "zh": 1.15}
+
+
+def window_chars(style: dict[str, Any]) -> int:
+    """How many markdown characters to hand a page of this style at first."""
+    top, right, bottom, left = style["padding"]
+    area = (style["width"] - left - right) * (style["height"] - top - bottom)
+    units = area / (style["size"] ** 2 * style["lineHeight"])
+    return max(500, int(units * CHARS_PER_UNIT.get(style["lang"], CHARS_PER_UNIT["en"])))
+
+
 @dataclass
 class _Fit:
     result: dict[str, Any]  # ocrPage's answer, note indexes in the document's notes
@@ -73,7 +90,9 @@ class _Fit:
 class MarkdownPageRenderer(Renderer):
     """Params (optional): `mode` page|formula, `widths` (px), `columns` [1, 2], `fonts`
     (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
-    the browser's processes), `page_text` (keep the DOM text in meta, for checks)."""
+    the browser's processes), `page_text` (keep the DOM text in meta, for checks),
+    `per_capture` (pages laid out side by side and captured at once: 1 or 2),
+    `window_chars` (markdown characters first handed to a page; 0 = from its style)."""
 
     name = "markdown-page"
 
@@ -86,14 +105,17 @@ class MarkdownPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
-        # markdown characters handed to a page at first (more when they all fit)
-        self.window_chars = int(params.get("window_chars", 6000))
+        # pages laid out side by side and taken in one capture
+        self.per_capture = min(2, max(1, int(params.get("per_capture", 2))))
+        # markdown characters handed to a page at first (more when they all fit); by
+        # default estimated from the page's text area, font and language
+        self.window_chars = int(params.get("window_chars", 0))
         self._starts: OrderedDict[str, list[int | None]] = OrderedDict()
         remove_orphans(_TMP_PREFIX)
         self._tmp = make_scratch_dir(_TMP_PREFIX)
         # removed on close, or at the latest when the interpreter exits
         self._remove_tmp = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
-        # one viewport that holds the largest page: the screenshot clips each page from it
+        # the first viewport holds the largest page; each page then gets one of its own size
         self.browser = Browser(page_html(self._tmp),
                                viewport=(max(self.widths), int(max(self.widths) * 1.45) + 1),
                                restart_every=int(params.get("restart_every", 2000)),
@@ -126,42 +148,77 @@ class MarkdownPageRenderer(Renderer):
         }
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        if self.mode == "formula":
+            return [self._with_retry(self.render_formula, item) for item in items]
+        # pages side by side, taken in one capture: a capture has a fixed cost (a frame, a
+        # readback, a PNG) that they then share; a page's pixels do not depend on its slot
+        # (a test checks), so the pairing never changes the output
         out: list[Sample | Reject] = []
-        for item in items:
-            render = self.render_formula if self.mode == "formula" else self.render_page
+        for first in range(0, len(items), self.per_capture):
+            group = items[first:first + self.per_capture]
             try:
-                out.append(render(item))
+                out += self._render_pages(group)
             except BrowserCrash:
-                # a fresh browser gets one more try at the item; an item that kills (or
-                # hangs) the browser twice is poison and is not tried again
-                try:
-                    out.append(render(item))
-                except BrowserCrash as exc:
-                    reason = "timeout" if str(exc).startswith("timeout") else "poison"
-                    out.append(Reject(reason, f"the browser died twice rendering this item:"
-                                              f" {str(exc)[:300]}"))
+                out += [self._with_retry(self.render_page, item) for item in group]
         return out
+
+    @staticmethod
+    def _with_retry(render: Callable[[Item], Sample | Reject], item: Item) -> Sample | Reject:
+        """A fresh browser gets one more try at the item; an item that kills (or hangs) the
+        browser twice is poison and is not tried again."""
+        try:
+            return render(item)
+        except BrowserCrash:
+            try:
+                return render(item)
+            except BrowserCrash as exc:
+                reason = "timeout" if str(exc).startswith("timeout") else "poison"
+                return Reject(reason, f"the browser died twice rendering this item:"
+                                      f" {str(exc)[:300]}")
+
+    def render_page(self, item: Item) -> Sample | Reject:
+        """One page in its own capture."""
+        return self._render_pages([item])[0]
+
+    def _render_pages(self, items: list[Item]) -> list[Sample | Reject]:
+        """Lay out each page in its own slot, left to right, then capture them at once."""
+        styles = [self.style(item) for item in items]
+        lefts = [sum(style["width"] for style in styles[:j]) for j in range(len(items))]
+        width = sum(style["width"] for style in styles)
+        height = max(style["height"] for style in styles)
+        # laid out (and captured) in a viewport of exactly their size
+        self.browser.fit_viewport(width, height)
+        laid = [self._lay_out(item, style, slot, left) for slot, (item, style, left)
+                in enumerate(zip(items, styles, lefts, strict=True))]
+        if all(isinstance(one, Reject) for one in laid):
+            return [one for one in laid if isinstance(one, Reject)]  # nothing to capture
+        shot = self._image(width, height)
+        return [one if isinstance(one, Reject) else
+                self._sample(item, style, one, shot.crop(
+                    (left, 0, left + style["width"], style["height"])))
+                for item, style, left, one in zip(items, styles, lefts, laid, strict=True)]
 
     def _image(self, width: int, height: int) -> Image.Image:
         png = self.browser.screenshot(width, height)
         return Image.open(io.BytesIO(png)).convert("L")
 
     def _fit(self, content: dict[str, Any], style: dict[str, Any], start: int,
-             measure: bool) -> _Fit | None:
+             measure: bool, slot: int = 0, left: int = 0) -> _Fit | None:
         """Lay out the page whose first block is `start`: which blocks it shows and where
         the next page starts. A block taller than a whole page is skipped (the page
         starts after it); None when no block is left."""
         blocks, notes = content["blocks"], content.get("notes", [])
         skipped: dict[int, str] = {}
-        chars = self.window_chars
+        chars = self.window_chars or window_chars(style)
         while start < len(blocks):
             end, used = start, 0
             while end < len(blocks) and used < chars:  # enough blocks to fill the page
                 used += len(blocks[end]["md"]) + 40
                 end += 1
             passed = [j for j, n in enumerate(notes) if start <= n["owner"] < end]
-            result = self.browser.evaluate("a => ocrPage(a)", {
-                **style, "measure": measure, "pageText": self.keep_text,
+            result = self.browser.call("ocrPage", {
+                **style, "measure": measure, "pageText": self.keep_text, "slot": slot,
+                "left": left,
                 "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
                            for b in blocks[start:end]],
                 "notes": [{"owner": notes[j]["owner"] - start,
@@ -182,8 +239,8 @@ class MarkdownPageRenderer(Renderer):
             return _Fit(result, [start + i for i in result["visible"]], start + cut, dropped)
         return None
 
-    def _page_starts(self, content: dict[str, Any], style: dict[str, Any], page: int
-                     ) -> list[int | None]:
+    def _page_starts(self, content: dict[str, Any], style: dict[str, Any], page: int,
+                     slot: int = 0, left: int = 0) -> list[int | None]:
         """Where the pages of `content`'s document start (None: past its end), known at
         least through `page`: laid out page by page from the first, and kept for the
         document's other pages."""
@@ -194,35 +251,44 @@ class MarkdownPageRenderer(Renderer):
             self._starts.popitem(last=False)
         while len(starts) <= page:
             previous = starts[-1]
-            fit = None if previous is None else self._fit(content, style, previous, False)
+            fit = (None if previous is None
+                   else self._fit(content, style, previous, False, slot, left))
             starts.append(fit.next if fit else None)
         return starts
 
-    def render_page(self, item: Item) -> Sample | Reject:
+    def _lay_out(self, item: Item, style: dict[str, Any], slot: int, left: int
+                 ) -> _Fit | Reject:
+        """The page of `item` laid out in `slot` (at `left` px), ready for its capture."""
         content = item.content
         if not isinstance(content, dict) or "blocks" not in content:
             return Reject("bad-content", f"expected a markdown document, got {type(content)}")
         if content.get("error"):
             reason, _, detail = content["error"].partition(":")
             return Reject(reason, detail.strip())
-        blocks, notes = content["blocks"], content.get("notes", [])
+        blocks = content["blocks"]
         if not blocks:
             return Reject("empty", "the document has no blocks")
-        style = self.style(item)
         page = int(content.get("page", 0))
-        starts = self._page_starts(content, style, page)
+        starts = self._page_starts(content, style, page, slot, left)
         start = starts[page]
-        fit = None if start is None else self._fit(content, style, start, True)
+        fit = None if start is None else self._fit(content, style, start, True, slot, left)
         if fit is None:
             if page:
                 return Reject("document-ended", f"page {page}: the document ends before it")
             return Reject("nothing-fits", f"none of {len(blocks)} blocks fits the page")
         if len(starts) == page + 1:
             starts.append(fit.next)
-        result = fit.result
-        if result["rawMath"]:
+        if fit.result["rawMath"]:
             return Reject("raw-math", "math delimiters left unrendered on the page")
-        image = self._image(style["width"], style["height"])
+        return fit
+
+    def _sample(self, item: Item, style: dict[str, Any], fit: _Fit, image: Image.Image
+                ) -> Sample | Reject:
+        """The sample of a laid-out page, from its capture."""
+        content = item.content
+        blocks, notes = content["blocks"], content.get("notes", [])
+        page = int(content.get("page", 0))
+        result = fit.result
         if is_blank(image):
             return Reject("blank", "the page rendered blank")
         visible = [blocks[i] for i in fit.shown]
@@ -251,7 +317,7 @@ class MarkdownPageRenderer(Renderer):
         if not isinstance(tex, str) or not tex.strip():
             return Reject("bad-content", "expected a LaTeX formula")
         rng = self.style_rng(item)
-        result = self.browser.evaluate("a => ocrFormula(a)", {
+        result = self.browser.call("ocrFormula", {
             "tex": tex, "size": rng.randint(18, 40), "pad": 8})
         if result["error"]:
             return Reject("mathjax-error", str(result["error"])[:200])

@@ -141,7 +141,7 @@ class EchartsChartRenderer(Renderer):
             self.browser.close()
 
     def _warm_fonts(self) -> None:
-        self.browser.evaluate("f => ocrWarmFonts(f)", sorted({
+        self.browser.call("ocrWarmFonts", sorted({
             f for fonts in FONTS.values() for f in fonts}))
         self._warmed = self.browser.stats.starts
 
@@ -156,7 +156,7 @@ class EchartsChartRenderer(Renderer):
         problem = ""
         for attempt in layout_attempts(spec, style):
             look = {**style, **attempt}
-            result = self.browser.evaluate("a => ocrChart(a)", {
+            result = self.browser.call("ocrChart", {
                 "width": look["width"], "height": look["height"], "theme": look["theme"],
                 "renderer": self.engine,
                 "option": self.option(spec, look)})

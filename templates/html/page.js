@@ -141,14 +141,27 @@
     return text;
   }
 
+  // Slot 1 is a second page at `left` px right of slot 0, so that one capture takes two
+  // pages; laying out slot 0 empties and hides slot 1.
+  function slotOf(a) {
+    var second = document.getElementById("page1");
+    if (!a.slot) {
+      second.style.display = "none";
+      document.getElementById("body1").textContent = "";
+      document.getElementById("foot1").textContent = "";
+      return ["page", "body", "foot"].map(function (id) { return document.getElementById(id); });
+    }
+    second.style.left = a.left + "px";
+    return ["page1", "body1", "foot1"].map(function (id) { return document.getElementById(id); });
+  }
+
   // a: {width, height, padding: [t, r, b, l], columns, gap, font, size, lineHeight,
-  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText}
+  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText,
+  //     slot (0 or 1), left (slot 1's x)}
   // Returns the blocks shown (all blocks before `cut`, less those too wide for a column);
   // with measure false, only which blocks fit (to find where the next page starts).
   window.ocrPage = function (a) {
-    var page = document.getElementById("page");
-    var body = document.getElementById("body");
-    var foot = document.getElementById("foot");
+    var els = slotOf(a), page = els[0], body = els[1], foot = els[2];
     page.style.display = "flex";
     page.style.width = a.width + "px";
     page.style.height = a.height + "px";
@@ -229,9 +242,8 @@
 
   // One formula, display style, in its own box: {tex, size, font}
   window.ocrFormula = function (a) {
-    var page = document.getElementById("page");
-    var body = document.getElementById("body");
-    document.getElementById("foot").textContent = "";
+    var els = slotOf({ slot: 0 }), page = els[0], body = els[1];
+    els[2].textContent = "";
     page.style.width = "auto"; page.style.height = "auto"; page.style.padding = "0";
     page.style.display = "inline-block";
     page.style.fontSize = a.size + "px";
