@@ -37,10 +37,7 @@ class Dimension:
     cats_en: tuple[str, ...]
     cats_zh: tuple[str, ...]
     ordered: bool = False  # time-like: kept in order, good for lines
-
-
-# dimensions whose categories carry years
-DATED_DIMENSIONS = ("Year", "Quarter")
+    dated: bool = False  # its categories carry years
 
 
 def _years(lo: int, hi: int) -> tuple[str, ...]:
@@ -60,11 +57,11 @@ DIMENSIONS = (
                "天津", "苏州", "长沙", "郑州")),
     Dimension("Month", "月份", tuple(MONTHS_EN), tuple(MONTHS_ZH), ordered=True),
     Dimension("Year", "年份", _years(2008, 2024), tuple(f"{y}年" for y in range(2008, 2025)),
-              ordered=True),
+              ordered=True, dated=True),
     Dimension("Quarter", "季度",
               tuple(f"Q{q} {y}" for y in (2022, 2023, 2024) for q in range(1, 5)),
               tuple(f"{y}年Q{q}" for y in (2022, 2023, 2024) for q in range(1, 5)),
-              ordered=True),
+              ordered=True, dated=True),
     Dimension("Product", "产品",
               ("Laptops", "Phones", "Tablets", "Monitors", "Printers", "Headphones", "Cameras",
                "Keyboards", "Routers", "Speakers"),
@@ -232,7 +229,7 @@ class ChartGrammar:
         validate(spec)
         return spec
 
-    def _names(self, lang: str, n: int, measure: str = "", dim: str = "") -> list[str]:
+    def _names(self, lang: str, n: int, measure: str = "", dated: bool = False) -> list[str]:
         # brands and stores have revenue and orders, not rainfall or population
         if measure in COMMERCIAL:
             kinds = sorted(SERIES_NAMES)
@@ -240,7 +237,7 @@ class ChartGrammar:
             kinds = ["groups", "years"]
         else:  # weather and the like: by year, or actual against forecast
             kinds = ["plan", "years"]
-        if dim in DATED_DIMENSIONS:  # years along the axis already: series are not years
+        if dated:  # years along the axis already: series are not years
             kinds.remove("years")
         pool = SERIES_NAMES[self.rng.choice(kinds)][lang == "zh"]
         return list(pool[:n]) if self.rng.random() < 0.5 else self.rng.sample(pool, n)
@@ -285,7 +282,7 @@ class ChartGrammar:
             return ChartSpec(kind, self._title(measure, dim, lang), [Series(name, data)],
                              cats, decimals=values.decimals if measure.dist != "percent"
                              else 1, percent=measure.dist == "percent", lang=lang)
-        names = self._names(lang, nseries, measure.en, dim.en) if nseries > 1 else [
+        names = self._names(lang, nseries, measure.en, dim.dated) if nseries > 1 else [
             measure.zh if lang == "zh" else measure.en]
         series = [Series(name, values.series(n, trend=dim.ordered)) for name in names]
         if kind == "bar_line":
@@ -308,7 +305,7 @@ class ChartGrammar:
             titles = [f"{measure.en} by {dim.en.lower()}", f"{dim.en} {measure.en.lower()}"]
             of_a_year = [f"{measure.en} by {dim.en.lower()}, {year}", f"{measure.en} in {year}"]
         # a chart whose axis runs over years is not titled with one year
-        return rng.choice(titles if dim.en in DATED_DIMENSIONS else titles + of_a_year)
+        return rng.choice(titles if dim.dated else titles + of_a_year)
 
     def _scatter(self, lang: str) -> ChartSpec:
         rng = self.rng
