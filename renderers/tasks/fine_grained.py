@@ -46,7 +46,8 @@ def draw_frame(image: Image.Image, box: tuple[float, float, float, float], gap: 
 
 class FineGrainedRenderer(TaskRenderer):
     """Params (all optional): `base` (renderer with line boxes, default latex-page),
-    `base_params`, `color_share` (share of colour prompts, default 0.5), `colors`."""
+    `base_params`, `color_share` (share of colour prompts, default 0.5; a page with no
+    room for a frame asks by box), `colors`."""
 
     name = "fine-grained"
 
