@@ -161,6 +161,32 @@ def test_a_page_is_the_same_in_either_slot_of_a_shared_capture(pages):
                                                                            1, "auto")
 
 
+def test_frame_control_draws_the_same_pages_as_a_free_running_browser(renderer, pages):
+    """Under frame control (the default) the headless shell draws only the captured frame;
+    a free-running Chromium draws after every layout call. Both must give the same pixels,
+    targets and boxes."""
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from renderers.imaging import encode_image
+
+    assert renderer.browser.frame_control
+    assert any("headless" in psutil.Process(pid).name()
+               for pid in renderer.browser.chromium_pids())
+    items, out = pages
+    free = MarkdownPageRenderer({"page_text": True, "frame_control": False}, timeout_s=20)
+    try:
+        again = free.render_batch(items[:4])
+        assert not free.browser.frame_control
+        assert all("headless" not in psutil.Process(pid).name()
+                   for pid in free.browser.chromium_pids())
+    finally:
+        free.close()
+    for before, after in zip(out[:4], again, strict=True):
+        assert isinstance(after, Sample)
+        assert after.target == before.target and after.boxes == before.boxes
+        assert encode_image(after.image, "png", 1, "auto") == encode_image(before.image, "png",
+                                                                           1, "auto")
+
+
 def test_boxes_are_block_then_line_boxes_in_image_pixels(pages):
     _, out = pages
     sample = next(s for s in out if isinstance(s, Sample) and s.meta["lang"] == "en")

@@ -35,6 +35,12 @@ import psutil
 from renderers.faults import KILL_BROWSER_ENV, should_kill
 
 CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
+# Chromium's headless shell (Debian's chromium-headless-shell): the build that draws a frame
+# only when asked to, for `Browser(frame_control=True)`
+CHROMIUM_SHELL = os.environ.get("OCR2SYNTH_CHROMIUM_SHELL",
+                                "/usr/lib/chromium/chromium-headless-shell")
+# frames only on request, and each one laid out, painted and rastered before it is drawn
+FRAME_CONTROL_ARGS = ["--enable-begin-frame-control", "--run-all-compositor-stages-before-draw"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -141,21 +147,31 @@ class BrowserStats:
 
 
 class Browser:
-    """A warm page loaded from `html` (a local file), with `evaluate(script, arg)`."""
+    """A warm page loaded from `html` (a local file), with `evaluate(script, arg)`.
+
+    With `frame_control`, the page is a headless-shell target that draws a frame only when a
+    capture asks for one (CDP's HeadlessExperimental.beginFrame), and a capture is that one
+    frame of the whole viewport. Otherwise Chromium draws after every change to the page,
+    up to 60 times a second, and a capture draws one more frame: with the software
+    compositor a frame of two 1024 px pages costs about 14 ms, and a markdown page's layout
+    calls caused about three frames per capture. Output is the same either way (a test
+    checks); animated content (rAF) needs the free-running mode."""
 
     def __init__(self, html: Path, viewport: tuple[int, int] = (1024, 1400),
-                 restart_every: int = 2000, timeout_s: float = 30.0, tag: str = "") -> None:
+                 restart_every: int = 2000, timeout_s: float = 30.0, tag: str = "",
+                 frame_control: bool = False) -> None:
         self.html = Path(html)
         self.viewport = viewport
         self.restart_every = restart_every
         self.timeout_s = timeout_s
+        self.frame_control = frame_control
         self.stats = BrowserStats()
         # Chromium's environment carries OCR2SYNTH_BROWSER_TAG=tag: the process table then
         # says which job a browser belongs to, even once it is orphaned
         self.tag = tag
         self.pids: list[int] = []  # this browser's Chromium (a child of the driver)
         self._driver: _Driver | None = None
-        self._browser = self._page = self._cdp = None
+        self._browser = self._context = self._page = self._cdp = None
         self._thread: int | None = None
         self._calls = 0
         _LIVE.add(self)
@@ -165,17 +181,36 @@ class Browser:
         self._driver = _Driver.acquire()
         driver = psutil.Process(self._driver.pid)
         before = {p.pid for p in driver.children()}
-        self._browser = self._driver.pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            handle_sigint=True, handle_sigterm=True, handle_sighup=True,
-            env={**os.environ, "OCR2SYNTH_BROWSER_TAG": self.tag})
+        launch = {"headless": True, "handle_sigint": True, "handle_sigterm": True,
+                  "handle_sighup": True, "env": {**os.environ, "OCR2SYNTH_BROWSER_TAG": self.tag}}
+        options = {"viewport": {"width": self.viewport[0], "height": self.viewport[1]},
+                   "device_scale_factor": 1, "offline": True, "java_script_enabled": True,
+                   "service_workers": "block"}
+        if self.frame_control:
+            # a target under frame control can only be made by CDP's createTarget, in the
+            # browser's default context: a persistent context is that one, seen by Playwright
+            context = self._driver.pw.chromium.launch_persistent_context(
+                "", executable_path=CHROMIUM_SHELL, args=CHROMIUM_ARGS + FRAME_CONTROL_ARGS,
+                **launch, **options)
+            self._browser = context.browser
+        else:
+            self._browser = self._driver.pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, **launch)
+            context = self._browser.new_context(**options)
+        self._context = context
         self.pids = [p.pid for p in driver.children() if p.pid not in before]
-        context = self._browser.new_context(
-            viewport={"width": self.viewport[0], "height": self.viewport[1]},
-            device_scale_factor=1, offline=True, java_script_enabled=True,
-            service_workers="block")
         context.route("**/*", self._block)
-        self._page = context.new_page()
+        if self.frame_control:
+            blank = list(context.pages)
+            with context.expect_page() as made:
+                self._browser.new_browser_cdp_session().send(
+                    "Target.createTarget", {"url": "about:blank", "enableBeginFrameControl": True})
+            self._page = made.value
+            for page in blank:
+                page.close()
+            self._page.set_viewport_size(options["viewport"])
+        else:
+            self._page = context.new_page()
         # the page's Content-Security-Policy refuses most fetches before they reach a route
         self._page.on("console", self._console)
         self._page.on("request", self._request)
@@ -227,14 +262,14 @@ class Browser:
         same_thread = self._thread == threading.get_ident()
         if self._browser is not None and same_thread:
             try:
-                self._browser.close()
+                (self._context if self.frame_control else self._browser).close()
             except Exception:  # noqa: BLE001 - a dead browser cannot close cleanly
                 pass
         _kill_tree(self.pids)
         self.pids = []
         if self._driver is not None:
             self._driver.release(same_thread)
-        self._driver = self._browser = self._page = self._cdp = None
+        self._driver = self._browser = self._context = self._page = self._cdp = None
         self._thread = None
 
     # -- calls ------------------------------------------------------------------------------
@@ -303,6 +338,9 @@ class Browser:
                 {"width": width, "height": height}))
 
     def screenshot(self, width: int, height: int) -> bytes:
+        """A PNG of the viewport's top-left `width` x `height` pixels."""
+        if self.frame_control:
+            return self._frame(width, height)
         page = self.page
         self._calls += 1  # restart_every counts images: a page may take several evaluates
         # the viewport only grows here: resizing it costs a layout, and the clip picks the
@@ -317,6 +355,21 @@ class Browser:
             "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}))
         return base64.b64decode(shot["data"])
+
+    def _frame(self, width: int, height: int) -> bytes:
+        """Under frame control: one frame, drawn now, of a viewport of exactly this size (a
+        frame has no clip). The first frame after a start can come without its image; it
+        is asked for again."""
+        self.fit_viewport(width, height)
+        self._calls += 1
+        for _ in range(3):
+            shot = self._guarded("screenshot", lambda: self._cdp.send(
+                "HeadlessExperimental.beginFrame",
+                {"screenshot": {"format": "png", "optimizeForSpeed": True}}))
+            if "screenshotData" in shot:
+                return base64.b64decode(shot["screenshotData"])
+        self.close()
+        raise BrowserCrash("screenshot: three frames in a row came without an image")
 
     def __del__(self) -> None:
         if self.pids:

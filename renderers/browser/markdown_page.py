@@ -92,7 +92,8 @@ class MarkdownPageRenderer(Renderer):
     (CSS families, per language), `restart_every` (pages per browser), `tag` (marks
     the browser's processes), `page_text` (keep the DOM text in meta, for checks),
     `per_capture` (pages laid out side by side and captured at once: 1 or 2),
-    `window_chars` (markdown characters first handed to a page; 0 = from its style)."""
+    `window_chars` (markdown characters first handed to a page; 0 = from its style),
+    `frame_control` (Chromium draws only the frames captured; default true)."""
 
     name = "markdown-page"
 
@@ -119,7 +120,11 @@ class MarkdownPageRenderer(Renderer):
         self.browser = Browser(page_html(self._tmp),
                                viewport=(max(self.widths), int(max(self.widths) * 1.45) + 1),
                                restart_every=int(params.get("restart_every", 2000)),
-                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
+                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")),
+                               # a page draws one frame, its capture (formula mode clips
+                               # its capture from a larger viewport)
+                               frame_control=(self.mode == "page"
+                                              and bool(params.get("frame_control", True))))
 
     def close(self) -> None:
         self.browser.close()
@@ -218,7 +223,7 @@ class MarkdownPageRenderer(Renderer):
             passed = [j for j, n in enumerate(notes) if start <= n["owner"] < end]
             result = self.browser.call("ocrPage", {
                 **style, "measure": measure, "pageText": self.keep_text, "slot": slot,
-                "left": left,
+                "left": left, "joint": bool(content.get("blocks_standalone")),
                 "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
                            for b in blocks[start:end]],
                 "notes": [{"owner": notes[j]["owner"] - start,

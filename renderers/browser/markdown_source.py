@@ -128,7 +128,9 @@ def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dic
                 blocks.append({"kind": "mdtable", "md": markdown_table(rng, grammar.prose)})
             else:
                 blocks.append({"kind": "table", "md": block["latex"]})
-    return {"lang": lang, "blocks": blocks, "notes": notes}
+    # no footnote syntax, labels or numbering: a block renders alike alone or among others,
+    # so the page may render its blocks in one call
+    return {"lang": lang, "blocks": blocks, "notes": notes, "blocks_standalone": True}
 
 
 class GeneratedMarkdown(Source):

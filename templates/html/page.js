@@ -32,6 +32,45 @@
     return html;
   }
 
+  // mathpix-markdown-it builds a new parser (about 0.5 ms) for every render call, so the
+  // blocks a page still needs are rendered in one call, each followed by a paragraph of its
+  // own, and the HTML is split there again: each piece is what its block renders to alone
+  // (the same, on 8,463 generated blocks, but for the anchor ids of repeated headings). Only
+  // for documents whose blocks share no state (no footnotes, labels, numbered equations or
+  // sections: `a.joint`, which the generated documents set); a split that does not come
+  // out one piece per block falls back to one call per block.
+  var BREAK = "ocr2synthblockbreak";
+  var SHELLS = new Map();  // width -> [the HTML around a rendered text, before and after]
+  function shellOf(width) {
+    if (!SHELLS.has(width)) {
+      var html = window.render(BREAK, Object.assign({}, RENDER_OPTIONS, { width: width }));
+      var at = html.indexOf("<div>" + BREAK + "</div>");
+      SHELLS.set(width, at < 0 ? null : [html.slice(0, at),
+                                         html.slice(at + BREAK.length + 11)]);
+    }
+    return SHELLS.get(width);
+  }
+  function renderTogether(texts, width) {
+    var missing = [];
+    texts.forEach(function (t) {
+      if (!CACHE.has(width + "\u0000" + t) && t.indexOf(BREAK) < 0 &&
+          missing.indexOf(t) < 0) missing.push(t);
+    });
+    var shell = missing.length > 1 ? shellOf(width) : null;
+    if (!shell) return;
+    var html = window.render(missing.join("\n\n" + BREAK + "\n\n"),
+                             Object.assign({}, RENDER_OPTIONS, { width: width }));
+    if (html.slice(0, shell[0].length) !== shell[0] ||
+        html.slice(html.length - shell[1].length) !== shell[1]) return;
+    var pieces = html.slice(shell[0].length, html.length - shell[1].length)
+      .split("\n<div>" + BREAK + "</div>\n");
+    if (pieces.length !== missing.length) return;
+    if (CACHE.size + pieces.length > 600) CACHE.clear();
+    pieces.forEach(function (piece, i) {
+      CACHE.set(width + "\u0000" + missing[i], shell[0] + piece + shell[1]);
+    });
+  }
+
   function rectsOf(el) {
     var range = document.createRange();
     range.selectNodeContents(el);
@@ -156,7 +195,7 @@
   }
 
   // a: {width, height, padding: [t, r, b, l], columns, gap, font, size, lineHeight,
-  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText,
+  //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText, joint,
   //     slot (0 or 1), left (slot 1's x)}
   // Returns the blocks shown (all blocks before `cut`, less those too wide for a column);
   // with measure false, only which blocks fit (to find where the next page starts).
@@ -174,6 +213,10 @@
     body.style.columnGap = a.gap + "px";
     body.textContent = "";
     foot.textContent = "";
+    if (a.joint) {
+      renderTogether(a.blocks.map(function (b) { return b.md; })
+        .concat(a.notes.map(function (n) { return n.md; })), a.width);
+    }
     var blocks = a.blocks.map(function (b, i) {
       var d = document.createElement("div");
       d.className = "blk " + b.kind;
