@@ -161,10 +161,12 @@ def test_a_page_is_the_same_in_either_slot_of_a_shared_capture(pages):
                                                                            1, "auto")
 
 
-def test_frame_control_draws_the_same_pages_as_a_free_running_browser(renderer, pages):
-    """Under frame control (the default) the headless shell draws only the captured frame;
-    a free-running Chromium draws after every layout call. Both must give the same pixels,
-    targets and boxes."""
+def test_frame_control_and_joint_rendering_draw_the_same_pages_as_the_plain_way(renderer,
+                                                                              pages):
+    """Two speed-ups must not change a pixel: under frame control (the default) the
+    headless shell draws only the captured frame, and a generated document's blocks are
+    rendered by mathpix-markdown-it in one call and split. The plain way: a free-running
+    Chromium that draws after every layout call, and one render call per block."""
     from renderers.browser.markdown_page import MarkdownPageRenderer
     from renderers.imaging import encode_image
 
@@ -172,14 +174,17 @@ def test_frame_control_draws_the_same_pages_as_a_free_running_browser(renderer, 
     assert any("headless" in psutil.Process(pid).name()
                for pid in renderer.browser.chromium_pids())
     items, out = pages
-    free = MarkdownPageRenderer({"page_text": True, "frame_control": False}, timeout_s=20)
+    assert all(item.content["blocks_standalone"] for item in items)
+    plain_items = [Item(k=item.k, seed=item.seed, meta=item.meta,
+                        content={**item.content, "blocks_standalone": False})
+                   for item in items[:4]]
+    plain = MarkdownPageRenderer({"page_text": True, "frame_control": False}, timeout_s=20)
     try:
-        again = free.render_batch(items[:4])
-        assert not free.browser.frame_control
+        again = plain.render_batch(plain_items)
         assert all("headless" not in psutil.Process(pid).name()
-                   for pid in free.browser.chromium_pids())
+                   for pid in plain.browser.chromium_pids())
     finally:
-        free.close()
+        plain.close()
     for before, after in zip(out[:4], again, strict=True):
         assert isinstance(after, Sample)
         assert after.target == before.target and after.boxes == before.boxes
