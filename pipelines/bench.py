@@ -421,7 +421,8 @@ def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory:
 
 def browser_memory(count: int) -> str:
     """Memory of one warm markdown-page browser over `count` pages (no restart): resident
-    and unique set sizes of its Chromium processes after the first pages and at the end."""
+    and unique set sizes of its Chromium processes after the first pages, at each quarter
+    of the run and at the end (flat means it levels off, not that it never moves)."""
     import psutil
 
     from renderers.browser.markdown_page import MarkdownPageRenderer
@@ -443,8 +444,9 @@ def browser_memory(count: int) -> str:
         return rss / 2**20, uss / 2**20
 
     lines, done, warm = [], 0, min(50, count)
+    stops = sorted({warm, *(count * q // 4 for q in (1, 2, 3, 4))} - {0})
     try:
-        for stop in (warm, count):
+        for stop in stops:
             batch = [source.item_at(k, seed_of) for k in range(done, stop)]
             for start in range(0, len(batch), 64):
                 renderer.render_batch(batch[start:start + 64])

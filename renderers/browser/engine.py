@@ -58,6 +58,11 @@ ASSETS_DIR = Path(
 ) / "node_modules"
 
 
+# Chromium collects garbage lazily: a warm markdown page's processes grew by about 200 MiB
+# (USS) over 2,000 pages, and stay flat with a full collection (about 0.1 s) every 100
+# captures
+GC_EVERY = 100
+
 # content stays data: the JSON text is parsed in the page, never spliced into script
 _CALL_JSON = ("async ([f, a]) => JSON.stringify(await window[f](JSON.parse(a)),"
               " (k, v) => v === undefined ? null : v)")
@@ -354,6 +359,7 @@ class Browser:
         shot = self._guarded("screenshot", lambda: self._cdp.send("Page.captureScreenshot", {
             "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}))
+        self._collect_garbage()
         return base64.b64decode(shot["data"])
 
     def _frame(self, width: int, height: int) -> bytes:
@@ -367,9 +373,15 @@ class Browser:
                 "HeadlessExperimental.beginFrame",
                 {"screenshot": {"format": "png", "optimizeForSpeed": True}}))
             if "screenshotData" in shot:
+                self._collect_garbage()
                 return base64.b64decode(shot["screenshotData"])
         self.close()
         raise BrowserCrash("screenshot: three frames in a row came without an image")
+
+    def _collect_garbage(self) -> None:
+        if self._calls % GC_EVERY == 0:
+            self._guarded("garbage collection",
+                          lambda: self._cdp.send("HeapProfiler.collectGarbage"))
 
     def __del__(self) -> None:
         if self.pids:
