@@ -205,3 +205,42 @@ def test_a_paragraph_taller_than_a_page_is_rejected_not_cut(renderer):
     assert any(getattr(o, "reason", "") == "clipped" for o in outcomes)
     # the giant paragraph (block 1) is in no shipped target
     assert all(1 not in o.meta["blocks"] for o in shown)
+
+
+def test_generated_sections_are_numbered_in_order_and_never_empty():
+    """The page grammar numbers sections 1, 2, ... and subsections n.1, n.2, ... in order;
+    a heading is followed by content or by a heading one level down, never ends a
+    document; and markdown documents joined from several grammar documents start each
+    one, whose numbering restarts, under a title."""
+    import random
+
+    from renderers.browser.markdown_source import generated_document
+    from renderers.latex.page_source import PageGrammar
+
+    def check(blocks: list[dict]) -> None:
+        section = subsection = 0
+        for before, block in zip([None, *blocks[:-1]], blocks, strict=True):
+            if block["kind"] != "heading":
+                continue
+            if before is not None and before["kind"] == "heading":
+                assert block["level"] > before["level"], (before, block)
+            number = block["text"].split()[0]
+            if block["level"] == 1:
+                section = subsection = 0
+            elif block["level"] == 2:
+                section, subsection = section + 1, 0
+                assert number == str(section), (number, section)
+            else:
+                subsection += 1
+                assert number == f"{section}.{subsection}", (number, section, subsection)
+        assert not blocks or blocks[-1]["kind"] != "heading"
+
+    for seed in range(200):
+        for lang in ("en", "zh"):
+            check(PageGrammar(random.Random(seed), lang).document()["blocks"])
+    for seed in range(40):
+        doc = generated_document(random.Random(seed), "en" if seed % 2 else "zh", 12000)
+        headings = [{"kind": "heading", "level": len(b["md"].split()[0]),
+                     "text": b["md"].split(" ", 1)[1]} if b["kind"] == "heading" else b
+                    for b in doc["blocks"]]
+        check(headings)

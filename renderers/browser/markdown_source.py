@@ -103,7 +103,11 @@ def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dic
     extra = rng.choice([0, 1, 1, 2])
     while extra > 0 or sum(map(_chars, doc["blocks"])) < min_chars:
         grammar.footnotes = 0
-        doc["blocks"] += grammar.document()["blocks"]
+        more = grammar.document()["blocks"]
+        if not more or more[0]["kind"] != "heading" or more[0]["level"] != 1:
+            # its sections are numbered from 1 again: a new article, under its own title
+            more.insert(0, {"kind": "heading", "level": 1, "text": grammar.prose.title()})
+        doc["blocks"] += more
         extra -= 1
     blocks: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []

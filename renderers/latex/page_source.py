@@ -86,18 +86,21 @@ class PageGrammar:
             blocks.append({"kind": "heading", "level": 1, "text": self.prose.title()})
         # about one page and a bit: TeX time is per page typeset, and one page is sampled
         budget = rng.randint(300, 650) if self.lang == "en" else rng.randint(600, 1200)
-        section = 0
+        section = subsection = 0
         while budget > 0:
             roll = rng.random()
+            if roll < 0.17 and not self._heading_fits(blocks, 2 if roll < 0.12 else 3,
+                                                      section):
+                roll = 1.0  # a paragraph instead
             if roll < 0.12:
-                section += 1
+                section, subsection = section + 1, 0
                 blocks.append({"kind": "heading", "level": 2,
                                "text": f"{section} {self.prose.title()}"})
                 budget -= 5
             elif roll < 0.17:
+                subsection += 1
                 blocks.append({"kind": "heading", "level": 3,
-                               "text": f"{max(section, 1)}.{rng.randint(1, 4)} "
-                                       f"{self.prose.title()}"})
+                               "text": f"{section}.{subsection} {self.prose.title()}"})
                 budget -= 5
             elif roll < 0.25:
                 ordered = rng.random() < 0.4
@@ -116,7 +119,17 @@ class PageGrammar:
                 blocks.append({"kind": "para", "parts": para})
                 budget -= sum(len(t.split()) if self.lang == "en" else len(t)
                               for _, t in para)
+        while blocks and blocks[-1]["kind"] == "heading":  # a heading heads something
+            blocks.pop()
         return {"lang": self.lang, "blocks": blocks}
+
+    @staticmethod
+    def _heading_fits(blocks: list[Block], level: int, section: int) -> bool:
+        """Sections are numbered in order and never empty: a subsection needs a section,
+        and a heading may follow a heading only one level down ("2 Methods", "2.1 Data")."""
+        if level == 3 and section == 0:
+            return False
+        return not blocks or blocks[-1]["kind"] != "heading" or level > blocks[-1]["level"]
 
     def small_table(self) -> str:
         """A table narrow enough for a column: few columns, no caption."""
