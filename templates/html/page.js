@@ -260,6 +260,24 @@
       for (var k = bad; k < cut; k++) blocks[k].style.display = "none";
       cut = bad;
     }
+    // a heading keeps with what follows it: headings left last on a page whose content
+    // goes on start the next page instead (unless the page would hold headings only)
+    if (cut < blocks.length) {
+      var keep = cut, hasText = false;
+      for (var h = cut - 1; h >= 0 && (!shown(h) || a.blocks[h].kind === "heading"); h--) {
+        if (shown(h)) keep = h;
+      }
+      for (var r = 0; r < keep; r++) {
+        if (shown(r) && a.blocks[r].kind !== "heading") hasText = true;
+      }
+      if (keep < cut && hasText) {
+        for (var m = keep; m < cut; m++) blocks[m].style.display = "none";
+        cut = keep;
+        notes.forEach(function (d, j) {
+          d.style.display = (a.notes[j].owner < cut && shown(a.notes[j].owner)) ? "" : "none";
+        });
+      }
+    }
     var origin = page.getBoundingClientRect();
     var shift = function (b) {
       return { x0: b.x0 - origin.left, y0: b.y0 - origin.top, x1: b.x1 - origin.left,
