@@ -345,9 +345,16 @@ class Browser:
     def screenshot(self, width: int, height: int) -> bytes:
         """A PNG of the viewport's top-left `width` x `height` pixels."""
         if self.frame_control:
-            return self._frame(width, height)
+            self.fit_viewport(width, height)  # a frame has no clip: it is the viewport
         page = self.page
         self._calls += 1  # restart_every counts images: a page may take several evaluates
+        png = self._frame() if self.frame_control else self._clip(page, width, height)
+        if self._calls % GC_EVERY == 0:
+            self._guarded("garbage collection",
+                          lambda: self._cdp.send("HeapProfiler.collectGarbage"))
+        return png
+
+    def _clip(self, page: Any, width: int, height: int) -> bytes:
         # the viewport only grows here: resizing it costs a layout, and the clip picks the
         # area (a renderer whose content has a fixed size calls fit_viewport first)
         view = page.viewport_size
@@ -359,29 +366,19 @@ class Browser:
         shot = self._guarded("screenshot", lambda: self._cdp.send("Page.captureScreenshot", {
             "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}))
-        self._collect_garbage()
         return base64.b64decode(shot["data"])
 
-    def _frame(self, width: int, height: int) -> bytes:
-        """Under frame control: one frame, drawn now, of a viewport of exactly this size (a
-        frame has no clip). The first frame after a start can come without its image; it
-        is asked for again."""
-        self.fit_viewport(width, height)
-        self._calls += 1
+    def _frame(self) -> bytes:
+        """Under frame control: one frame of the viewport, drawn now. The first frame after
+        a start can come without its image; it is asked for again."""
         for _ in range(3):
             shot = self._guarded("screenshot", lambda: self._cdp.send(
                 "HeadlessExperimental.beginFrame",
                 {"screenshot": {"format": "png", "optimizeForSpeed": True}}))
             if "screenshotData" in shot:
-                self._collect_garbage()
                 return base64.b64decode(shot["screenshotData"])
         self.close()
         raise BrowserCrash("screenshot: three frames in a row came without an image")
-
-    def _collect_garbage(self) -> None:
-        if self._calls % GC_EVERY == 0:
-            self._guarded("garbage collection",
-                          lambda: self._cdp.send("HeapProfiler.collectGarbage"))
 
     def __del__(self) -> None:
         if self.pids:

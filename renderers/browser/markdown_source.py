@@ -104,7 +104,7 @@ def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dic
     while extra > 0 or sum(map(_chars, doc["blocks"])) < min_chars:
         grammar.footnotes = 0
         more = grammar.document()["blocks"]
-        if not more or more[0]["kind"] != "heading" or more[0]["level"] != 1:
+        if more and (more[0]["kind"] != "heading" or more[0]["level"] != 1):
             # its sections are numbered from 1 again: a new article, under its own title
             more.insert(0, {"kind": "heading", "level": 1, "text": grammar.prose.title()})
         doc["blocks"] += more

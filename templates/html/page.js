@@ -20,13 +20,14 @@
 
   // Consecutive pages of a document hand the blocks that did not fit to the next page:
   // their HTML is kept rather than rendered again (keyed by width and source).
-  var CACHE = new Map();
-  function md(text, opts) {
-    var key = (opts && opts.width) + "\u0000" + text;
-    var html = CACHE.get(key);
+  var CACHE = new Map(), CACHE_SIZE = 600;
+  function keyOf(text, width) { return width + "\u0000" + text; }
+  function optionsFor(width) { return Object.assign({}, RENDER_OPTIONS, { width: width }); }
+  function md(text, width) {
+    var key = keyOf(text, width), html = CACHE.get(key);
     if (html === undefined) {
-      html = window.render(text, Object.assign({}, RENDER_OPTIONS, opts || {}));
-      if (CACHE.size >= 600) CACHE.clear();
+      html = window.render(text, optionsFor(width));
+      if (CACHE.size >= CACHE_SIZE) CACHE.clear();
       CACHE.set(key, html);
     }
     return html;
@@ -43,7 +44,7 @@
   var SHELLS = new Map();  // width -> [the HTML around a rendered text, before and after]
   function shellOf(width) {
     if (!SHELLS.has(width)) {
-      var html = window.render(BREAK, Object.assign({}, RENDER_OPTIONS, { width: width }));
+      var html = window.render(BREAK, optionsFor(width));
       var at = html.indexOf("<div>" + BREAK + "</div>");
       SHELLS.set(width, at < 0 ? null : [html.slice(0, at),
                                          html.slice(at + BREAK.length + 11)]);
@@ -53,21 +54,20 @@
   function renderTogether(texts, width) {
     var missing = [];
     texts.forEach(function (t) {
-      if (!CACHE.has(width + "\u0000" + t) && t.indexOf(BREAK) < 0 &&
+      if (!CACHE.has(keyOf(t, width)) && t.indexOf(BREAK) < 0 &&
           missing.indexOf(t) < 0) missing.push(t);
     });
     var shell = missing.length > 1 ? shellOf(width) : null;
     if (!shell) return;
-    var html = window.render(missing.join("\n\n" + BREAK + "\n\n"),
-                             Object.assign({}, RENDER_OPTIONS, { width: width }));
+    var html = window.render(missing.join("\n\n" + BREAK + "\n\n"), optionsFor(width));
     if (html.slice(0, shell[0].length) !== shell[0] ||
         html.slice(html.length - shell[1].length) !== shell[1]) return;
     var pieces = html.slice(shell[0].length, html.length - shell[1].length)
       .split("\n<div>" + BREAK + "</div>\n");
     if (pieces.length !== missing.length) return;
-    if (CACHE.size + pieces.length > 600) CACHE.clear();
+    if (CACHE.size + pieces.length > CACHE_SIZE) CACHE.clear();
     pieces.forEach(function (piece, i) {
-      CACHE.set(width + "\u0000" + missing[i], shell[0] + piece + shell[1]);
+      CACHE.set(keyOf(missing[i], width), shell[0] + piece + shell[1]);
     });
   }
 
@@ -220,14 +220,14 @@
     var blocks = a.blocks.map(function (b, i) {
       var d = document.createElement("div");
       d.className = "blk " + b.kind;
-      d.innerHTML = md(b.md, { width: a.width });
+      d.innerHTML = md(b.md, a.width);
       body.appendChild(d);
       return d;
     });
     var notes = a.notes.map(function (n) {
       var d = document.createElement("div");
       d.className = "blk note";
-      d.innerHTML = md(n.md, { width: a.width });
+      d.innerHTML = md(n.md, a.width);
       foot.appendChild(d);
       return d;
     });
@@ -239,10 +239,16 @@
     });
     var shown = function (i) { return blocks[i].style.display !== "none"; };
     var cut = blocks.length;
-    for (var round = 0; round < 100; round++) {
+    // the page ends before block n: its notes go with it
+    var cutAt = function (n) {
+      for (var k = n; k < cut; k++) blocks[k].style.display = "none";
+      cut = n;
       notes.forEach(function (d, j) {
         d.style.display = (a.notes[j].owner < cut && shown(a.notes[j].owner)) ? "" : "none";
       });
+    };
+    cutAt(cut);
+    for (var round = 0; round < 100; round++) {
       var frame = body.getBoundingClientRect();
       var pageRect = page.getBoundingClientRect();
       var inner = { left: pageRect.left + a.padding[3], right: pageRect.right - a.padding[1],
@@ -257,8 +263,7 @@
         }
       }
       if (bad < 0) break;
-      for (var k = bad; k < cut; k++) blocks[k].style.display = "none";
-      cut = bad;
+      cutAt(bad);
     }
     // a heading keeps with what follows it: headings left last on a page whose content
     // goes on start the next page instead (unless the page would hold headings only)
@@ -270,13 +275,7 @@
       for (var r = 0; r < keep; r++) {
         if (shown(r) && a.blocks[r].kind !== "heading") hasText = true;
       }
-      if (keep < cut && hasText) {
-        for (var m = keep; m < cut; m++) blocks[m].style.display = "none";
-        cut = keep;
-        notes.forEach(function (d, j) {
-          d.style.display = (a.notes[j].owner < cut && shown(a.notes[j].owner)) ? "" : "none";
-        });
-      }
+      if (keep < cut && hasText) cutAt(keep);
     }
     var origin = page.getBoundingClientRect();
     var shift = function (b) {
@@ -313,7 +312,7 @@
     var d = document.createElement("div");
     d.className = "formula";
     d.style.padding = a.pad + "px";
-    d.innerHTML = md("\\[" + "\n" + a.tex + "\n" + "\\]", { width: 4000 });
+    d.innerHTML = md("\\[" + "\n" + a.tex + "\n" + "\\]", 4000);
     body.appendChild(d);
     var r = d.getBoundingClientRect();
     var err = d.querySelector("mjx-merror, [data-mjx-error], .math-error, merror");
