@@ -26,7 +26,14 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        help="model shapes (stage 1 uses the preset's small decoder)")
     train.add_argument("--data", required=True, help="dataset folder (shards/ inside)")
     train.add_argument("--out", required=True, help="checkpoints go here; re-run to resume")
-    train.add_argument("--init-from", help="local Hugging Face checkpoint to start from")
+    train.add_argument("--init-from", help="a local GotOcr2 checkpoint to start from: the "
+                       "previous stage's final/, or GOT-OCR-2.0 in transformers' format")
+    train.add_argument("--decoder", help="a local Hugging Face causal-LM folder (OPT for "
+                       "stage 1, Qwen2 for stage 2): its weights, shape and tokenizer")
+    train.add_argument("--vision", help="a local SAM ViT-B folder (transformers' SamModel) "
+                       "for the vision tower, as Vary-tiny starts from SAM-b")
+    train.add_argument("--encoder-width", type=int, help="channels of the encoder's last "
+                       "convolution (default: the stage-2 decoder's width, GOT: 1024)")
     train.add_argument("--tokenizer", help="local tokenizer (default: BPE on the targets)")
     train.add_argument("--replay", help="replay data folder (default: --data)")
     train.add_argument("--replay-share", type=float, help="share of replay samples "
@@ -101,7 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     cfg = TrainConfig(
         stage=args.stage, data=args.data, out=args.out, preset=args.preset,
-        init_from=args.init_from, tokenizer=args.tokenizer, replay=args.replay,
+        init_from=args.init_from, decoder=args.decoder, vision=args.vision,
+        encoder_width=args.encoder_width, tokenizer=args.tokenizer, replay=args.replay,
         replay_share=args.replay_share, max_steps=args.max_steps, batch_size=args.batch_size,
         grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps,
         weight_decay=args.weight_decay, max_length=args.max_length,

@@ -17,19 +17,20 @@ class StageSpec:
     tasks: tuple[str, ...] | None  # the stage's own data; None: every task
     replay_tasks: tuple[str, ...] | None  # what the replay share draws from
     replay_share: float
-    freeze_vision: bool
+    freeze_encoder: bool  # the vision tower and both convolutions (GOT's stage 3)
 
 
 STAGES: dict[int, StageSpec] = {
     # Stage 1: encoder + small decoder on plain OCR.
     1: StageSpec(lr=1e-4, max_length=4096, tasks=("ocr",), replay_tasks=None,
-                 replay_share=0.0, freeze_vision=False),
+                 replay_share=0.0, freeze_encoder=False),
     # Stage 2: everything, on every task; 80% of the samples replay stage-1 OCR.
     2: StageSpec(lr=1e-4, max_length=6000, tasks=None, replay_tasks=("ocr",),
-                 replay_share=0.8, freeze_vision=False),
-    # Stage 3: decoder only, on fine-grained, multi-crop and multi-page data plus replay.
+                 replay_share=0.8, freeze_encoder=False),
+    # Stage 3: decoder and linear projector only (the encoder frozen), on fine-grained,
+    # multi-crop and multi-page data plus replay.
     3: StageSpec(lr=2e-5, max_length=8192, tasks=("box", "color", "multi-crop", "multi-page"),
-                 replay_tasks=None, replay_share=0.8, freeze_vision=True),
+                 replay_tasks=None, replay_share=0.8, freeze_encoder=True),
 }
 
 
@@ -39,7 +40,10 @@ class TrainConfig:
     data: str
     out: str
     preset: str = "got"
-    init_from: str | None = None
+    init_from: str | None = None  # a GotOcr2 checkpoint: the previous stage, or GOT's
+    decoder: str | None = None  # a local causal-LM folder (OPT, Qwen2): weights + tokenizer
+    vision: str | None = None  # a local SAM ViT-B (or GotOcr2) folder for the vision tower
+    encoder_width: int | None = None  # the encoder's last conv width (default: see model.py)
     tokenizer: str | None = None
     replay: str | None = None  # replay data folder; default: --data
     replay_share: float | None = None  # default: the stage's

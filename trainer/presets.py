@@ -104,7 +104,11 @@ def text_config(shape: DecoderShape, vocab_size: int, pad_id: int, eos_id: int) 
 
 
 def vision_config(shape: VisionShape) -> dict[str, Any]:
-    return {"hidden_size": shape.hidden, "num_hidden_layers": shape.layers,
+    # initializer_range: SAM's config defaults to 1e-10, which starts a vision tower from
+    # scratch with all but zero weights: its output is constant and no image reaches the
+    # decoder. 0.02 is the usual ViT scale (pretrained towers come from --vision).
+    return {"initializer_range": 0.02,
+            "hidden_size": shape.hidden, "num_hidden_layers": shape.layers,
             "num_attention_heads": shape.heads, "mlp_dim": shape.mlp,
             "output_channels": shape.out_channels, "global_attn_indexes": list(shape.global_attn),
             "window_size": shape.window, "image_size": IMAGE_SIZE, "patch_size": 16}

@@ -24,7 +24,7 @@ from trainer.config import TrainConfig
 from trainer.data import LoaderState, make_loader, read_texts
 from trainer.formatting import IGNORE, GotFormatter
 from trainer.images import normalize
-from trainer.model import freeze_vision_tower, from_checkpoint, load_model
+from trainer.model import freeze_encoder, from_checkpoint, load_model
 from trainer.presets import get_preset
 from trainer.prompts import SYSTEM
 from trainer.tokenizer import load_tokenizer, train_bpe
@@ -36,9 +36,12 @@ StepHook = Callable[[int, float], None]
 
 
 def resolve_tokenizer(cfg: TrainConfig, d: dist.Dist) -> PreTrainedTokenizerBase:
-    """--tokenizer, else the --init-from checkpoint's, else a BPE trained on the shards."""
+    """--tokenizer, else the --decoder's (its ids are what its weights know), else the
+    --init-from checkpoint's, else a BPE trained on the shards."""
     if cfg.tokenizer:
         return load_tokenizer(cfg.tokenizer)
+    if cfg.decoder:
+        return load_tokenizer(cfg.decoder)
     if cfg.init_from and (Path(cfg.init_from) / "tokenizer_config.json").exists():
         return load_tokenizer(cfg.init_from)
     # Rank 0 trains and saves it; the others load the same file rather than retrain.
@@ -95,10 +98,13 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
         state = checkpoint.load_state(resume_from)
     else:
         tokenizer = resolve_tokenizer(cfg, d)
-        model = load_model(get_preset(cfg.preset), cfg.stage, tokenizer, cfg.init_from)
+        model = load_model(get_preset(cfg.preset), cfg.stage, tokenizer, cfg.init_from,
+                           decoder=cfg.decoder, vision=cfg.vision,
+                           encoder_width=cfg.encoder_width)
         state = None
-    if cfg.spec.freeze_vision:
-        log.info("vision tower frozen: %d parameters", freeze_vision_tower(model))
+    if cfg.spec.freeze_encoder:
+        log.info("encoder frozen (vision tower, both convolutions): %d parameters",
+                 freeze_encoder(model))
     if cfg.grad_checkpointing:
         model.gradient_checkpointing_enable({"use_reentrant": False})
     model.to(d.device)
@@ -128,7 +134,12 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
                  sum(p.numel() for p in trainable) / 1e6, dtype, d.device, d.world)
 
     # --- data
-    formatter = GotFormatter(tokenizer, max_length=cfg.resolved_max_length(),
+    max_length = cfg.resolved_max_length()
+    positions = getattr(model.config.text_config, "max_position_embeddings", None)
+    if positions and positions < max_length:
+        log.warning("max length %d capped at the decoder's %d positions", max_length, positions)
+        max_length = positions
+    formatter = GotFormatter(tokenizer, max_length=max_length,
                              max_tiles=cfg.max_tiles, style=cfg.prompt_style)
     loader = make_loader(cfg.sources(), formatter, cfg.batch_size, cfg.seed, d.rank, d.world,
                          cfg.num_workers, loader_state)
