@@ -128,10 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("--address goes with --ray-workers N")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
-        # A gloo process group freed by the garbage collector can deadlock: its destructor
-        # waits, holding the GIL, for its worker thread, which needs the GIL to finish the
-        # last collective's bookkeeping. A torchrun rank therefore never collects the DDP
-        # wrapper and leaves with os._exit once its checkpoint is written.
+        # No collection may free the process group before os._exit (trainer.dist._KEPT).
         gc.disable()
     final = train(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -26,6 +26,14 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
+# A multi-rank wrapper is never freed. Freeing it frees the gloo process group its reducer
+# holds, whose destructor joins the group's worker thread while holding the GIL; if that
+# thread is still releasing the last collective's tensors it waits for the GIL, and the
+# rank never exits (seen under torchrun on a loaded machine: py-spy shows
+# ~ProcessGroupGloo in std::thread::join and the worker in gil_scoped_acquire). The
+# process leaves with os._exit instead (`ocr2synth train`), which frees nothing.
+_KEPT: list[torch.nn.Module] = []
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -77,9 +85,12 @@ def wrap(model: torch.nn.Module, d: Dist, parallel: str = "ddp") -> torch.nn.Mod
         for unit in shard_units(model):
             fully_shard(unit, mesh=mesh)
         fully_shard(model, mesh=mesh)  # the rest: embeddings, projector, norms, head
-        return model
-    ids = [d.local_rank] if d.device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids)
+        wrapped: torch.nn.Module = model
+    else:
+        ids = [d.local_rank] if d.device.type == "cuda" else None
+        wrapped = DistributedDataParallel(model, device_ids=ids)
+    _KEPT.append(wrapped)
+    return wrapped
 
 
 def unwrap(model: torch.nn.Module) -> Any:
@@ -147,5 +158,8 @@ def barrier(d: Dist) -> None:
 
 
 def shutdown(d: Dist) -> None:
-    if d.world > 1 and d.owns_group and dist.is_initialized():
-        dist.destroy_process_group()
+    """Every rank has reached the end. The process group is not destroyed: gloo's
+    destruction can deadlock (see `_KEPT`) and a rank that never exits holds its devices;
+    the caller ends the process with os._exit, as `ocr2synth train` does."""
+    if d.world > 1 and dist.is_initialized():
+        dist.barrier()
