@@ -38,7 +38,7 @@ endif
 	render-latex-formula render-latex-table render-latex-page render-tikz \
 	render-music render-molecule render-markdown-page render-pdf-page render-chart-mpl \
 	render-chart-echarts train-stage1 train-stage2 train-stage3 \
-	render-fine-grained render-multi-crop render-multi-page soak proof
+	render-fine-grained render-multi-crop render-multi-page soak proof gpu-check
 
 setup: system-packages venv moses npm-assets
 
@@ -153,6 +153,16 @@ proof: setup
 		--workers $(WORKERS) --no-progress
 	$(BIN)/python -m trainer.proof --train $(OUT)/proof/train --heldout $(OUT)/proof/heldout \
 		--out $(OUT)/proof/report $(PROOF_ARGS)
+
+# The trainer's figures on one GPU (trainer/gpu_check.py): GOT's shapes at batch 1, 2, 4 with
+# 8K tokens in bf16, then 300 proof steps on out/proof (render it first with `make proof`,
+# or carry it). No `setup`: a GPU machine may have no network; it runs with the Python that
+# has torch (the venv's where there is one).
+GPU_PYTHON ?= $(shell [ -x $(BIN)/python ] && echo $(BIN)/python || echo python3)
+GPU_CHECK_ARGS ?=
+gpu-check:
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m trainer.gpu_check --proof-train $(OUT)/proof/train \
+		--proof-heldout $(OUT)/proof/heldout $(GPU_CHECK_ARGS)
 
 render-latex-table:
 	$(MAKE) render R=latex-table
