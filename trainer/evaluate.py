@@ -2,7 +2,8 @@
 
 Rows are read in shard order (no shuffle, so two checkpoints see the same samples), at
 most `max_samples` per task, decoded greedily through the checkpoint's processor, and
-scored with `trainer.metrics`. A row whose image cannot be decoded is counted, not fatal.
+scored with `trainer.metrics`. A row whose image cannot be decoded is counted, not fatal;
+so is a pair GOT drops (empty prediction or target).
 """
 
 from __future__ import annotations
@@ -93,8 +94,12 @@ def evaluate(model_dir: str | Path, data: str | Path, max_samples: int | None = 
             log.warning("%s: bad image (%s)", row["id"], exc)
             skipped["bad_image"] += 1
             continue
-        pred = reader.read(images, query)
-        scores[row["task"]].append(score(pred, row["target"]))
+        pred = reader.read(images, query).strip()  # GOT strips the model's output
+        scored = score(pred, row["target"])
+        if scored is None:  # an empty side: GOT drops the pair
+            skipped["empty"] += 1
+        else:
+            scores[row["task"]].append(scored)
         if len(report.examples) < n_examples:
             report.examples.append({"id": row["id"], "task": row["task"],
                                     "target": row["target"], "prediction": pred})
