@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trainer.metrics import (
     WordNetMissing,
@@ -115,8 +117,30 @@ def test_meteor_stems_synonyms_and_fragmentation():
 
 def test_edit_distance():
     assert levenshtein("kitten", "sitting") == 3
+    assert levenshtein("", "abc") == 3 and levenshtein("a", "") == 1
+    assert levenshtein(["the", "cat"], ["a", "cat"]) == 1  # any sequence of symbols
     assert normalized_edit_distance("kitten", "sitting") == pytest.approx(3 / 7)
     assert normalized_edit_distance("", "") == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("abc d", max_size=40), st.text("abcde", max_size=80))
+def test_edit_distance_equals_nltks(a, b):
+    import nltk
+
+    assert levenshtein(a, b) == nltk.edit_distance(a, b) == levenshtein(b, a)
+
+
+def test_edit_distance_of_long_pages_is_fast():
+    import random
+    import time
+
+    rng = random.Random(0)
+    page = "".join(rng.choice("abcdefgh \n") for _ in range(10_000))
+    other = "".join(rng.choice("abcdefgh \n") for _ in range(9_000))
+    t0 = time.perf_counter()
+    levenshtein(page, other)
+    assert time.perf_counter() - t0 < 5  # the cell-by-cell table: about 2 minutes
 
 
 def test_chinese_is_cut_with_jieba_for_both_texts():

@@ -36,7 +36,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -89,17 +89,39 @@ def tokens(pred: str, ref: str, unit: Unit = "word") -> tuple[list[str], list[st
     return pred.split(), ref.split()
 
 
-def levenshtein(a: Sequence[object], b: Sequence[object]) -> int:
-    """Insertions, deletions and substitutions, each costing 1 (two rows of the DP table)."""
+def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Insertions, deletions and substitutions, each costing 1 (nltk's `edit_distance`).
+
+    Bit-parallel (Myers 1999, in Hyyro's form for whole-string distance): one column of
+    the DP table's vertical differences is kept as bits of a Python int, so a pair of
+    4,000-token pages takes milliseconds where the cell-by-cell table takes minutes.
+    """
     if len(a) < len(b):
         a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+    m = len(b)
+    if m == 0:
+        return len(a)
+    match: dict[Hashable, int] = {}  # per symbol: the positions of b where it occurs
+    for i, c in enumerate(b):
+        match[c] = match.get(c, 0) | (1 << i)
+    full, last = (1 << m) - 1, 1 << (m - 1)
+    plus, minus, dist = full, 0, m  # vertical +1/-1 differences; D[len(b)][j]
+    for c in a:
+        eq = match.get(c, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        h_plus = minus | (~(xh | plus) & full)
+        h_minus = plus & xh
+        if h_plus & last:
+            dist += 1
+        elif h_minus & last:
+            dist -= 1
+        # Row 0 of the table grows by 1 per column: shift a +1 in at the bottom.
+        h_plus = ((h_plus << 1) | 1) & full
+        h_minus = (h_minus << 1) & full
+        plus = h_minus | (~(xv | h_plus) & full)
+        minus = h_plus & xv
+    return dist
 
 
 def normalized_edit_distance(pred: str, ref: str) -> float:
