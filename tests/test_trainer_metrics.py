@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from trainer.metrics import (
     WordNetMissing,
     bleu,
+    format_parts,
     levenshtein,
     mean,
     meteor,
     normalized_edit_distance,
     precision_recall_f1,
     score,
+    score_format_parts,
     tokens,
     wordnet,
 )
@@ -191,6 +193,19 @@ def test_wordnet_comes_from_debian_files_and_missing_files_say_what_to_install(t
     assert "auto" in {lemma.name() for s in wordnet().synsets("car") for lemma in s.lemmas()}
     with pytest.raises(WordNetMissing, match="wordnet-base"):
         wordnet(str(tmp_path))
+
+
+def test_format_parts_are_cut_as_gots_format_script_cuts_them():
+    page = ("Let \\(a+b\\) and \\(c\\) be.\n\\[ x^2 \\]\n"
+            "\\begin{tabular}{cc} 1 & 2 \\end{tabular} then \\begin{tabular}{c} z ")
+    parts = format_parts(" " + page + "\n")
+    assert parts["text"] == page.strip()
+    # Inline formulas one a line, then the display ones with no separator in between.
+    assert parts["math"] == "a+b\nc x^2 "
+    assert parts["table"] == "{cc} 1 & 2 \n{c} z "  # the last tabular runs to the end
+    assert format_parts("\\(a\n b\\)")["math"] == ""  # inline math stays on one line
+    scored = score_format_parts(page, "no math here")
+    assert scored["text"] is not None and scored["math"] is None and scored["table"] is None
 
 
 def test_means_average_the_samples_kept():

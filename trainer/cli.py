@@ -94,6 +94,9 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                     "order for precision/recall/BLEU/METEOR, no n-gram rule on multi-crop")
     ev.add_argument("--chars", action="store_true",
                     help="score over characters, as GOT's scene-text script does")
+    ev.add_argument("--format-parts", action="store_true",
+                    help="also score formatted readings' text, math and table parts "
+                    "(rows TASK/text, TASK/math, TASK/table), as GOT's eval_ocr_format.py")
     _add_generation_args(ev)
     ev.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when there is one)")
     ev.add_argument("--json", help="also write the report here")
@@ -169,7 +172,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                       image_root=args.image_root, got_compat=args.got_compat,
                       no_repeat_ngram_size=args.no_repeat_ngram_size,
                       max_tiles=args.max_tiles, unit="char" if args.chars else "word",
-                      prompt=args.prompt)
+                      prompt=args.prompt, format_parts=args.format_parts)
     print(report.text())
     if args.json:
         Path(args.json).write_text(report.to_json())

@@ -31,7 +31,7 @@ from PIL import Image
 from trainer.data import COLUMNS, DataError, shard_files
 from trainer.images import decode
 from trainer.infer import GOT_MAX_NEW_TOKENS, GOT_MAX_TILES, GOT_NO_REPEAT_NGRAM_SIZE, Reader
-from trainer.metrics import NAMES, Scores, Unit, mean, score, wordnet
+from trainer.metrics import NAMES, Scores, Unit, mean, score, score_format_parts, wordnet
 from trainer.prompts import Query
 
 log = logging.getLogger(__name__)
@@ -164,11 +164,11 @@ class EvalReport:
         return json.dumps(self.__dict__, indent=2, ensure_ascii=False)
 
     def text(self) -> str:
-        head = f"{'task':<12} {'n':>5} {'dropped':>7} " + " ".join(f"{n:>13}" for n in NAMES)
+        head = f"{'task':<16} {'n':>5} {'dropped':>7} " + " ".join(f"{n:>13}" for n in NAMES)
         lines = [f"{self.model} on {self.data} ({self.seconds:.1f}s)", head]
         for task in sorted(self.per_task, key=lambda t: (t == "all", t)):
             values = " ".join(f"{self.per_task[task][n]:>13.4f}" for n in NAMES)
-            lines.append(f"{task:<12} {self.counts[task]:>5} {self.dropped.get(task, 0):>7} "
+            lines.append(f"{task:<16} {self.counts[task]:>5} {self.dropped.get(task, 0):>7} "
                          f"{values}")
         if self.skipped:
             lines.append(f"skipped: {self.skipped}")
@@ -185,10 +185,14 @@ def evaluate(model_dir: str | Path, data: str | Path, max_samples: int | None = 
              image_root: str | Path | None = None, got_compat: bool = False,
              no_repeat_ngram_size: int = GOT_NO_REPEAT_NGRAM_SIZE,
              max_tiles: int = GOT_MAX_TILES, unit: Unit = "word",
-             prompt: str | None = None) -> EvalReport:
+             prompt: str | None = None, format_parts: bool = False) -> EvalReport:
     """`data`: a dataset folder (shards/ inside) or a GOT evaluation JSON file.
 
     `max_samples` per task: None takes DEFAULT_SHARD_SAMPLES from shards, all of a JSON.
+    `format_parts`: samples whose prompt asks for format are also scored on their text,
+    math and table parts (GOT's eval_ocr_format.py), in rows `TASK/text`, `TASK/math`
+    and `TASK/table` that count only the pairs where both sides have that part and stay
+    out of "all".
     """
     wordnet()  # fails now, not after the first generation, when WordNet is missing
     if is_got_json(data):
@@ -205,8 +209,9 @@ def evaluate(model_dir: str | Path, data: str | Path, max_samples: int | None = 
     report = EvalReport(str(model_dir), str(data), settings={
         "got_compat": got_compat, "unit": unit, "max_new_tokens": max_new_tokens,
         "no_repeat_ngram_size": no_repeat_ngram_size, "max_tiles": max_tiles,
-        "prompt": prompt})
+        "prompt": prompt, "format_parts": format_parts})
     scores: dict[str, list[Scores]] = defaultdict(list)
+    parts: dict[str, list[Scores]] = defaultdict(list)
     dropped: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     t0 = time.perf_counter()
@@ -227,6 +232,11 @@ def evaluate(model_dir: str | Path, data: str | Path, max_samples: int | None = 
             dropped[sample.task] += 1
         else:
             scores[sample.task].append(scored)
+        if format_parts and query.format:
+            for part, part_scores in score_format_parts(pred, sample.target,
+                                                        got_compat).items():
+                if part_scores is not None:
+                    parts[f"{sample.task}/{part}"].append(part_scores)
         if len(report.examples) < n_examples:
             report.examples.append({"id": sample.id, "task": sample.task,
                                     "target": sample.target, "prediction": pred})
@@ -236,6 +246,8 @@ def evaluate(model_dir: str | Path, data: str | Path, max_samples: int | None = 
     if len(scores) > 1:
         report.per_task["all"] = mean(s for ss in scores.values() for s in ss)
         report.counts["all"] = sum(report.counts.values())
+    report.per_task.update({row: mean(s) for row, s in parts.items()})
+    report.counts.update({row: len(s) for row, s in parts.items()})
     for task in dropped.keys() - scores.keys():  # every pair dropped: shown, with no means
         report.per_task[task], report.counts[task] = mean([]), 0
     report.dropped = dict(dropped)

@@ -225,6 +225,33 @@ def score(pred: str, ref: str, got_compat: bool = False, unit: Unit = "word") ->
                   meteor(hyp, refs))
 
 
+# GOT's eval_ocr_format.py scores a formatted page three times: whole (stripped), its math,
+# its tables. Inline `\( \)` and display `\[ \]` math stay on one line (no DOTALL) and
+# end at the first delimiter not escaped; a tabular runs to its end or the text's end.
+_INLINE_MATH = re.compile(r"\\\((.*?)(?<!\\)\\\)")
+_DISPLAY_MATH = re.compile(r"\\\[(.+?)(?<!\\)\\\]")
+_TABULAR = re.compile(r"\\begin\{tabular\}(.+?)(?:\\end\{tabular\}|$)", re.S)
+FORMAT_PARTS = ("text", "math", "table")
+
+
+def format_parts(text: str) -> dict[str, str]:
+    """A formatted text cut as GOT's format script does. Math is the inline formulas, one a
+    line, followed directly (GOT adds no separator) by the display ones, one a line; the
+    table part is the tabulars' bodies, one a line."""
+    return {
+        "text": text.strip(),
+        "math": "\n".join(_INLINE_MATH.findall(text)) + "\n".join(_DISPLAY_MATH.findall(text)),
+        "table": "\n".join(_TABULAR.findall(text)),
+    }
+
+
+def score_format_parts(pred: str, ref: str, got_compat: bool = False
+                       ) -> dict[str, Scores | None]:
+    """Each part of `format_parts` scored on its own; None where a side lacks it."""
+    p, r = format_parts(pred), format_parts(ref)
+    return {part: score(p[part], r[part], got_compat) for part in FORMAT_PARTS}
+
+
 def mean(scores: Iterable[Scores]) -> dict[str, float]:
     """Per-sample metrics averaged over the pairs kept, as GOT's tables report them."""
     rows = [s.as_dict() for s in scores]
