@@ -268,3 +268,19 @@ def test_generation_uses_gots_settings(checkpoint, tmp_path, generate_calls):
     crop = Query.parse("OCR with format upon the patch reference: ")
     assert "no_repeat_ngram_size" not in reader.generation_kwargs(crop)
     assert reader.generation_kwargs(Query.parse("OCR: "))["no_repeat_ngram_size"] == 20
+
+
+def test_eval_on_gots_json_runs_the_model_on_pages_and_boxes(checkpoint, tmp_path):
+    from pipelines.cli import main
+
+    data, images = write_got_json(tmp_path)
+    report_file = tmp_path / "eval.json"
+    assert main(["eval", "--model", str(checkpoint), "--data", str(data),
+                 "--image-root", str(images), "--max-new-tokens", "2", "--max-samples", "1",
+                 "--task", "multi-page", "--task", "box", "--task", "ocr",
+                 "--json", str(report_file)]) == 0
+    report = json.loads(report_file.read_text())
+    seen = {t: report["counts"].get(t, 0) + report["dropped"].get(t, 0)
+            for t in ("multi-page", "box", "ocr")}
+    assert seen == {"multi-page": 1, "box": 1, "ocr": 1}  # at most one per task
+    assert report["skipped"] == {}
