@@ -7,12 +7,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RAY_AUTH_MODE ?= disabled
 
 # Debian packages: TeX Live subset (preview, amsmath, tikz, fonts, booktabs, multirow), poppler,
-# chromium and its headless shell, CJK fonts, and CJK for pdfLaTeX (CJKutf8 with the Arphic
-# Song and Kai fonts).
+# chromium and its headless shell, CJK fonts, CJK for pdfLaTeX (CJKutf8 with the Arphic
+# Song and Kai fonts), and WordNet 3.0's data files for `ocr2synth eval`'s METEOR.
 DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
 	poppler-utils chromium chromium-headless-shell fonts-noto-cjk fonts-dejavu-core coreutils \
-	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp
+	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp \
+	wordnet-base
 
 MOLSETS_VERSION := 0.3.1
 

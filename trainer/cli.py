@@ -73,14 +73,38 @@ def _box(text: str) -> tuple[int, int, int, int]:
     return values[0], values[1], values[2], values[3]
 
 
+def _add_generation_args(parser: argparse.ArgumentParser) -> None:
+    """GOT's generation settings by default (GOT/eval/eval_GOT_ocr.py), lowerable."""
+    parser.add_argument("--max-new-tokens", type=int, default=4096, help="(GOT: 4096)")
+    parser.add_argument("--no-repeat-ngram-size", type=int, default=20,
+                        help="no n-gram of this size twice; 0: off (GOT: 20)")
+    parser.add_argument("--max-tiles", type=int, default=6,
+                        help="multi-crop tiles at most, plus the thumbnail (GOT: 6)")
+
+
 def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     """`ocr2synth eval` and `ocr2synth generate`: a trained checkpoint at work."""
-    ev = sub.add_parser("eval", help="GOT's metrics per task on held-out shards")
+    ev = sub.add_parser("eval", help="GOT's metrics per task on held-out shards or a GOT "
+                        "evaluation JSON")
     ev.add_argument("--model", required=True, help="checkpoint folder (save_pretrained)")
-    ev.add_argument("--data", required=True, help="held-out dataset folder (shards/ inside)")
-    ev.add_argument("--max-samples", type=int, default=100, help="per task")
-    ev.add_argument("--max-new-tokens", type=int, default=512)
+    ev.add_argument("--data", required=True, help="held-out dataset folder (shards/ inside), "
+                    "or a GOT evaluation JSON file (GOT's eval scripts, the Fox benchmark)")
+    ev.add_argument("--image-root", help="folder the JSON's image names are relative to "
+                    "(default: the JSON's folder)")
+    ev.add_argument("--max-samples", type=int,
+                    help="per task (default: 100 from shards, all of a JSON)")
     ev.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    ev.add_argument("--prompt", help="one GOT prompt for every JSON entry, e.g. 'OCR with "
+                    "format: ' (GOT's eval script does this)")
+    ev.add_argument("--got-compat", action="store_true",
+                    help="GOT's published settings exactly: its (truth, prediction) argument "
+                    "order for precision/recall/BLEU/METEOR, no n-gram rule on multi-crop")
+    ev.add_argument("--chars", action="store_true",
+                    help="score over characters, as GOT's scene-text script does")
+    ev.add_argument("--format-parts", action="store_true",
+                    help="also score formatted readings' text, math and table parts "
+                    "(rows TASK/text, TASK/math, TASK/table), as GOT's eval_ocr_format.py")
+    _add_generation_args(ev)
     ev.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when there is one)")
     ev.add_argument("--json", help="also write the report here")
 
@@ -94,7 +118,7 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--color", help="the frame colour drawn on the image, e.g. red")
     gen.add_argument("--multi-page", action="store_true", help="the images are one document")
     gen.add_argument("--crop", action="store_true", help="multi-crop: tiles + thumbnail")
-    gen.add_argument("--max-new-tokens", type=int, default=512)
+    _add_generation_args(gen)
     gen.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when there is one)")
 
 
@@ -149,7 +173,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     report = evaluate(args.model, args.data, max_samples=args.max_samples,
                       max_new_tokens=args.max_new_tokens,
-                      tasks=tuple(args.task) if args.task else None, device=args.device)
+                      tasks=tuple(args.task) if args.task else None, device=args.device,
+                      image_root=args.image_root, got_compat=args.got_compat,
+                      no_repeat_ngram_size=args.no_repeat_ngram_size,
+                      max_tiles=args.max_tiles, unit="char" if args.chars else "word",
+                      prompt=args.prompt, format_parts=args.format_parts)
     print(report.text())
     if args.json:
         Path(args.json).write_text(report.to_json())
@@ -162,7 +190,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     query = query_from_flags(args.prompt, args.format, args.box, args.color, args.multi_page,
                              args.crop)
-    reader = Reader.load(args.model, device=args.device, max_new_tokens=args.max_new_tokens)
+    reader = Reader.load(args.model, device=args.device, max_new_tokens=args.max_new_tokens,
+                         max_tiles=args.max_tiles,
+                         no_repeat_ngram_size=args.no_repeat_ngram_size)
     images = [decode(Path(p).read_bytes()) for p in args.images]
     if query.multi_page:
         print(reader.read(images, query))
