@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 from PIL import Image
-from transformers import AutoProcessor, GotOcr2ForConditionalGeneration
+from transformers import AutoProcessor
 
+from trainer.model import GotOcr2ForConditionalGeneration  # stage-1 checkpoints too
 from trainer.prompts import Query, chat_prompt
 
 # GOT's generation settings (GOT/eval/eval_GOT_ocr.py and its demo): greedy, one beam, no
