@@ -173,6 +173,33 @@ def test_cli_train_and_trainer_bench(corpus, tmp_path, capsys):
     assert "samples/s" in capsys.readouterr().out
 
 
+KEEPS_GROUP = """
+import gc, weakref
+import torch, torch.distributed as tdist
+from trainer import dist
+tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
+d = dist.Dist(rank=0, world=2, local_rank=0, device=torch.device("cpu"))
+wrapped = dist.wrap(torch.nn.Linear(2, 2), d)
+alive = weakref.ref(wrapped)
+del wrapped
+gc.collect()
+dist.shutdown(d)
+print(alive() is not None, tdist.is_initialized())
+"""
+
+
+def test_a_multi_rank_run_never_frees_its_process_group():
+    """The deterministic half of the check below: freeing the DDP wrapper (its reducer holds
+    the gloo group) or destroying the group at the end is what deadlocked; neither may
+    happen before the process leaves with os._exit."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", KEEPS_GROUP], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["True", "True"], done.stdout + done.stderr
+
+
 def test_ddp_ranks_under_torchrun_exit_under_load(corpus, tmp_path):
     """Two gloo ranks: the DDP wrapper, token normalisation and per-rank loader state, and
     both ranks leave. A rank that freed its process group at the end could deadlock in
