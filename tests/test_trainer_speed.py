@@ -1,0 +1,149 @@
+"""GOT's shapes, fast: SDPA vision attention and the label-only loss equal what they replace;
+length-grouped batches pad less and still resume exactly; the loop's options run on CPU."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from trainer_helpers import row  # noqa: E402
+
+WORDS = "alpha beta gamma delta sum page red box".split()
+
+
+def _vision_encoder():
+    from transformers import GotOcr2VisionConfig
+    from transformers.models.got_ocr2.modeling_got_ocr2 import GotOcr2VisionEncoder
+
+    # An 8x8 patch grid: layers 0 and 2 attend in 3x3 windows (padded to 9x9), layer 1 is
+    # global; the relative-position tables get values (they start at zero).
+    config = GotOcr2VisionConfig(hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
+                                 mlp_dim=64, output_channels=16, global_attn_indexes=[1],
+                                 window_size=3, image_size=128, patch_size=16)
+    torch.manual_seed(0)
+    encoder = GotOcr2VisionEncoder(config).train()
+    with torch.no_grad():
+        for param in encoder.parameters():
+            param.normal_(0.0, 0.1)
+    return encoder
+
+
+def _blocks(encoder, x):
+    # The neck's output is tiny at these scales; the blocks' output is what attention makes.
+    h = encoder.patch_embed(x) + encoder.pos_embed
+    for layer in encoder.layers:
+        h = layer(h)
+    return h
+
+
+@pytest.mark.parametrize("mode", ["fold", "bias"])
+def test_sdpa_vision_attention_equals_eager_with_grads(mode, monkeypatch):
+    import torch.nn.functional as F
+
+    from trainer.attention import use_eager_vision, use_sdpa_vision
+
+    eager = _vision_encoder()
+    sdpa = copy.deepcopy(eager)
+    assert use_sdpa_vision(sdpa, mode) == 3
+    calls = []
+    real = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention",
+                        lambda *a, **k: calls.append(a[0].shape) or real(*a, **k))
+    x = torch.randn(2, 3, 128, 128)
+    a, b = _blocks(eager, x), _blocks(sdpa, x)
+    assert len(calls) == 3  # every layer went through SDPA, windowed and global
+    torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    grad = torch.randn_like(a)
+    (a * grad).sum().backward()
+    (b * grad).sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), sdpa.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-5, rtol=1e-5, msg=name)
+    assert use_eager_vision(sdpa) == 3
+
+
+def test_sdpa_model_saves_a_plain_transformers_checkpoint(tmp_path):
+    from transformers import GotOcr2ForConditionalGeneration
+
+    from trainer.attention import use_sdpa_vision
+
+    model = _tiny_model(2)
+    before = set(model.state_dict())
+    assert use_sdpa_vision(model) == model.config.vision_config.num_hidden_layers
+    assert set(model.state_dict()) == before
+    model.save_pretrained(tmp_path / "m")
+    loaded = GotOcr2ForConditionalGeneration.from_pretrained(tmp_path / "m")
+    assert set(loaded.state_dict()) == before
+
+
+def _tokenizer():
+    from trainer.tokenizer import train_bpe
+
+    return train_bpe([" ".join(WORDS)] * 8 + ["OCR with format: "], 400)
+
+
+def _tiny_model(stage: int):
+    from trainer.model import load_model
+    from trainer.presets import get_preset
+
+    torch.manual_seed(0)
+    return load_model(get_preset("tiny"), stage, _tokenizer(), None)
+
+
+def _batch(tokenizer, targets: list[str]):
+    from trainer.formatting import GotFormatter, collate
+
+    formatter = GotFormatter(tokenizer, max_length=2048)
+    samples = [formatter.encode(row(i, "ocr", "OCR: ", t)) for i, t in enumerate(targets)]
+    return collate(samples, tokenizer.pad_token_id)
+
+
+@pytest.mark.parametrize("stage", [1, 2])  # OPT's and Qwen2's decoders
+def test_label_only_loss_equals_full_logits_loss_and_grads(stage):
+    from trainer.loss import full_logits_loss_sum, token_loss_sum
+
+    model = _tiny_model(stage).train()
+    batch = _batch(_tokenizer(), ["alpha beta gamma delta sum page red box alpha beta",
+                                  "red box"])
+    cpu = torch.device("cpu")
+    full = full_logits_loss_sum(model, batch, torch.float32, cpu)
+    full.backward()
+    want = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    mine = token_loss_sum(model, batch, torch.float32, cpu, chunk=3)  # several chunks
+    mine.backward()
+    torch.testing.assert_close(mine, full, atol=1e-5, rtol=1e-5)
+    got = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    assert got.keys() == want.keys()
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], atol=1e-6, rtol=1e-4, msg=name)
+
+
+def test_label_only_loss_never_projects_the_whole_batch(monkeypatch):
+    """The LM head sees at most `chunk` rows at once, and only answer positions."""
+    import torch.nn.functional as F
+
+    from trainer import loss
+
+    model = _tiny_model(2).train()
+    batch = _batch(_tokenizer(), ["alpha beta gamma delta sum page", "box"])
+    rows = []
+    real = F.linear
+
+    def spy(x, w, b=None):
+        if w.shape[0] == model.config.text_config.vocab_size:
+            rows.append(x.shape[:-1].numel())
+        return real(x, w, b)
+
+    monkeypatch.setattr(loss.F, "linear", spy)
+    loss.token_loss_sum(model, batch, torch.float32, torch.device("cpu"), chunk=4).backward()
+    answers = int((batch["labels"][:, 1:] != -100).sum())
+    assert max(rows) <= 4
+    assert sum(rows) == 2 * answers  # forward, and each chunk once more in backward
+    head = model.get_output_embeddings()
+    assert model.lm_head.weight.grad is not None and head.weight.grad.abs().sum() > 0
