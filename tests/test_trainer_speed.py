@@ -147,3 +147,139 @@ def test_label_only_loss_never_projects_the_whole_batch(monkeypatch):
     assert sum(rows) == 2 * answers  # forward, and each chunk once more in backward
     head = model.get_output_embeddings()
     assert model.lm_head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+
+
+# (task, prompt, answer words low-high, rows): the demo recipe's mix of renderers, from
+# one-line slices and formulas to full pages, multi-crop and multi-page documents.
+DEMO_MIX = [
+    ("ocr", "OCR: ", 5, 30, 64),  # latex-formula
+    ("format", "OCR with format: ", 100, 400, 32),  # latex-table
+    ("format", "OCR with format: ", 60, 250, 32),  # tikz
+    ("format", "OCR with format: ", 500, 1200, 16),  # latex-page, markdown-page
+    ("format", "OCR with format: ", 80, 300, 32),  # music
+    ("ocr", "OCR: ", 10, 40, 32),  # molecule
+    ("box", "[100, 200, 600, 400] OCR: ", 10, 100, 8),  # fine-grained
+    ("multi-crop", "OCR with format upon the patch reference: ", 400, 800, 8),
+    ("multi-page", "OCR with format across multi pages: ", 800, 1500, 8),
+    ("ocr", "OCR: ", 400, 1000, 8),  # pdf-page
+    ("ocr", "OCR: ", 5, 60, 8),  # pdf-slices: lines and paragraphs
+    ("format", "OCR with format: ", 40, 200, 32),  # chart-mpl, chart-echarts
+]
+
+
+def demo_like_rows(scale: float = 1.0) -> list[dict]:
+    import random
+
+    rng = random.Random(0)
+    rows = []
+    for task, prompt, low, high, count in DEMO_MIX:
+        for _ in range(max(1, round(count * scale))):
+            words = rng.randint(low, high)
+            rows.append(row(len(rows), task, prompt,
+                            " ".join(rng.choice(WORDS) for _ in range(words))))
+    rng.shuffle(rows)
+    return rows
+
+
+def _stream(data, tokenizer, group: bool, state=None, batch_size=4):
+    from trainer.data import ShardStream, Source
+    from trainer.formatting import GotFormatter
+
+    formatter = GotFormatter(tokenizer, max_length=8192)
+    return ShardStream([Source("all", str(data), None, 1.0)], formatter, batch_size, seed=5,
+                       state=state, group_by_length=group)
+
+
+def test_length_is_what_encode_makes(tmp_path):
+    from trainer.formatting import GotFormatter
+    from trainer_helpers import TASKS
+
+    tokenizer = _tokenizer()
+    formatter = GotFormatter(tokenizer, max_length=8192)
+    for i, (task, prompt) in enumerate(TASKS):
+        r = row(i, task, prompt, "alpha beta " * (i + 1))
+        assert formatter.length(r) == len(formatter.encode(r)), task
+
+
+@pytest.fixture(scope="module")
+def demo_like(tmp_path_factory):
+    from trainer_helpers import write_dataset
+
+    return write_dataset(tmp_path_factory.mktemp("demo"), demo_like_rows(0.25), shard_size=16)
+
+
+def test_grouped_batches_pad_less_and_keep_the_rows(demo_like):
+    from trainer.data import GROUP_BATCHES, padding_share
+
+    tokenizer = _tokenizer()
+    n = GROUP_BATCHES  # one window
+    plain = [b for _, b in zip(range(n), _stream(demo_like, tokenizer, False), strict=False)]
+    grouped = [b for _, b in zip(range(n), _stream(demo_like, tokenizer, True), strict=False)]
+
+    def lengths(batches):
+        return sorted(int(v) for b in batches for v in b["attention_mask"].sum(1))
+
+    assert lengths(grouped) == lengths(plain)  # the same rows, batched differently
+    before, after = padding_share(plain), padding_share(grouped)
+    print(f"padding share: {before:.1%} -> {after:.1%}")
+    assert after < before / 2
+
+
+def test_grouped_stream_resumes_mid_window(demo_like):
+    tokenizer = _tokenizer()
+    first = iter(_stream(demo_like, tokenizer, True))
+    batches = [next(first) for _ in range(6)]
+    state = batches[2]["state"]
+    assert state["taken"] == 3
+    again = iter(_stream(demo_like, tokenizer, True, state={0: state}))
+    for want in batches[3:]:
+        got = next(again)
+        assert torch.equal(got["input_ids"], want["input_ids"])
+        assert torch.equal(got["pixels"], want["pixels"])
+        assert got["state"] == want["state"]
+
+
+def _cfg(data, out, **kw):
+    from trainer.config import TrainConfig
+
+    base = dict(stage=1, data=str(data), out=str(out), preset="tiny", batch_size=2,
+                max_steps=3, num_workers=0, save_every=100, log_every=100, lr=1e-3,
+                tokenizer_vocab=600)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_the_loop_reads_the_loss_only_when_it_logs(demo_like, tmp_path, monkeypatch):
+    """float(tensor) waits for the device: once at the first (logged) step, not per step."""
+    from trainer.train import train
+
+    reads = []
+    real = torch.Tensor.__float__
+    monkeypatch.setattr(torch.Tensor, "__float__",
+                        lambda t: reads.append(t.shape) or real(t))
+    train(_cfg(demo_like, tmp_path / "run", max_length=8192))
+    assert len(reads) == 1
+
+
+def test_fsdp_mixed_precision_policy_is_bf16_with_fp32_reduce():
+    from trainer.dist import mixed_precision
+
+    policy = mixed_precision(torch.device("cuda", 0), torch.bfloat16)
+    assert (policy.param_dtype, policy.reduce_dtype) == (torch.bfloat16, torch.float32)
+    plain = mixed_precision(torch.device("cpu"), torch.float32)
+    assert plain.param_dtype is None and plain.reduce_dtype is None
+    assert mixed_precision(torch.device("cuda", 0), torch.float32).param_dtype is None
+
+
+@pytest.mark.slow
+def test_compiled_blocks_train_on_cpu(demo_like, tmp_path):
+    """--compile on the tiny preset: inductor builds CPU kernels (a few minutes here)."""
+    from transformers import GotOcr2ForConditionalGeneration
+
+    from trainer.train import train
+
+    losses = []
+    final = train(_cfg(demo_like, tmp_path / "run", compile=True, max_steps=2,
+                       max_length=8192), on_step=lambda s, loss: losses.append(loss))
+    assert len(losses) == 2 and all(loss == loss for loss in losses)  # not NaN
+    loaded = GotOcr2ForConditionalGeneration.from_pretrained(final)  # names unchanged
+    assert not any("_orig_mod" in k for k in loaded.state_dict())
