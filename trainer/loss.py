@@ -57,9 +57,9 @@ def last_hidden_state(model: torch.nn.Module, inputs: dict[str, Any]) -> torch.T
     captured: list[torch.Tensor] = []
     handle = inner.model.register_forward_hook(
         lambda module, args, output: captured.append(output.last_hidden_state))
-    ids = inputs["input_ids"]
-    # An all-False mask: transformers projects no position onto the vocabulary.
-    none = torch.zeros(ids.shape, dtype=torch.bool, device=ids.device)
+    # No position at all: transformers projects nothing onto the vocabulary. An empty index
+    # (not an all-False mask, whose boolean indexing would wait for the GPU).
+    none = torch.zeros(0, dtype=torch.long, device=inputs["input_ids"].device)
     try:
         model(**inputs, logits_to_keep=none)
     finally:
