@@ -94,6 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=2)
     bench.add_argument("--steps", type=int, default=5)
     bench.add_argument("--num-workers", type=int, default=2)
+    bench.add_argument("--seq-len", type=int, help="with --trainer: one forward + backward of "
+                       "a synthetic batch of this many tokens (no --data); peak memory")
+    bench.add_argument("--vocab", type=int, default=16_000, help="with --seq-len")
+    bench.add_argument("--baseline", action="store_true", help="with --seq-len: eager "
+                       "vision attention and full logits, as transformers runs them")
+    bench.add_argument("--grad-checkpointing", action="store_true", help="with --seq-len")
     return parser
 
 
@@ -186,6 +192,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.trainer:
         from trainer import bench
 
+        if args.seq_len:
+            print(bench.forward_backward(args.preset, args.seq_len, args.batch_size, args.vocab,
+                                         args.baseline, args.grad_checkpointing).text())
+            return 0
         if not args.data:
             raise ValueError("bench --trainer needs --data DIR (a rendered dataset)")
         print(bench.run(args.data, args.preset, args.batch_size, args.steps,

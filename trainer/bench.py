@@ -1,10 +1,15 @@
-"""`ocr2synth bench --trainer`: loader throughput, step rate, tokens/s and (on CUDA) MFU.
+"""`ocr2synth bench --trainer`: loader throughput, step rate, tokens/s, peak memory, MFU.
 
 The loader and the model are measured apart: the loader over real shards with its worker
 processes, the model on batches taken from that loader once and replayed, so one does
 not hide the other. MFU counts 6 x parameters x tokens (forward and backward matmuls),
 with the vision tower's parameters applied to its 4096 patches per image; attention's
 own FLOPs are left out, so the figure is a lower bound.
+
+`--seq-len N` measures one forward and backward of a synthetic batch instead (one page
+and N tokens per sample, every answer token labelled), no data needed: the shapes GOT
+trains at. `--baseline` runs it as transformers would (eager vision attention, logits at
+every position) for the before/after comparison.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ from dataclasses import dataclass
 import torch
 
 from trainer import dist
+from trainer.attention import use_sdpa_vision
 from trainer.config import TrainConfig
-from trainer.data import Source, make_loader, read_texts
-from trainer.formatting import GotFormatter
-from trainer.model import load_model
-from trainer.presets import get_preset
+from trainer.data import Source, make_loader, padding_share, read_texts
+from trainer.formatting import IGNORE, GotFormatter
+from trainer.loss import full_logits_loss_sum, token_loss_sum
+from trainer.memory import PeakMemory
+from trainer.model import GotOcr2ForConditionalGeneration, load_model, preset_config
+from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS, get_preset, padded_vocab
 from trainer.tokenizer import train_bpe
-from trainer.train import token_loss_sum
 
 # Dense bf16 peak of one H100 SXM; other GPUs get no MFU figure.
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12}
@@ -36,14 +43,18 @@ class BenchResult:
     tokens_s: float
     mfu: float | None
     device: str
+    memory: str = ""
+    padding: float = 0.0
 
     def text(self) -> str:
         mfu = f"{self.mfu:.1%}" if self.mfu is not None else "n/a (no CUDA peak known)"
         return (f"device {self.device}\n"
-                f"loader        {self.loader_samples_s:8.1f} samples/s\n"
+                f"loader        {self.loader_samples_s:8.1f} samples/s, "
+                f"{self.padding:.1%} of batch positions padding\n"
                 f"model step    {self.step_s * 1000:8.1f} ms\n"
                 f"model         {self.samples_s:8.1f} samples/s {self.tokens_s:10.0f} tokens/s\n"
                 f"loader / model {self.loader_samples_s / self.samples_s:7.2f}x\n"
+                f"memory        {self.memory}\n"
                 f"MFU           {mfu}")
 
 
@@ -61,7 +72,9 @@ def run(data: str, preset: str = "tiny", batch_size: int = 2, steps: int = 5,
     batches = [next(loader) for _ in range(loader_batches)]
     loader_rate = loader_batches * batch_size / (time.perf_counter() - t0)
 
-    model = load_model(get_preset(preset), 2, tokenizer, None).to(d.device).train()
+    model = load_model(get_preset(preset), 2, tokenizer, None)
+    use_sdpa_vision(model)
+    model.to(d.device).train()
     dtype = torch.bfloat16 if d.device.type == "cuda" else torch.float32
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=d.device.type == "cuda")
 
@@ -76,11 +89,10 @@ def run(data: str, preset: str = "tiny", batch_size: int = 2, steps: int = 5,
     if d.device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    for i in range(steps):
-        step(i + 1)
-    if d.device.type == "cuda":
-        torch.cuda.synchronize()
-    step_s = (time.perf_counter() - t0) / steps
+    with PeakMemory(d.device) as memory:
+        for i in range(steps):
+            step(i + 1)
+    step_s = (time.perf_counter() - t0) / steps  # PeakMemory synchronised CUDA
 
     used = [batches[(i + 1) % len(batches)] for i in range(steps)]
     tokens = sum(int(b["attention_mask"].sum()) for b in used) / steps
@@ -91,4 +103,76 @@ def run(data: str, preset: str = "tiny", batch_size: int = 2, steps: int = 5,
     name = torch.cuda.get_device_name() if d.device.type == "cuda" else "cpu"
     peak = next((v for k, v in PEAK_FLOPS.items() if k in name), None)
     return BenchResult(loader_rate, step_s, batch_size / step_s, tokens / step_s,
-                       flops / step_s / peak if peak else None, name)
+                       flops / step_s / peak if peak else None, name, memory.text(),
+                       padding_share(batches))
+
+
+@dataclass
+class ForwardBackward:
+    seq_len: int
+    batch_size: int
+    vocab: int
+    seconds: float
+    memory: str
+    loss: float
+    mode: str
+    device: str
+
+    def text(self) -> str:
+        return (f"device {self.device}: {self.mode}\n"
+                f"batch {self.batch_size} x {self.seq_len} tokens, vocabulary {self.vocab:,}\n"
+                f"forward + backward {self.seconds:8.1f} s (loss {self.loss:.3f})\n"
+                f"memory        {self.memory}")
+
+
+def synthetic_batch(seq_len: int, batch_size: int, vocab: int, image_token: int,
+                    prompt: int = 16, seed: int = 0) -> dict[str, torch.Tensor]:
+    """One page per sample: its image tokens, a few prompt tokens, then answer tokens to
+    `seq_len`, all labelled; random pixels."""
+    if seq_len <= IMAGE_TOKENS + prompt + 1:
+        raise ValueError(f"--seq-len must exceed {IMAGE_TOKENS + prompt + 1}")
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vocab, (batch_size, seq_len), generator=g)
+    ids[ids == image_token] = (image_token + 1) % vocab
+    ids[:, :IMAGE_TOKENS] = image_token
+    labels = ids.clone()
+    labels[:, :IMAGE_TOKENS + prompt] = IGNORE
+    pixels = torch.randint(0, 256, (batch_size, 3, IMAGE_SIZE, IMAGE_SIZE), generator=g,
+                           dtype=torch.uint8)
+    return {"input_ids": ids, "labels": labels, "pixels": pixels,
+            "attention_mask": torch.ones_like(ids)}
+
+
+def forward_backward(preset: str = "got", seq_len: int = 8192, batch_size: int = 1,
+                     vocab: int = 16_000, baseline: bool = False,
+                     grad_checkpointing: bool = False, stage: int = 2) -> ForwardBackward:
+    """Peak memory and time of one forward + backward at GOT's shapes (synthetic data).
+    `vocab`: the trainer's default BPE size; the released GOT's (Qwen's) is 151,860."""
+    d = dist.init()
+    tokenizer = train_bpe(["alpha beta gamma delta"] * 4, 300)
+    config = preset_config(get_preset(preset), stage, tokenizer)
+    config.text_config.vocab_size = padded_vocab(vocab)
+    torch.manual_seed(0)
+    model = GotOcr2ForConditionalGeneration(config)
+    if not baseline:
+        use_sdpa_vision(model)
+    if grad_checkpointing:
+        model.gradient_checkpointing_enable({"use_reentrant": False})
+    model.to(d.device).train()
+    dtype = torch.bfloat16 if d.device.type == "cuda" else torch.float32
+    batch = synthetic_batch(seq_len, batch_size, config.text_config.vocab_size,
+                            config.image_token_index)
+    loss_fn = full_logits_loss_sum if baseline else token_loss_sum
+    t0 = time.perf_counter()
+    with PeakMemory(d.device) as memory:
+        loss = loss_fn(model, batch, dtype, d.device)
+        loss.backward()
+    seconds = time.perf_counter() - t0
+    name = torch.cuda.get_device_name() if d.device.type == "cuda" else "cpu"
+    mode = ("eager vision attention, full logits" if baseline
+            else "SDPA vision attention, label-only chunked loss")
+    if grad_checkpointing:
+        mode += ", gradient checkpointing"
+    n = int((batch["labels"][:, 1:] != IGNORE).sum())
+    return ForwardBackward(seq_len, batch_size, config.text_config.vocab_size, seconds,
+                           memory.text(), float(loss) / n, mode, name)

@@ -51,6 +51,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
     train.add_argument("--grad-checkpointing", action="store_true")
+    train.add_argument("--compile", action="store_true",
+                       help="torch.compile every vision block and decoder layer")
+    train.add_argument("--group-by-length", action=argparse.BooleanOptionalAction,
+                       default=True, help="batch samples of similar token counts together")
     train.add_argument("--prompt-style", default="processor", choices=("processor", "verbatim"),
                        help="queries as GotOcr2Processor writes them, or as in the shards")
     train.add_argument("--no-resume", action="store_true",
@@ -140,6 +144,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         num_workers=args.num_workers, save_every=args.save_every, log_every=args.log_every,
         seed=args.seed, precision=args.precision, grad_checkpointing=args.grad_checkpointing,
         prompt_style=args.prompt_style, resume=not args.no_resume, parallel=args.parallel,
+        compile=args.compile, group_by_length=args.group_by_length,
     )
     if args.ray_workers is not None:
         from trainer.ray_launch import train_on_ray

@@ -69,6 +69,9 @@ class TrainConfig:
     tokenizer_texts: int = 200_000  # rows read to train the BPE
     resume: bool = True  # pick up the newest checkpoint under `out`
     parallel: Literal["ddp", "fsdp"] = "ddp"  # with more than one rank
+    sdpa_vision: bool = True  # the vision tower's attention through SDPA (trainer.attention)
+    group_by_length: bool = True  # batches of similar lengths (trainer.data)
+    compile: bool = False  # torch.compile each vision block and decoder layer
 
     @property
     def spec(self) -> StageSpec:

@@ -10,6 +10,13 @@ A consumer's position is a few integers per source (epoch, group, row), so the l
 state saved with a checkpoint is tiny, and resuming skips to it without decoding a
 single skipped image. Samples are drawn from the sources with a per-draw seeded choice,
 so the mix is the same whatever happened before.
+
+With length grouping (the default), a worker draws a window of `GROUP_BATCHES` batches'
+worth of rows, sorts them by token count (measured from text and image headers, no
+pixels decoded) and cuts batches of neighbours, emitted in a seeded random order: a line
+slice no longer pads to a full page's length. The window is a function of the position
+at its start, so a batch's state is that position plus how many of the window's batches
+were taken; resuming draws the window again and skips those, decoding nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ from trainer.formatting import Encoded, GotFormatter, SampleError, collate
 log = logging.getLogger(__name__)
 
 COLUMNS = ["id", "image", "images", "prompt", "target", "task"]
+GROUP_BATCHES = 16  # batches per length-grouping window
 
 
 class DataError(ValueError):
@@ -158,15 +166,17 @@ class WorkerState:
     draws: int = 0
     cursors: dict[str, Cursor] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    taken: int = 0  # length grouping: batches already taken from the window starting here
 
     def to_dict(self) -> dict[str, Any]:
         return {"draws": self.draws, "skipped": dict(self.skipped),
-                "cursors": {k: asdict(v) for k, v in self.cursors.items()}}
+                "cursors": {k: asdict(v) for k, v in self.cursors.items()},
+                "taken": self.taken}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WorkerState:
         return cls(d["draws"], {k: Cursor(**v) for k, v in d["cursors"].items()},
-                   dict(d.get("skipped", {})))
+                   dict(d.get("skipped", {})), d.get("taken", 0))
 
 
 class ShardStream(IterableDataset):
@@ -179,8 +189,10 @@ class ShardStream(IterableDataset):
 
     def __init__(self, sources: list[Source], formatter: GotFormatter, batch_size: int,
                  seed: int, rank: int = 0, world: int = 1,
-                 state: dict[int, dict[str, Any]] | None = None, rotation: int = 0) -> None:
+                 state: dict[int, dict[str, Any]] | None = None, rotation: int = 0,
+                 group_by_length: bool = True) -> None:
         super().__init__()
+        self.group_by_length = group_by_length
         if not sources:
             raise DataError("no data sources")
         self.sources, self.formatter, self.batch_size = sources, formatter, batch_size
@@ -213,6 +225,8 @@ class ShardStream(IterableDataset):
             streams.append(iter(SourceStream(s, i, self.units[s.name], self.seed, consumer,
                                              consumers, cursor)))
         skipped = Counter(state.skipped)
+        if self.group_by_length:
+            yield from self._grouped(streams, state, consumer, worker, skipped)
         while True:
             batch: list[Encoded] = []
             while len(batch) < self.batch_size:
@@ -227,6 +241,64 @@ class ShardStream(IterableDataset):
             out["worker"] = worker
             out["state"] = state.to_dict()
             yield out
+
+    def _window(self, streams: list[Iterator[dict[str, Any]]], state: WorkerState,
+                consumer: int, skipped: Counter[str]) -> list[list[dict[str, Any]]]:
+        """The next window's rows, cut into batches of similar length, in seeded order."""
+        start = state.draws
+        sized: list[tuple[int, dict[str, Any]]] = []
+        while len(sized) < self.batch_size * GROUP_BATCHES:
+            row = next(streams[self._draw(state, consumer)])
+            try:
+                sized.append((self.formatter.length(row), row))
+            except SampleError as exc:
+                skipped[exc.reason] += 1
+        order = sorted(range(len(sized)), key=lambda i: (sized[i][0], i))
+        batches = [[sized[i][1] for i in order[k:k + self.batch_size]]
+                   for k in range(0, len(order), self.batch_size)]
+        # Not shortest first: a run's length profile should not drift within a window.
+        random.Random(f"{self.seed}/{consumer}/window/{start}").shuffle(batches)
+        return batches
+
+    def _grouped(self, streams: list[Iterator[dict[str, Any]]], state: WorkerState,
+                 consumer: int, worker: int, skipped: Counter[str]
+                 ) -> Iterator[dict[str, Any]]:
+        while True:
+            taken, state.taken = state.taken, 0
+            saved = Counter(state.skipped)
+            start = state.to_dict()
+            batches = self._window(streams, state, consumer, skipped)
+            if taken:  # a resumed window: its skips up to `taken` are in the saved counts
+                skipped = saved
+            end = state.to_dict()
+            for j in range(taken, len(batches)):
+                samples: list[Encoded] = []
+                for row in batches[j]:
+                    try:
+                        samples.append(self.formatter.encode(row))
+                    except SampleError as exc:  # a bad image: this batch is one short
+                        skipped[exc.reason] += 1
+                        log.debug("skipped %s", exc)
+                last = j == len(batches) - 1
+                state.skipped = dict(skipped)
+                if not samples:
+                    continue
+                out = collate(samples, self.pad_id)
+                out["worker"] = worker
+                # After the window's last batch the next window starts where this one ended.
+                out["state"] = {**(end if last else start), "skipped": dict(skipped),
+                                "taken": 0 if last else j + 1}
+                yield out
+
+
+def padding_share(batches: Iterable[dict[str, Any]]) -> float:
+    """Padded positions over all positions of the batches (0: no padding)."""
+    padded = total = 0
+    for batch in batches:
+        mask = batch["attention_mask"]
+        total += mask.numel()
+        padded += mask.numel() - int(mask.sum())
+    return padded / max(1, total)
 
 
 @dataclass
@@ -256,11 +328,12 @@ class LoaderState:
 
 def make_loader(sources: list[Source], formatter: GotFormatter, batch_size: int, seed: int,
                 rank: int, world: int, num_workers: int,
-                state: LoaderState | None = None) -> DataLoader:
+                state: LoaderState | None = None, group_by_length: bool = True) -> DataLoader:
     state = state or LoaderState()
     workers = max(1, num_workers)
     dataset = ShardStream(sources, formatter, batch_size, seed, rank, world,
-                          state=state.workers, rotation=state.batches % workers)
+                          state=state.workers, rotation=state.batches % workers,
+                          group_by_length=group_by_length)
     # Batches are built in the workers (batch_size=None): images are decoded there.
     return DataLoader(dataset, batch_size=None, num_workers=num_workers,
                       pin_memory=torch.cuda.is_available(),

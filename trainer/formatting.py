@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from transformers import PreTrainedTokenizerBase
 from trainer.images import decode, to_tensor
 from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS
 from trainer.prompts import PromptStyle, Query, chat_prompt
-from trainer.tiling import tiles
+from trainer.tiling import tile_grid, tiles
 from trainer.tokenizer import IM_END
 
 IGNORE = -100  # the label cross-entropy skips
@@ -35,6 +36,13 @@ class Encoded:
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+
+def _header_size(data: bytes, row: dict[str, Any]) -> tuple[int, int]:
+    try:
+        return Image.open(io.BytesIO(data)).size  # lazy: reads the header, not the pixels
+    except Exception as exc:  # PIL raises many types on bad bytes
+        raise SampleError("bad_image", f"{row.get('id')}: {exc}") from exc
 
 
 class GotFormatter:
@@ -62,6 +70,29 @@ class GotFormatter:
         if query.crop or row.get("task") == "multi-crop":
             return tiles(image, self.image_size, self.max_tiles)
         return [image]
+
+    def image_count(self, row: dict[str, Any], query: Query) -> int:
+        """How many images `images_for` will make, from the image headers only (a row whose
+        header does not parse fails here, before anything is decoded)."""
+        pages = [im for im in row.get("images") or [] if im and im["bytes"]]
+        sizes = [_header_size(im["bytes"], row) for im in pages]
+        if sizes:
+            return len(sizes)
+        width, height = _header_size(row["image"]["bytes"], row)
+        if query.crop or row.get("task") == "multi-crop":
+            cols, rows = tile_grid(width, height, self.image_size, self.max_tiles)
+            return 1 if cols * rows == 1 else cols * rows + 1  # the tiles and a thumbnail
+        return 1
+
+    def length(self, row: dict[str, Any]) -> int:
+        """The token count `encode` gives the row, without decoding an image; raises
+        SampleError("too_long") as `encode` would."""
+        query = Query.parse(row["prompt"])
+        n = len(self.prompt_ids(query, self.image_count(row, query))) + len(
+            self.answer_ids(row["target"]))
+        if n > self.max_length:
+            raise SampleError("too_long", f"{row.get('id')}: {n} tokens")
+        return n
 
     def prompt_ids(self, query: Query, n_images: int) -> list[int]:
         text = chat_prompt(query.text(self.style), IMAGE_TOKENS * n_images)

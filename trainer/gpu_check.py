@@ -90,13 +90,11 @@ def _train_step(loss_sum: Any, model: torch.nn.Module, optimizer: torch.optim.Op
 def step_figures(preset: str, seq_len: int, batch_sizes: list[int], steps: int,
                  vocab: int, device: torch.device, compile_blocks: bool = False
                  ) -> list[StepFigure]:
-    from transformers import GotOcr2ForConditionalGeneration
-
     from trainer.attention import use_sdpa_vision
     from trainer.bench import synthetic_batch
     from trainer.loss import token_loss_sum
     from trainer.memory import PeakMemory
-    from trainer.model import preset_config
+    from trainer.model import GotOcr2ForConditionalGeneration, preset_config
     from trainer.tokenizer import IMG_PAD, train_bpe
 
     tokenizer = train_bpe(["alpha beta gamma delta"] * 4, 300)

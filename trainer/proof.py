@@ -28,11 +28,12 @@ from trainer.config import TrainConfig
 from trainer.data import COLUMNS, shard_files
 from trainer.formatting import IGNORE, GotFormatter, SampleError, collate
 from trainer.images import decode
+from trainer.loss import token_loss_sum
 from trainer.metrics import normalized_edit_distance
 from trainer.model import from_checkpoint
 from trainer.prompts import Query
 from trainer.tokenizer import load_tokenizer
-from trainer.train import token_loss_sum, train
+from trainer.train import train
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from transformers import PreTrainedTokenizerBase
 
 from trainer import checkpoint, dist
+from trainer.attention import use_sdpa_vision
 from trainer.config import TrainConfig
 from trainer.data import LoaderState, make_loader, read_texts
 from trainer.formatting import IGNORE, GotFormatter
-from trainer.images import normalize
+from trainer.loss import token_loss_sum
 from trainer.model import freeze_encoder, from_checkpoint, load_model
 from trainer.presets import get_preset
 from trainer.prompts import SYSTEM
@@ -65,18 +65,14 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def token_loss_sum(model: torch.nn.Module, batch: dict[str, Any], dtype: torch.dtype,
-                   device: torch.device) -> torch.Tensor:
-    """Summed next-token cross-entropy over answer tokens (the prompt is labelled IGNORE)."""
-    ids = batch["input_ids"].to(device, non_blocking=True)
-    labels = batch["labels"].to(device, non_blocking=True)
-    mask = batch["attention_mask"].to(device, non_blocking=True)
-    pixels = normalize(batch["pixels"].to(device, non_blocking=True), dtype)
-    with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-        logits = model(input_ids=ids, pixel_values=pixels, attention_mask=mask,
-                       use_cache=False).logits
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
-                           ignore_index=IGNORE, reduction="sum")
+def compile_blocks(model: torch.nn.Module) -> int:
+    """torch.compile every vision block and decoder layer in place (parameter names, hence
+    checkpoints, unchanged); returns how many. Blocks rather than the whole model: the
+    model's forward has data-dependent steps (image scatter, masks) that break graphs."""
+    units = dist.shard_units(model)
+    for unit in units:
+        unit.compile()
+    return len(units)
 
 
 def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
@@ -102,6 +98,8 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
                            decoder=cfg.decoder, vision=cfg.vision,
                            encoder_width=cfg.encoder_width)
         state = None
+    if cfg.sdpa_vision:
+        log.info("vision attention through SDPA: %d modules", use_sdpa_vision(model))
     if cfg.spec.freeze_encoder:
         log.info("encoder frozen (vision tower, both convolutions): %d parameters",
                  freeze_encoder(model))
@@ -109,7 +107,9 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
         model.gradient_checkpointing_enable({"use_reentrant": False})
     model.to(d.device)
     model.train()
-    wrapped = dist.wrap(model, d, cfg.parallel)
+    wrapped = dist.wrap(model, d, cfg.parallel, dtype)
+    if cfg.compile:
+        log.info("torch.compile: %d blocks", compile_blocks(model))
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.ndim >= 2]  # no decay on norms and biases
@@ -142,7 +142,7 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
     formatter = GotFormatter(tokenizer, max_length=max_length,
                              max_tiles=cfg.max_tiles, style=cfg.prompt_style)
     loader = make_loader(cfg.sources(), formatter, cfg.batch_size, cfg.seed, d.rank, d.world,
-                         cfg.num_workers, loader_state)
+                         cfg.num_workers, loader_state, cfg.group_by_length)
     batches = iter(loader)
 
     def summary() -> dict[str, Any]:
@@ -166,10 +166,13 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
         for batch in micro:
             loader_state.update(batch)
         # Normalise by the answer tokens of the whole step on every rank, so accumulation
-        # and data parallelism give the gradient of one big batch.
-        n_tokens = dist.all_sum(torch.tensor(
-            sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in micro),
-            dtype=torch.float64, device=d.device), d)
+        # and data parallelism give the gradient of one big batch. Counted on the loader's
+        # CPU tensors: no wait for the GPU.
+        local_tokens = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in micro)
+        n_tokens: float | torch.Tensor = float(local_tokens)
+        if d.world > 1:
+            n_tokens = dist.all_sum(torch.tensor(local_tokens, dtype=torch.float64,
+                                                 device=d.device), d)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg)
         loss_total = torch.zeros((), dtype=torch.float64, device=d.device)
@@ -184,10 +187,16 @@ def train(cfg: TrainConfig, on_step: StepHook | None = None) -> Path:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        loss = float(dist.all_sum(loss_total, d) / n_tokens)
-        tokens_seen += sum(int(b["attention_mask"].sum()) for b in micro)
+        tokens_seen += sum(int(b["attention_mask"].sum()) for b in micro)  # CPU tensors
+        # The loss stays on the device unless someone reads it: a float() every step would
+        # make the host wait for the GPU to finish the step. Every rank takes the same branch
+        # (the all_sum is a collective).
+        logging_step = step % cfg.log_every == 0 or step == 1
+        loss = math.nan
+        if logging_step or on_step is not None:
+            loss = float(dist.all_sum(loss_total, d) / n_tokens)
 
-        if d.main and (step % cfg.log_every == 0 or step == 1):
+        if d.main and logging_step:
             elapsed = time.perf_counter() - t0
             log.info("step %d/%d loss %.4f lr %.2e | %.2f steps/s %.0f tok/s | skipped %s",
                      step, cfg.max_steps, loss, lr_at(step - 1, cfg),
