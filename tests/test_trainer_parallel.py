@@ -33,9 +33,9 @@ def _torchrun(corpus: Path, out: Path, *extra: str) -> None:
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
-    from transformers import GotOcr2ForConditionalGeneration
+    from trainer.model import from_checkpoint  # stage 1: the encoder is wider than OPT
 
-    return GotOcr2ForConditionalGeneration.from_pretrained(path).state_dict()
+    return from_checkpoint(path).state_dict()
 
 
 def test_fsdp_wrap_policy_shards_every_decoder_layer_and_vision_block():
