@@ -65,13 +65,13 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def compile_blocks(model: torch.nn.Module) -> int:
+def compile_blocks(model: torch.nn.Module, backend: str = "inductor") -> int:
     """torch.compile every vision block and decoder layer in place (parameter names, hence
     checkpoints, unchanged); returns how many. Blocks rather than the whole model: the
     model's forward has data-dependent steps (image scatter, masks) that break graphs."""
     units = dist.shard_units(model)
     for unit in units:
-        unit.compile()
+        unit.compile(backend=backend)
     return len(units)
 
 
