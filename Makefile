@@ -34,11 +34,8 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench render clean \
-	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page render-pdf-page render-chart-mpl \
-	render-chart-echarts train-stage1 train-stage2 train-stage3 \
-	render-fine-grained render-multi-crop render-multi-page soak
+.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench \
+	render renderers clean train-stage1 train-stage2 train-stage3 soak
 
 setup: system-packages venv moses npm-assets
 
@@ -90,7 +87,7 @@ $(OUT)/demo/manifest.json:
 	$(MAKE) demo
 
 demo: setup
-	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)
+	$(BIN)/ocr2synth render --demo --out $(OUT)/demo --workers $(WORKERS)
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -112,23 +109,19 @@ bench: setup
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)
 
-render-latex-formula:
-	$(MAKE) render R=latex-formula
+# `make render-NAME` for every registered renderer (`make renderers` lists them): the CLI
+# checks the name against the registry, so a new renderer needs no line here.
+render-%:
+	$(MAKE) render R=$*
 
-render-music:
-	$(MAKE) render R=music
+renderers: setup
+	$(BIN)/ocr2synth renderers
 
-render-molecule:
-	$(MAKE) render R=molecule
 
-render-markdown-page:
-	$(MAKE) render R=markdown-page
 
-render-chart-mpl:
-	$(MAKE) render R=chart-mpl
 
-render-chart-echarts:
-	$(MAKE) render R=chart-echarts
+
+
 
 # Each stage starts from the previous stage's final checkpoint; re-running one resumes it.
 train-stage1: setup
@@ -143,27 +136,12 @@ train-stage3: setup
 	$(TRAIN) --stage 3 --preset $(PRESET) --data $(DATA) --out $(TRAIN_OUT)/stage3 \
 		--init-from $(TRAIN_OUT)/stage2/final --max-steps $(STEPS) $(TRAIN_ARGS)
 
-render-latex-table:
-	$(MAKE) render R=latex-table
 
-render-latex-page:
-	$(MAKE) render R=latex-page
 
-render-tikz:
-	$(MAKE) render R=tikz
 
-# Stage-3 tasks, built on latex-page samples (recipe param `base` picks another renderer).
-render-fine-grained:
-	$(MAKE) render R=fine-grained
 
-render-multi-crop:
-	$(MAKE) render R=multi-crop
 
-render-multi-page:
-	$(MAKE) render R=multi-page
 
-render-pdf-page:
-	$(MAKE) render R=pdf-page
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

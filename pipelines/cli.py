@@ -9,15 +9,18 @@ from pathlib import Path
 import yaml
 
 from pipelines.dataset import DatasetError, load_manifest
-from pipelines.recipe import Recipe, RecipeError, load_recipe, parse_recipe
+from pipelines.recipe import Recipe, RecipeError, demo_recipe, load_recipe, parse_recipe
 from pipelines.report import inspect_text, summary_table
+from pipelines.worker import RendererFailed
 from renderers.registry import REGISTRY, get_spec
 from trainer import cli as trainer_cli
 
-# Exit statuses: 2 bad usage or input, 3 a reject rate over the recipe's limit, 4 a dataset
-# that fails verification.
+# Exit statuses: 2 bad usage or input (a parameter its renderer's schema refuses), 3 a
+# reject rate over the recipe's limit, 4 a dataset that fails verification.
 EXIT_REJECT_RATE = 3
 EXIT_VERIFY_FAILED = 4
+# 5: a renderer's own code raised (not an item's failure): the message names the entry.
+EXIT_RENDERER_FAILED = 5
 
 
 def _param(text: str) -> tuple[str, object]:
@@ -31,8 +34,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocr2synth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    render = sub.add_parser("render", help="render a recipe, or one renderer, into shards")
+    render = sub.add_parser("render", help="render a recipe, or one renderer, into shards",
+                            epilog=_renderers_epilog(),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     render.add_argument("recipe", nargs="?", help="recipe YAML file")
+    render.add_argument("--demo", action="store_true",
+                        help="the demo recipe: every renderer's demo entries")
     render.add_argument("--renderer", choices=sorted(REGISTRY), help="render one renderer")
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
@@ -64,6 +71,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
+    params = sub.add_parser("renderers", help="the renderers, or one renderer's parameters")
+    params.add_argument("name", nargs="?", choices=sorted(REGISTRY))
     trainer_cli.add_parsers(sub)
 
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
@@ -97,16 +106,28 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _renderers_epilog() -> str:
+    lines = ["renderers (`ocr2synth renderers NAME` lists one's --param keys):"]
+    for name, spec in REGISTRY.items():
+        lines.append(f"  {name:<15} {spec.description}")
+    return "\n".join(lines)
+
+
 def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     known = set(REGISTRY)
-    if args.recipe and args.renderer:
-        raise RecipeError("give a recipe file or --renderer, not both")
-    if args.recipe:
+    if sum(map(bool, (args.recipe, args.renderer, args.demo))) > 1:
+        raise RecipeError("give one of a recipe file, --renderer or --demo")
+    if args.demo:
+        recipe = parse_recipe(demo_recipe(), None, known)
+    elif args.recipe:
         recipe = load_recipe(args.recipe, known)
     elif args.renderer:
         if args.source and not Path(args.source).exists():
             raise RecipeError(f"--source {args.source!r} does not exist")
         count = args.count
+        raw_entry = {"renderer": args.renderer, "count": max(1, count or 1),
+                     "params": dict(args.param)}
+        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, None, known)
         if count is None:
             if not args.source:
                 raise RecipeError("--renderer needs --count (or a --source to count)")
@@ -121,7 +142,7 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
         }
         recipe = parse_recipe(raw, Path.cwd(), known)
     else:
-        raise RecipeError("give a recipe file, or --renderer NAME --count N")
+        raise RecipeError("give a recipe file, --renderer NAME --count N, or --demo")
     if args.scale != 1.0:
         if args.scale <= 0:
             raise RecipeError(f"--scale must be positive, got {args.scale}")
@@ -146,6 +167,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     except RejectRateExceeded as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECT_RATE
+    return 0
+
+
+def cmd_renderers(args: argparse.Namespace) -> int:
+    if args.name is None:
+        print(_renderers_epilog())
+        return 0
+    spec = REGISTRY[args.name]
+    print(f"{spec.name}: {spec.description}")
+    for param in spec.params:
+        print(f"  {param.help()}")
     return 0
 
 
@@ -221,10 +253,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
+                "renderers": cmd_renderers,
                 "preview": cmd_preview, "publish": cmd_publish,
                 "bench": cmd_bench, **trainer_cli.COMMANDS}
     try:
         return handlers[args.command](args)
+    except RendererFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RENDERER_FAILED
     except (RecipeError, DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

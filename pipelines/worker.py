@@ -23,12 +23,20 @@ EXCERPT_CHARS = 200
 KILL_MARKER_ENV = "OCR2SYNTH_TEST_KILL_MARKER"
 
 
+class RendererFailed(RuntimeError):
+    """A renderer's or source's own Python code raised outside an item (its constructor,
+    say): a bug or a bad setting that every sample would hit, so the job stops with it.
+    A process that dies is another matter: the runner isolates it as `poison`."""
+
+
 @dataclass
 class ChunkResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     render_s: float = 0.0
     encode_s: float = 0.0
+    # Set by the actor instead of raising: a raised error would read as a dead worker.
+    error: str = ""
 
 
 def _excerpt(content: Any) -> str:
@@ -88,7 +96,12 @@ class RenderWorker:
         shard = chunk.shard
         result = ChunkResult()
         items: list[Item] = []
-        source = self.source(chunk)
+        try:
+            source = self.source(chunk)
+            renderer = self.renderer(chunk)
+        except Exception as exc:
+            raise RendererFailed(f"entry {shard.entry_key!r} ({shard.renderer}): "
+                                 f"{type(exc).__name__}: {exc}") from exc
         def seed_of(j: int) -> int:
             return sample_seed(chunk.recipe_seed, shard.entry_key, j)
 
@@ -103,7 +116,7 @@ class RenderWorker:
         if marker and any(marker in _excerpt(item.content) for item in items):
             os.kill(os.getpid(), signal.SIGKILL)
         started = time.perf_counter()
-        outcomes = self._render_isolated(self.renderer(chunk), items)
+        outcomes = self._render_isolated(renderer, items)
         result.render_s = time.perf_counter() - started
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, Sample):
