@@ -34,7 +34,7 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench \
+.PHONY: setup system-packages venv moses npm-assets demo preview test test-fast lint bench \
 	render renderers clean train-stage1 train-stage2 train-stage3 soak
 
 setup: system-packages venv moses npm-assets
@@ -92,10 +92,14 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The unit tests only (no TeX, browser, Verovio or Ray; nothing slow): under two minutes.
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "unit and not slow"
+
 # The long run, not part of `make test`: memory per worker, leaks, leftovers, reject rates.
 SOAK_SCALE ?= 1
 soak: setup
-	$(BIN)/python -m pipelines.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
+	$(BIN)/python -m pipelines.tools.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from pipelines import bench
-from pipelines.bench import run_all
-from pipelines.bench_report import RendererBench, projections, stage_mixes
+from pipelines.tools import bench
+from pipelines.tools.bench import run_all
+from pipelines.tools.bench_report import RendererBench, projections, stage_mixes
 from renderers.registry import REGISTRY
 from renderers.specs import Floor
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow
 import pytest
 
-from pipelines.recipe import load_recipe
-from pipelines.runner import run_recipe
+from pipelines.core.recipe import load_recipe
+from pipelines.core.runner import run_recipe
 from renderers.registry import REGISTRY
 from tests.conftest import DATA
 from tests.golden_digests import dataset_digests, differences

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.recipe import RecipeError, load_recipe, parse_recipe
+from pipelines.core.recipe import RecipeError, load_recipe, parse_recipe
 
 KNOWN = {"latex-formula"}
 

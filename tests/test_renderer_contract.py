@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.plan import sample_seed
-from pipelines.recipe import demo_recipe, parse_recipe
+from pipelines.core.plan import sample_seed
+from pipelines.core.recipe import demo_recipe, parse_recipe
 from renderers.base import Reject, Sample
 from renderers.imaging import encode_image
 from renderers.registry import REGISTRY

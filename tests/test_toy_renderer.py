@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.bench import run_bench
-from pipelines.bench_report import stage_mixes
 from pipelines.cli import main
-from pipelines.preview import build_preview, target_kind
-from pipelines.recipe import demo_recipe, parse_recipe
-from pipelines.runner import run_recipe
-from pipelines.worker import RendererFailed
+from pipelines.core.recipe import demo_recipe, parse_recipe
+from pipelines.core.runner import run_recipe
+from pipelines.core.worker import RendererFailed
+from pipelines.tools.bench import run_bench
+from pipelines.tools.bench_report import stage_mixes
+from pipelines.tools.preview import build_preview, target_kind
 from renderers.registry import EXTRA_ENV, REGISTRY, load_registry
 from tests.conftest import DATA
 

@@ -34,7 +34,8 @@ CHART_PARAMS = (
 
 
 def _chart_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.chart.spec_source import ChartTables, GeneratedCharts
+    from renderers.chart.spec_source import GeneratedCharts
+    from renderers.chart.tables import ChartTables
 
     return ChartTables(path) if path else GeneratedCharts(float(params.get("vega", 0.25)))
 

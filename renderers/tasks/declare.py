@@ -76,7 +76,7 @@ SPECS = [
         target_note="the pages' formatted targets left to right, joined by a blank line; "
         "`image` is the whole picture, `images` the tiles in reading order then the "
         "1024x1024 thumbnail, `meta.grid` the (columns, rows) of the grid rule "
-        "in trainer/tiling.py; `boxes` are the pages' boxes moved onto the picture",
+        "in pipelines/format/tiling.py; `boxes` are the pages' boxes moved onto the picture",
         params=(
             *BASE_PARAMS,
             pair("pages", [2, 3], "base pages per picture, [lo, hi]", 1, 12),

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipelines.dataset import DatasetError, Layout, load_manifest
+from pipelines.format.manifest import DatasetError, Layout, load_manifest
 from renderers.browser.engine import asset
 from renderers.registry import REGISTRY
 from renderers.templates import TEMPLATES_DIR, render_template

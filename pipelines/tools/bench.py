@@ -19,11 +19,11 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.bench_report import RendererBench, benchmarks_markdown
-from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
-from pipelines.recipe import ImageSettings
-from pipelines.shards import ShardWriter
-from pipelines.worker import RenderWorker
+from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
+from pipelines.core.recipe import ImageSettings
+from pipelines.core.worker import RenderWorker
+from pipelines.format.shards import ShardWriter
+from pipelines.tools.bench_report import RendererBench, benchmarks_markdown
 from renderers.base import Item
 from renderers.registry import REGISTRY, get_spec
 
@@ -248,8 +248,8 @@ def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2),
                   source: str | None = None) -> dict[int, float]:
     """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
     included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
-    from pipelines.recipe import parse_recipe
-    from pipelines.runner import run_recipe
+    from pipelines.core.recipe import parse_recipe
+    from pipelines.core.runner import run_recipe
 
     shard_size = max(1, count // 8)
     out = {}
@@ -272,7 +272,7 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
     share and 1-to-2-worker scaling; the report is written to `out` as Markdown."""
     import os
 
-    from pipelines.runner import ray_session
+    from pipelines.core.runner import ray_session
 
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     names = renderers or sorted(REGISTRY)

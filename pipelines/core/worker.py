@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.degrade import degrade
-from pipelines.plan import ChunkSpec, sample_id, sample_seed
-from pipelines.recipe import ImageSettings
+from pipelines.core.degrade import degrade
+from pipelines.core.plan import ChunkSpec, sample_id, sample_seed
+from pipelines.core.recipe import ImageSettings
+from pipelines.format.schema import make_row
 from renderers.base import Item, Reject, Renderer, Sample, Source
 from renderers.imaging import encode_image, is_blank
 from renderers.registry import get_spec
@@ -148,28 +149,8 @@ class RenderWorker:
         return [out for item in items for out in RenderWorker._render_isolated(renderer, [item])]
 
     def _row(self, renderer: str, entry_key: str, item: Item, sample: Sample) -> dict[str, Any]:
-        sid = sample_id(entry_key, item.k)
-        data = self._encode(sample.image)
-        width, height = sample.image.size
-        ext = self.image.format
-        return {
-            "id": sid,
-            "image": {"bytes": data, "path": f"{sid}.{ext}"},
-            "images": [{"bytes": self._encode(im), "path": f"{sid}-{i:02d}.{ext}"}
-                       for i, im in enumerate(sample.images)],
-            "prompt": sample.prompt,
-            "target": sample.target,
-            "task": sample.task,
-            "renderer": renderer,
-            "width": width,
-            "height": height,
-            "boxes": [
-                {"x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1, "text": b.text}
-                for b in sample.boxes
-            ],
-            "meta": json.dumps(sample.meta, sort_keys=True, default=str),
-            "seed": item.seed,
-        }
+        return make_row(sample_id(entry_key, item.k), renderer, sample, item.seed,
+                        self.image.format, self._encode)
 
     def _encode(self, image: Any) -> bytes:
         return encode_image(image, self.image.format, self.image.compress_level,

@@ -19,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipelines.dataset import DatasetError, Layout, Manifest, shard_record, stats_by_entry
-from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
-from pipelines.recipe import Recipe
-from pipelines.report import write_card
-from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
-from pipelines.verify import verify_dataset
-from pipelines.worker import ChunkResult, RendererFailed, RenderWorker
+from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
+from pipelines.core.recipe import Recipe
+from pipelines.core.worker import ChunkResult, RendererFailed, RenderWorker
+from pipelines.format.card import write_card
+from pipelines.format.manifest import DatasetError, Layout, Manifest, shard_record, stats_by_entry
+from pipelines.format.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
+from pipelines.format.verify import verify_dataset
 from renderers.registry import get_spec
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.degrade import EFFECTS, DegradeSettings
+from pipelines.core.degrade import EFFECTS, DegradeSettings
 
 
 class RecipeError(ValueError):
@@ -37,7 +37,7 @@ class Entry:
     source: str | None = None
     # Distinguishes two entries of one renderer: ids and seeds derive from it.
     name: str | None = None
-    # Seeded degradation between validation and encoding (pipelines/degrade.py); None: off.
+    # Seeded degradation between validation and encoding (pipelines/core/degrade.py); None: off.
     degrade: DegradeSettings | None = None
 
     @property

@@ -84,7 +84,7 @@ def _machine() -> str:
 
 def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: tuple[str, str]
                         ) -> str:
-    from pipelines.dataset import code_version
+    from pipelines.format.manifest import code_version
 
     def num(value: float | None, digits: int = 1) -> str:
         return "-" if not value else f"{value:,.{digits}f}"
