@@ -14,7 +14,7 @@ from pipelines.core.degrade import degrade
 from pipelines.core.plan import ChunkSpec, sample_id, sample_seed
 from pipelines.core.recipe import ImageSettings
 from pipelines.format.schema import make_row
-from renderers.base import Item, Reject, Renderer, Sample, Source
+from renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
 from renderers.imaging import encode_image, is_blank
 from renderers.registry import get_spec
 
@@ -117,7 +117,7 @@ class RenderWorker:
         if marker and any(marker in _excerpt(item.content) for item in items):
             os.kill(os.getpid(), signal.SIGKILL)
         started = time.perf_counter()
-        outcomes = self._render_isolated(renderer, items)
+        outcomes = render_isolated(renderer, items)
         result.render_s = time.perf_counter() - started
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, Sample):
@@ -132,21 +132,6 @@ class RenderWorker:
             result.rows.append(self._row(shard.renderer, shard.entry_key, item, outcome))
             result.encode_s += time.perf_counter() - encode_started
         return result
-
-    @staticmethod
-    def _render_isolated(renderer: Renderer, items: list[Item]) -> list[Sample | Reject]:
-        """Render a batch; if the batch as a whole fails, render item by item so one
-        poisonous item costs only itself."""
-        try:
-            outcomes = renderer.render_batch(items) if items else []
-            if len(outcomes) == len(items):
-                return outcomes
-            problem = f"renderer returned {len(outcomes)} outcomes for {len(items)} items"
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        if len(items) == 1:
-            return [Reject("render-error", problem)]
-        return [out for item in items for out in RenderWorker._render_isolated(renderer, [item])]
 
     def _row(self, renderer: str, entry_key: str, item: Item, sample: Sample) -> dict[str, Any]:
         return make_row(sample_id(entry_key, item.k), renderer, sample, item.seed,

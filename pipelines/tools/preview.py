@@ -161,7 +161,7 @@ def build_preview(root: str | Path, html: str | Path | None = None, per_group: i
     for sub in ("img", "thumb", "render", "detail", "vendor"):
         (files / sub).mkdir(parents=True)
     shutil.copyfile(bundle, files / "vendor" / "mathpix-markdown-it.js")
-    for script in ("preview.js", "preview.css"):
+    for script in ("mathpix-options.js", "preview.js", "preview.css"):
         shutil.copyfile(TEMPLATES_DIR / "html" / script, files / script)
 
     index: list[dict[str, Any]] = []
