@@ -1,11 +1,13 @@
 """The contract every registered renderer keeps (ARCHITECTURE.md, "Contracts"), checked over
 the registry so a new renderer is held to it without a line here: a complete spec (gallery
 kind, bench baseline, a stated pair proof, a parameter schema that covers every key its
-package reads), and, with its engine, deterministic samples and only declared reasons."""
+package reads), and, with its engine, deterministic samples whose targets have their
+kind's form and boxes lie on the image, and only declared reject reasons."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -96,12 +98,42 @@ def _digest(outcome: Sample | Reject) -> tuple:
     return (hashlib.sha256(blobs).hexdigest(), outcome.target, outcome.prompt, outcome.task)
 
 
+def _pair_problem(kind: str, sample: Sample) -> str | None:
+    """What a target of this kind must be whatever the renderer: the truthful-pair check each
+    renderer makes from its own record is its business; this holds every target to its
+    kind's form, so the gallery and the trainer can read it."""
+    target = sample.target
+    if not target.strip():
+        return "empty target"
+    if kind == "json":
+        value = json.loads(target)
+        if list(value) != ["title", "source", "x_title", "y_title", "values"]:
+            return f"chart keys {list(value)}"
+    elif kind == "kern" and "**kern" not in target:
+        return "no **kern spine"
+    elif kind == "smiles":
+        from rdkit import Chem
+
+        if Chem.MolFromSmiles(target) is None:
+            return "unparsable SMILES"
+    for box in sample.boxes:
+        if not (0 <= box.x0 <= box.x1 <= sample.image.width + 1
+                and 0 <= box.y0 <= box.y1 <= sample.image.height + 1):
+            return f"box {box} outside the image"
+    return None
+
+
 @pytest.mark.engine
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_renders_deterministically_with_declared_reasons(name):
     first, second = _render_twice(name)
     assert [_digest(o) for o in first] == [_digest(o) for o in second]
+    spec = REGISTRY[name]
+    for outcome in first:
+        if isinstance(outcome, Sample):
+            kind = spec.kind_of(outcome.task, outcome.target, outcome.meta)
+            assert _pair_problem(kind, outcome) is None, (name, _pair_problem(kind, outcome))
     allowed = set(COMMON_REJECTS) | set(REGISTRY[name].rejects)
     # a task passes its base's reject on as base-REASON
     bases = {f"base-{r}" for spec in REGISTRY.values() for r in (*spec.rejects, *COMMON_REJECTS)}
