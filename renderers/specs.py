@@ -26,6 +26,20 @@ COMMON_REJECTS = ("empty-target", "bad-size", "blank", "render-error", "source-e
 TARGET_KINDS = ("math", "markdown", "json", "kern", "smiles", "code", "text")
 
 
+# The README's renderer tables, by the number of cells a spec's `readme` row has.
+README_TABLES = {2: ("name", "content", "target"),
+                 3: ("name", "image(s)", "prompt (`task`)", "target")}
+
+
+def readme_table(specs: list[RendererSpec], cells: int) -> str:
+    """One of the README's renderer tables as Markdown, from the specs' `readme` rows."""
+    header = README_TABLES[cells]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += [f"| `{s.name}` | " + " | ".join(s.readme) + " |"
+              for s in specs if len(s.readme) == cells]
+    return "\n".join(lines)
+
+
 def ref(target: str) -> Callable[..., Any]:
     """A callable that imports `module:attribute` when first called, then calls it."""
     module, _, attribute = target.partition(":")
@@ -81,6 +95,9 @@ class RendererSpec:
     rejects: tuple[str, ...] = ()
     # How it proves each pair truthful before keeping it, in a line.
     pair_proof: str = ""
+    # Its row in the README's tables, after the name: (content, target) for a renderer,
+    # (image(s), prompt, target) for a stage-3 task (README_TABLES).
+    readme: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

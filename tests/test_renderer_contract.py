@@ -18,7 +18,7 @@ from pipelines.core.recipe import demo_recipe, parse_recipe
 from renderers.base import Reject, Sample
 from renderers.imaging import encode_image
 from renderers.registry import REGISTRY
-from renderers.specs import COMMON_REJECTS, TARGET_KINDS
+from renderers.specs import COMMON_REJECTS, README_TABLES, TARGET_KINDS, readme_table
 
 NAMES = list(REGISTRY)
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,7 @@ def test_spec_is_complete(name):
     assert set(spec.got_mix) <= {1, 2, 3}
     assert spec.demo and all(entry.get("count", 0) >= 1 for entry in spec.demo)
     assert spec.batch_size >= 1
+    assert len(spec.readme) in README_TABLES, "give it a row of the README's tables"
 
 
 @pytest.mark.unit
@@ -143,7 +144,11 @@ def test_renders_deterministically_with_declared_reasons(name):
 
 
 @pytest.mark.unit
-def test_readme_tables_name_every_renderer():
+def test_readme_tables_are_the_specs_rows():
+    """README.md's renderer tables are `ocr2synth renderers --markdown`: a spec's `readme`
+    row changed, or a renderer added, shows here until the README is regenerated."""
     readme = (ROOT / "README.md").read_text()
-    missing = [name for name in NAMES if f"| `{name}` |" not in readme]
-    assert not missing, f"add a row to README.md's renderer tables for {missing}"
+    for cells in README_TABLES:
+        assert readme_table(list(REGISTRY.values()), cells) in readme, (
+            "README.md's renderer tables differ from the specs: paste "
+            "`ocr2synth renderers --markdown`")

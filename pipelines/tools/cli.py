@@ -73,6 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("dir")
     params = sub.add_parser("renderers", help="the renderers, or one renderer's parameters")
     params.add_argument("name", nargs="?", choices=sorted(REGISTRY))
+    params.add_argument("--markdown", action="store_true",
+                        help="print the README's renderer tables, from the specs")
     trainer_cli.add_parsers(sub)
 
     bench = sub.add_parser("bench", help="measure a renderer against its naive baseline")
@@ -171,6 +173,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_renderers(args: argparse.Namespace) -> int:
+    if args.markdown:
+        from renderers.specs import README_TABLES, readme_table
+
+        print("\n\n".join(readme_table(list(REGISTRY.values()), n) for n in README_TABLES))
+        return 0
     if args.name is None:
         print(_renderers_epilog())
         return 0

@@ -46,6 +46,21 @@ SPECS = [
         "markdown-page", _markdown_source,
         ref("renderers.browser.markdown_page:MarkdownPageRenderer"),
         batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated Mathpix-markdown documents (the `latex-page` grammar plus bold/italic '
+             'and markdown tables: headings, paragraphs, lists, `\\(..\\)`/`\\[..\\]` math, '
+             '`tabular` and markdown tables, footnotes; English or Chinese, `--param zh=0.2`), '
+             'documents of `pages` pages (default 4), or `--source DIR` of `.md`/`.mmd`, each '
+             'file one document of about (its characters / `page_chars`, default 3000) pages, '
+             'after removing raw HTML, images and link targets; a page starts where the one '
+             'before it stopped; rendered by mathpix-markdown-it in headless Chromium, one or '
+             'two columns, 896-1152 px wide, varied fonts, sizes, line spacing and margins; '
+             '`--param mode=formula` renders the formula sources through MathJax instead'),
+            ('Mathpix markdown of exactly the blocks the page shows (a block that does not fit '
+             'whole goes to the next page), footnotes last as `[^n]: text`; boxes: block boxes, '
+             'then line boxes from the DOM, in pixels (formula mode: the LaTeX)'),
+        ),
         description="Mathpix-markdown pages rendered by mathpix-markdown-it in headless "
         "Chromium (target: Mathpix markdown; block/line boxes); `mode: formula` renders "
         "single formulas with MathJax (target: the LaTeX)",

@@ -56,6 +56,11 @@ SPECS = [
     RendererSpec(
         "chart-mpl", _chart_source, ref("renderers.chart.mpl:MplChartRenderer"),
         batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ("chart specs (see Charts below) drawn by Matplotlib's object API"),
+            ('OneChart-style JSON dict (see Charts)'),
+        ),
         description="charts drawn by Matplotlib's object API (target: OneChart-style "
         "JSON dict)",
         target_note=CHART_TARGET_NOTE,
@@ -78,6 +83,12 @@ SPECS = [
     RendererSpec(
         "chart-echarts", _chart_source, ref("renderers.chart.echarts:EchartsChartRenderer"),
         batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('the same chart specs as pyecharts options, drawn by a local ECharts build in '
+             'headless Chromium'),
+            ('OneChart-style JSON dict (see Charts)'),
+        ),
         description="pyecharts options drawn by ECharts in headless Chromium (target: "
         "OneChart-style JSON dict)",
         target_note=CHART_TARGET_NOTE,

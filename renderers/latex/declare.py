@@ -64,6 +64,13 @@ SPECS = [
     RendererSpec(
         "latex-formula", _formula_source, ref("renderers.latex.formula:LatexFormulaRenderer"),
         batch_size=1024,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('a recursive grammar of LaTeX math (fractions, roots, big operators with limits, '
+             'integrals, limits, matrices, cases, brackets, accents, Greek, functions, '
+             'binomials, derivatives) or `--source FILE`'),
+            ('the LaTeX that was typeset, in math mode'),
+        ),
         description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
         params=(*cropped_params("renderers.latex.formula:FONTS", [110, 300], [4, 32], 4000),
                 number("display", 0.6, "share of formulas set in display style", 0, 1)),
@@ -78,6 +85,15 @@ SPECS = [
     RendererSpec(
         "latex-table", _table_source, ref("renderers.latex.table:LatexTableRenderer"),
         batch_size=256,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated `tabular`s: 2-10 columns, one or two header rows, booktabs / grid / '
+             '`\\hline` / minimal / no rules, `\\multicolumn` group headers and section rows, '
+             '`\\multirow` groups, `l`/`c`/`r`/`p{}` and `|` mixes, words, numbers, units, '
+             'percentages, `$\\pm$` and inline math, bold cells, sometimes a `\\caption*` '
+             'above; or `--source FILE|DIR` of `.tex` (one item per `tabular`)'),
+            ('the typeset `tabular` (preceded by `\\caption*{...}` when a caption is shown)'),
+        ),
         description="LaTeX tabular environments typeset by pdfLaTeX (target: the tabular)",
         params=cropped_params("renderers.latex.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
         target_kind="markdown",
@@ -90,6 +106,16 @@ SPECS = [
     RendererSpec(
         "tikz", _tikz_source, ref("renderers.latex.tikz:TikzRenderer"),
         batch_size=256,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated geometry: labelled points, segments, triangles (medians, circumcircles, '
+             'angle marks), polygons, circles with chords, rectangles and their combinations; '
+             'function curves on axes (lines, parabolas, cubics, sine, ellipses, hyperbolas), '
+             'sometimes on a grid; or `--source FILE|DIR` of `.tex` (one item per '
+             '`tikzpicture`)'),
+            ('the TikZ code, in one canonical spelling (points declared first, shortest '
+             'numbers, fixed option order)'),
+        ),
         description="Geometry drawn by TikZ (target: normalized TikZ code)",
         params=cropped_params("renderers.latex.tikz:TIKZ_FONTS", [72, 160], [8, 40], 2500),
         target_kind="code",
@@ -102,6 +128,17 @@ SPECS = [
     RendererSpec(
         "latex-page", _page_source, ref("renderers.latex.page:LatexPageRenderer"),
         batch_size=128,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated documents of headings, paragraphs, lists, inline and display math, '
+             'tables and footnotes in English or Chinese (`--param zh=0.2` sets the share), or '
+             '`--source DIR` of `.md`/`.mmd`/`.txt`; layouts: one-column article, two-column '
+             'paper, report page; fonts: Computer/Latin Modern, Times, Palatino, Bookman, '
+             'Helvetica; CJK: Arphic Song/Kai'),
+            ('Mathpix markdown of exactly the page shown (`#` headings, `\\(..\\)`/`\\[..\\]` '
+             'math, `tabular` tables, `[^n]` footnotes last); boxes: paragraph boxes, then line '
+             'boxes (`meta.paragraph_boxes` says how many are paragraphs), in pixels'),
+        ),
         description="Whole LaTeX pages (target: Mathpix markdown; line/paragraph boxes)",
         params=(
             choice("layouts", "all", "page layouts drawn per document",

@@ -20,6 +20,12 @@ SPECS = [
     RendererSpec(
         "molecule", _smiles_source, ref("renderers.molecule.renderer:MoleculeRenderer"),
         batch_size=128,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('MOSES SMILES (1.58M real molecules; `order: random` draws a seeded subset, '
+             '`sequential` walks the file) or `--source FILE`'),
+            ('RDKit canonical SMILES, Kekulé or aromatic form as drawn'),
+        ),
         description="molecules drawn by RDKit (target: SMILES of the molecule drawn)",
         target_note="RDKit canonical isomeric SMILES; the Kekulé form (explicit double "
         "bonds, no lower-case aromatic atoms) when the picture draws alternating double "

@@ -19,6 +19,13 @@ SPECS = [
     RendererSpec(
         "music", _kern_source, ref("renderers.music.renderer:MusicRenderer"),
         batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated single-system pieces (treble, bass or grand staff; keys, meters, rests, '
+             'accidentals, dots, ties, beams, chords) or `--source DIR` of `.krn` movements cut '
+             'into excerpts'),
+            ('the excerpt as a standalone Humdrum **kern document'),
+        ),
         description="single-system scores engraved by Verovio (target: Humdrum **kern)",
         target_note="a standalone **kern document: the excerpt with the clef, key, "
         "meter and instrument interpretations in force where it starts; `!!!COM:` and "

@@ -44,6 +44,14 @@ SPECS = [
         "fine-grained", ref("renderers.tasks.bases:TaskSource"),
         ref("renderers.tasks.fine_grained:FineGrainedRenderer"),
         batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('the base page; colour prompts draw a 2-4 px frame 2-4 px outside the region'),
+            ("`[x1, y1, x2, y2] OCR: ` (`box`), box on GOT's 0-1000 scale written as "
+             'GotOcr2Processor writes it, rounded outwards; or `[red] OCR: ` / green / blue '
+             '(`color`); `color_share` (0.5) splits them'),
+            ("the region's lines as the base's text layer reports them, one per line"),
+        ),
         description="region OCR on a base page: `[x1, y1, x2, y2] OCR: ` (task box) or "
         "`[red|green|blue] OCR: ` with a frame of that colour drawn (task color)",
         target_note="the plain text of the region's lines as the base renderer's text "
@@ -71,6 +79,17 @@ SPECS = [
         "multi-crop", ref("renderers.tasks.multi_crop:MultiCropSource"),
         ref("renderers.tasks.multi_crop:MultiCropRenderer"),
         batch_size=32,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('`image`: 2-3 base pages side by side (`pages: [2, 3]`; consecutive pages of one '
+             'document where the base source makes documents, as `markdown-page` does); '
+             '`images`: the tiles of GOT/InternVL-1.5 dynamic preprocessing (up to 12 of '
+             '1024x1024, grid by closest aspect ratio, ties to the larger grid while the image '
+             'fills over half of it; `pipelines/format/tiling.py`, the same code the trainer '
+             'uses) in reading order, then a 1024x1024 thumbnail'),
+            ('`OCR with format upon the patch reference: `'),
+            ("the pages' formatted targets, left to right, joined by a blank line"),
+        ),
         description="2-3 base pages side by side, cut into GOT/InternVL dynamic tiles "
         "(up to 12 of 1024x1024 + thumbnail) in `images`",
         target_note="the pages' formatted targets left to right, joined by a blank line; "
@@ -95,6 +114,13 @@ SPECS = [
         "multi-page", ref("renderers.tasks.multi_page:MultiPageSource"),
         ref("renderers.tasks.multi_page:MultiPageRenderer"),
         batch_size=16,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('`images`: 2-8 pages (`pages: [2, 8]`), each a base document shortened to a few '
+             'blocks (`blocks: [2, 6]`) so it fits the token limit; `image` is the first page'),
+            ('`OCR with format across multi pages: `'),
+            ("the pages' formatted targets in order, joined by a blank line"),
+        ),
         description="2-8 short base pages as one input (`images`), GOT's multi-page OCR",
         target_note="the pages' formatted targets in page order, joined by a blank line; "
         "each page under 650 tokens and all under 8000 by a conservative estimate "
