@@ -35,11 +35,8 @@ else
 TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
 endif
 
-.PHONY: setup system-packages venv moses npm-assets demo preview test lint bench render clean \
-	render-latex-formula render-latex-table render-latex-page render-tikz \
-	render-music render-molecule render-markdown-page render-pdf-page render-chart-mpl \
-	render-chart-echarts train-stage1 train-stage2 train-stage3 \
-	render-fine-grained render-multi-crop render-multi-page soak proof gpu-check
+.PHONY: setup system-packages venv moses npm-assets demo preview test test-fast lint bench \
+	render renderers clean train-stage1 train-stage2 train-stage3 soak proof gpu-check
 
 setup: system-packages venv moses npm-assets
 
@@ -91,15 +88,19 @@ $(OUT)/demo/manifest.json:
 	$(MAKE) demo
 
 demo: setup
-	$(BIN)/ocr2synth render pipelines/recipes/demo.yaml --out $(OUT)/demo --workers $(WORKERS)
+	$(BIN)/ocr2synth render --demo --out $(OUT)/demo --workers $(WORKERS)
 
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The unit tests only (no TeX, browser, Verovio or Ray; nothing slow): under two minutes.
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "unit and not slow"
+
 # The long run, not part of `make test`: memory per worker, leaks, leftovers, reject rates.
 SOAK_SCALE ?= 1
 soak: setup
-	$(BIN)/python -m pipelines.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
+	$(BIN)/python -m pipelines.tools.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -113,23 +114,13 @@ bench: setup
 render: setup
 	$(BIN)/ocr2synth render --renderer $(R) --count $(N) --out $(OUT)/$(R) --workers $(WORKERS)
 
-render-latex-formula:
-	$(MAKE) render R=latex-formula
+# `make render-NAME` for every registered renderer (`make renderers` lists them): the CLI
+# checks the name against the registry, so a new renderer needs no line here.
+render-%:
+	$(MAKE) render R=$*
 
-render-music:
-	$(MAKE) render R=music
-
-render-molecule:
-	$(MAKE) render R=molecule
-
-render-markdown-page:
-	$(MAKE) render R=markdown-page
-
-render-chart-mpl:
-	$(MAKE) render R=chart-mpl
-
-render-chart-echarts:
-	$(MAKE) render R=chart-echarts
+renderers: setup
+	$(BIN)/ocr2synth renderers
 
 # Each stage starts from the previous stage's final checkpoint; re-running one resumes it.
 train-stage1: setup
@@ -164,28 +155,6 @@ GPU_CHECK_ARGS ?=
 gpu-check:
 	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m trainer.gpu_check --proof-train $(OUT)/proof/train \
 		--proof-heldout $(OUT)/proof/heldout $(GPU_CHECK_ARGS)
-
-render-latex-table:
-	$(MAKE) render R=latex-table
-
-render-latex-page:
-	$(MAKE) render R=latex-page
-
-render-tikz:
-	$(MAKE) render R=tikz
-
-# Stage-3 tasks, built on latex-page samples (recipe param `base` picks another renderer).
-render-fine-grained:
-	$(MAKE) render R=fine-grained
-
-render-multi-crop:
-	$(MAKE) render R=multi-crop
-
-render-multi-page:
-	$(MAKE) render R=multi-page
-
-render-pdf-page:
-	$(MAKE) render R=pdf-page
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -106,3 +106,20 @@ class Renderer(ABC):
     def style_rng(item: Item) -> random.Random:
         """Randomness for rendering style, independent of the source's content stream."""
         return random.Random(item.seed ^ 0x5EED_57E1)
+
+
+def render_isolated(renderer: Renderer, items: list[Item]) -> list[Sample | Reject]:
+    """Render a batch; if the batch as a whole fails (raises, or answers for the wrong
+    number of items), render item by item, so a poisonous item costs only itself and
+    becomes a `render-error` reject. The worker renders every chunk so, and a stage-3 task
+    its base items."""
+    try:
+        outcomes = renderer.render_batch(items) if items else []
+        if len(outcomes) == len(items):
+            return outcomes
+        problem = f"renderer returned {len(outcomes)} outcomes for {len(items)} items"
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    if len(items) == 1:
+        return [Reject("render-error", problem)]
+    return [out for item in items for out in render_isolated(renderer, [item])]

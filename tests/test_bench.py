@@ -4,20 +4,28 @@ is asserted, only that the figures are there, consistent and from this run."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from pipelines import bench
-from pipelines.bench import NAIVE, STAGE_MIXES, RendererBench, projections, run_all
+from pipelines.tools import bench
+from pipelines.tools.bench import run_all
+from pipelines.tools.bench_report import RendererBench, projections, stage_mixes
 from renderers.registry import REGISTRY
+from renderers.specs import Floor
+
+
+def with_spec(monkeypatch, name: str, **fields) -> None:
+    """The bench reads renderers' specs: a test swaps a field of one for this test."""
+    monkeypatch.setitem(REGISTRY, name, replace(REGISTRY[name], **fields))
 
 
 def test_report_has_a_row_per_renderer_and_projections(tmp_path, monkeypatch):
     calls = []
 
-    def naive(count: int) -> float:
-        calls.append(count)
+    def naive(items: list) -> float:
+        calls.append(len(items))
         return 2.0
 
-    monkeypatch.setitem(NAIVE, "molecule", naive)  # the real one forks a Python per sample
+    with_spec(monkeypatch, "molecule", naive=naive)  # the real one forks a Python per sample
     out = tmp_path / "BENCHMARKS.md"
     text = run_all(out, seconds=0.5, max_count=16, repeats=2, naive_count=3, scaling=False,
                    renderers=["molecule"], progress=lambda m: None)
@@ -46,7 +54,7 @@ def test_projection_sums_measured_parts_and_names_the_rest():
     expected = 1_000_000 / 1000 / 3600 + 1_000_000 / 200 / 3600
     assert abs(total - expected) < 1e-9
     missing = {name for name, _, hours in parts if hours is None}
-    assert missing == set(STAGE_MIXES[2]) - set(results)
+    assert missing == set(stage_mixes()[2]) - set(results)
 
 
 def test_every_registered_renderer_is_benched(monkeypatch):
@@ -61,8 +69,8 @@ def test_every_registered_renderer_is_benched(monkeypatch):
 
 
 def test_engine_floor_is_reported_beside_the_batched_rate(tmp_path, monkeypatch):
-    monkeypatch.setitem(NAIVE, "molecule", lambda count: 2.0)
-    monkeypatch.setitem(bench.FLOOR, "molecule", ("RDKit alone", lambda count: 1000.0))
+    with_spec(monkeypatch, "molecule", naive=lambda items: 2.0,
+              floor=Floor("RDKit alone", lambda items: 1000.0))
     text = run_all(tmp_path / "B.md", seconds=0.5, max_count=16, repeats=1, naive_count=3,
                    scaling=False, renderers=["molecule"], progress=lambda m: None)
     row = next(line for line in text.splitlines() if line.startswith("| molecule |"))
@@ -71,4 +79,10 @@ def test_engine_floor_is_reported_beside_the_batched_rate(tmp_path, monkeypatch)
     floor_row = re.search(r"\| molecule \| RDKit alone \| 1,000\.0 \| (\d+)% \|", text)
     assert floor_row and abs(int(floor_row[1]) - 100 * rate / 1000) <= 1
     # the real chart-mpl floor draws charts (and would fail if the renderer's draw changed)
-    assert bench.floor_chart_mpl(2) > 0
+    assert bench.floor_rate("chart-mpl", 2) > 0
+
+
+def test_stage_mixes_come_from_the_specs():
+    assert stage_mixes()[1] == {"pdf-page": 2_000_000}
+    assert sum(stage_mixes()[2].values()) == 6_800_000  # GOT's stage-2 renders (paper)
+    assert set(stage_mixes()[3]) == {"fine-grained", "multi-crop", "multi-page"}

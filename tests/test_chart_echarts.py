@@ -10,7 +10,8 @@ import pytest
 
 from renderers.base import Item, Reject, Sample
 from renderers.chart.spec import KINDS, parse_target
-from renderers.chart.spec_source import ChartGrammar, ChartTables
+from renderers.chart.spec_source import ChartGrammar
+from renderers.chart.tables import ChartTables
 from tests.conftest import DATA
 
 APPLIED = "() => echarts.getInstanceByDom(document.getElementById('chart')).getOption()"

@@ -12,7 +12,8 @@ from matplotlib.text import Text
 
 from renderers.base import Item, Reject, Sample
 from renderers.chart.spec import KINDS, ChartSpec, parse_target
-from renderers.chart.spec_source import ChartGrammar, ChartTables
+from renderers.chart.spec_source import ChartGrammar
+from renderers.chart.tables import ChartTables
 from tests.conftest import DATA
 
 

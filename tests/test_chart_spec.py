@@ -20,13 +20,9 @@ from renderers.chart.spec import (
     target_values,
     validate,
 )
-from renderers.chart.spec_source import (
-    DIMENSIONS,
-    ChartGrammar,
-    ChartTables,
-    GeneratedCharts,
-    table_spec,
-)
+from renderers.chart.spec_source import ChartGrammar, GeneratedCharts
+from renderers.chart.tables import ChartTables, table_spec
+from renderers.chart.vocabulary import DIMENSIONS
 from tests.conftest import DATA
 
 TABLES = DATA / "charts"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.dataset import load_manifest
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_recipe
-from pipelines.verify import verify_dataset
+from pipelines.core.recipe import parse_recipe
+from pipelines.core.runner import run_recipe
+from pipelines.format.manifest import load_manifest
+from pipelines.format.verify import verify_dataset
 from renderers.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]

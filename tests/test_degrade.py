@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pipelines.cli import main
-from pipelines.degrade import EFFECTS, DegradeSettings, degrade, plan
-from pipelines.recipe import RecipeError, parse_recipe
+from pipelines.core.degrade import EFFECTS, DegradeSettings, degrade, plan
+from pipelines.core.recipe import RecipeError, parse_recipe
 from renderers.base import Box, Sample
 from renderers.imaging import encode_image, ink_bbox
 

@@ -17,9 +17,9 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_recipe
-from pipelines.verify import verify_dataset
+from pipelines.core.recipe import parse_recipe
+from pipelines.core.runner import run_recipe
+from pipelines.format.verify import verify_dataset
 from renderers.faults import KILL_BROWSER_ENV, KILL_TEX_ENV, SCRATCH_ENV
 
 
@@ -144,8 +144,8 @@ def test_a_full_output_disk_is_a_clear_error_and_a_rerun_after_freeing_space_com
     ray_address, small_disk: Path, capsys
 ):
     from pipelines.cli import main
-    from pipelines.dataset import load_manifest
-    from pipelines.shards import file_sha256
+    from pipelines.format.manifest import load_manifest
+    from pipelines.format.shards import file_sha256
 
     # 24 formulas make ~180 KB of shards; 96 KB are left free
     ballast = small_disk / "ballast"

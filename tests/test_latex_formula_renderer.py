@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Reject, Sample
 from renderers.imaging import encode_image, ink_bbox
 from renderers.latex.formula_source import GeneratedFormulas

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Sample
 from renderers.latex.batching import render_grouped
 from renderers.latex.page import PROBE_RGB, LatexPageRenderer, page_markdown

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Sample
 from renderers.imaging import encode_image, ink_bbox
 from renderers.latex.table import LatexTableRenderer, lint_table

@@ -403,8 +403,8 @@ def test_formula_mode_renders_latex_through_mathjax():
 def test_renders_through_ray_and_leaves_no_browser_behind(ray_address, tmp_path):
     import pyarrow.parquet as pq
 
-    from pipelines.recipe import parse_recipe
-    from pipelines.runner import run_recipe
+    from pipelines.core.recipe import parse_recipe
+    from pipelines.core.runner import run_recipe
 
     tag = uuid.uuid4().hex
     raw = {"name": "mp", "seed": 3, "shard_size": 4,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rdkit import Chem
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Reject, Sample
 from renderers.molecule.renderer import MoleculeRenderer
 from renderers.molecule.smiles_source import MosesSmiles, SmilesFile

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import verovio
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Reject, Sample
 from renderers.imaging import encode_image
 from renderers.music.engine import EngineCrash, VerovioProcess

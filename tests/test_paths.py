@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.figures import PLOTS
-from pipelines.recipe import RecipeError, parse_recipe
-from pipelines.runner import run_recipe
-from pipelines.verify import verify_dataset
+from pipelines.core.recipe import RecipeError, parse_recipe
+from pipelines.core.runner import run_recipe
+from pipelines.format.figures import PLOTS
+from pipelines.format.verify import verify_dataset
 from renderers.faults import SCRATCH_ENV
 
 TABLE = "\\begin{tabular}{ll}\nname & value \\\\\nalpha & 1 \\\\\n\\end{tabular}\n"

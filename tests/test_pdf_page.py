@@ -11,9 +11,9 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from pipelines.plan import ChunkSpec, ShardSpec, sample_seed
-from pipelines.recipe import ImageSettings, parse_recipe
-from pipelines.worker import RenderWorker
+from pipelines.core.plan import ChunkSpec, ShardSpec, sample_seed
+from pipelines.core.recipe import ImageSettings, parse_recipe
+from pipelines.core.worker import RenderWorker
 from renderers.base import Reject, Sample
 from renderers.pdf.page import PdfPageRenderer, same_text
 from renderers.pdf.source import GeneratedPdfs, PdfFolder
@@ -238,7 +238,7 @@ def test_two_thousand_page_pdf_is_indexed_and_rendered(tmp_path):
 def test_renders_through_ray(ray_address, corpus, tmp_path):
     import pyarrow.parquet as pq
 
-    from pipelines.runner import run_recipe
+    from pipelines.core.runner import run_recipe
 
     raw = {"name": "pdf", "seed": 3, "shard_size": 4, "max_reject_rate": 1.0,
            "entries": [{"renderer": "pdf-page", "count": 9, "source": str(corpus),

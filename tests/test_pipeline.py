@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 from pipelines.cli import main
-from pipelines.dataset import DatasetError, load_manifest
-from pipelines.plan import plan_shards
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_recipe
-from pipelines.shards import file_sha256
+from pipelines.core.plan import plan_shards
+from pipelines.core.recipe import parse_recipe
+from pipelines.core.runner import run_recipe
+from pipelines.format.manifest import DatasetError, load_manifest
+from pipelines.format.shards import file_sha256
 from tests.conftest import DATA
 
 KNOWN = {"latex-formula"}
@@ -304,7 +304,7 @@ def test_verify_finds_a_row_the_plan_does_not_have(rendered, tmp_path: Path, cap
 def test_an_item_that_kills_its_worker_becomes_a_poison_reject(
     ray_address, tmp_path: Path, monkeypatch
 ):
-    from pipelines.worker import KILL_MARKER_ENV
+    from pipelines.core.worker import KILL_MARKER_ENV
 
     formulas = [f"x_{{{i}}} + y^{{{i}}} = z" for i in range(12)]
     formulas[7] = r"\mathrm{POISONPILL} + 1"
@@ -330,7 +330,7 @@ def test_publish_copies_a_verified_set_to_a_pyarrow_fs_uri(rendered, tmp_path, c
     target = tmp_path / "published"
     assert main(["publish", str(rendered), target.as_uri()]) == 0
     assert "copied to file://" in capsys.readouterr().out
-    from pipelines.verify import verify_dataset
+    from pipelines.format.verify import verify_dataset
 
     assert verify_dataset(target).ok
     for path in rendered.rglob("*"):

@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from pipelines.plan import ChunkSpec, ShardSpec
-from pipelines.preview import build_preview, target_kind
-from pipelines.recipe import ImageSettings
-from pipelines.shards import ShardWriter
-from pipelines.worker import RenderWorker
+from pipelines.core.plan import ChunkSpec, ShardSpec
+from pipelines.core.recipe import ImageSettings
+from pipelines.core.worker import RenderWorker
+from pipelines.format.shards import ShardWriter
+from pipelines.tools.preview import build_preview, target_kind
 from renderers.browser.engine import CHROMIUM, CHROMIUM_ARGS
 from renderers.imaging import encode_image
 

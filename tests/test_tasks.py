@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 
 from pipelines.cli import main
+from pipelines.format.tiling import tile_boxes, tile_grid
 from renderers.base import Sample
 from renderers.registry import get_spec
 from renderers.tasks.fine_grained import COLORS
 from renderers.tasks.tokens import count_tokens
-from trainer.tiling import tile_boxes, tile_grid
 
 BOX_PROMPT = re.compile(r"^\[(\d+), (\d+), (\d+), (\d+)\] OCR: $")
 

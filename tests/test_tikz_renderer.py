@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from pipelines.plan import sample_seed
+from pipelines.core.plan import sample_seed
 from renderers.base import Item, Sample
 from renderers.imaging import ink_bbox
 from renderers.latex.tikz import TikzRenderer, lint_tikz

@@ -115,3 +115,10 @@ def test_bad_rows_raise_sample_errors(tokenizer):
     with pytest.raises(SampleError) as long:
         formatter.encode(row)
     assert long.value.reason == "too_long"
+
+
+def test_the_trainer_reads_columns_of_the_row_contract():
+    from pipelines.format.schema import SCHEMA
+    from trainer.data import COLUMNS
+
+    assert set(COLUMNS) <= set(SCHEMA.names)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipelines.shards import ShardWriter, shard_name
+from pipelines.format.shards import ShardWriter, shard_name
 
 WORDS = ["alpha", "beta", "gamma", "delta", "x^2", r"\frac{a}{b}", "sum", "page", "red", "box"]
 

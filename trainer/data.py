@@ -1,6 +1,6 @@
 """Streaming the shards: seeded shuffle, split by rank and worker, source mixing, resume.
 
-The unit of reading is a Parquet row group (DESIGN 3.3 writes ~64 MiB ones). Every
+The unit of reading is a Parquet row group (the shard writer makes ~64 MiB ones). Every
 epoch of a source permutes its row groups with (seed, epoch) and shuffles the rows of
 each group with (seed, epoch, group). Row groups are dealt to consumers (rank x loader
 worker) round-robin; with fewer groups than consumers (small data sets), every consumer
@@ -38,6 +38,8 @@ from trainer.formatting import Encoded, GotFormatter, SampleError, collate
 
 log = logging.getLogger(__name__)
 
+# The row's columns the trainer reads; the row itself is the dataset format's
+# (pipelines/format/schema.py; a test holds the two together).
 COLUMNS = ["id", "image", "images", "prompt", "target", "task"]
 GROUP_BATCHES = 16  # batches per length-grouping window
 

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase
 
+from pipelines.format.tiling import tile_grid, tiles
 from trainer.images import decode, to_tensor
 from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS
 from trainer.prompts import PromptStyle, Query, chat_prompt
-from trainer.tiling import tile_grid, tiles
 from trainer.tokenizer import IM_END
 
 IGNORE = -100  # the label cross-entropy skips

@@ -1,4 +1,5 @@
-"""Pixels as GOT sees them: decoding and the 1024x1024 bicubic resize (tiling: trainer.tiling).
+"""Pixels as GOT sees them: decoding and the 1024x1024 bicubic resize (the tiling is the
+dataset format's: pipelines.format.tiling).
 
 Loader workers hand over uint8 tensors (a quarter of float32's bytes through the worker
 queues); `normalize` turns them into CLIP-normalised floats on the training device.

@@ -42,6 +42,7 @@ def page_html(folder: Path) -> Path:
     html = render_template(
         "html/page.html.j2",
         bundle_uri=asset("mathpix-markdown-it/es5/bundle.js").as_uri(),
+        options_js_uri=(TEMPLATES_DIR / "html" / "mathpix-options.js").as_uri(),
         page_js_uri=(TEMPLATES_DIR / "html" / "page.js").as_uri())
     path = folder / "page.html"
     path.write_text(html, encoding="utf-8")

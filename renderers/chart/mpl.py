@@ -7,6 +7,10 @@ offsets, tick labels, legend texts) into {series: {x: value}} and rejects the ch
 unless that equals the target. Every drawn text's window extent is checked against the
 canvas and against the others; a clash is retried with rotated tick labels, then without
 data labels, then rejected.
+
+One module because each chart kind's drawing returns the read-back of its own artists (a
+closure over what it drew): the drawing and the proof of the pair are one piece of code
+per kind, and the figure they share is the renderer's state.
 """
 
 from __future__ import annotations

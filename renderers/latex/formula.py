@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymupdf
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.latex.batching import chosen_names, cropped_page, render_grouped
-from renderers.latex.engine import TexEngine
+from renderers.base import Item
+from renderers.latex.cropped import CroppedPageRenderer
 from renderers.latex.lint import CONTROL_WORD, lint_tex
 from renderers.templates import render_template
 
@@ -40,23 +37,23 @@ def lint_formula(formula: str) -> str | None:
                     newline_envs=ALLOWED_ENVS)
 
 
-class LatexFormulaRenderer(Renderer):
+class LatexFormulaRenderer(CroppedPageRenderer):
     """Params (all optional): `fonts` (names from FONTS), `dpi` [lo, hi], `margin` [lo, hi]
     in pixels, `display` share of display style, `max_side` in pixels."""
 
     name = "latex-formula"
+    FONTS = FONTS
+    DPI = (110, 300)
+    MARGIN = (4, 32)
+    MAX_SIDE = 4000
+    EMPTY = "the formula typeset to an empty page"
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.fonts = chosen_names("latex-formula", "fonts", params, FONTS)
-        self.dpi = tuple(params.get("dpi", [110, 300]))
-        self.margin = tuple(params.get("margin", [4, 32]))
         self.display_share = float(params.get("display", 0.6))
-        self.max_side = int(params.get("max_side", 4000))
-        self.engine = TexEngine(timeout_s)
 
-    def close(self) -> None:
-        self.engine.close()
+    def lint(self, item: Item) -> str | None:
+        return lint_formula(str(item.content))
 
     def style(self, item: Item) -> dict[str, Any]:
         rng = self.style_rng(item)
@@ -70,20 +67,12 @@ class LatexFormulaRenderer(Renderer):
             "display": rng.random() < self.display_share,
         }
 
-    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
-        return render_grouped(
-            self.engine, items, [self.style(item) for item in items],
-            lint=lambda item: lint_formula(str(item.content)),
-            group=lambda style: style["font"],
-            preamble=self.preamble,
-            body=lambda item, style: self.body(item.content, style),
-            sample=lambda pdf, pages, item, style: self.page_sample(pdf[pages.start], item,
-                                                                    style),
-        )
-
     @staticmethod
     def preamble(font: str) -> str:
         return render_template("latex/formula.tex.j2", packages=FONTS[font])
+
+    def item_body(self, item: Item, style: dict[str, Any]) -> str:
+        return self.body(item.content, style)
 
     @staticmethod
     def body(formula: str, style: dict[str, Any]) -> str:
@@ -95,18 +84,4 @@ class LatexFormulaRenderer(Renderer):
         return (
             f"\\begin{{preview}}\\fontsize{{{size}}}{{{round(size * 1.2)}}}\\selectfont"
             f"\\mbox{{${math_style}{formula}$}}\\end{{preview}}"
-        )
-
-    def page_sample(self, page: pymupdf.Page, item: Item, style: dict[str, Any]
-                    ) -> Sample | Reject:
-        """Rasterize one typeset page at the item's dpi and crop it to the formula."""
-        image = cropped_page(page, style, self.max_side, "the formula typeset to an empty page")
-        if isinstance(image, Reject):
-            return image
-        return Sample(
-            image=image,
-            target=str(item.content),
-            prompt=PROMPT_FORMAT,
-            task="format",
-            meta={**style, **item.meta},
         )

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pymupdf
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
-from renderers.latex.engine import TexEngine
+from renderers.base import Item
+from renderers.latex.batching import Style
+from renderers.latex.cropped import CroppedPageRenderer
 from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
 from renderers.latex.formula import FONT_GAPS
 from renderers.latex.lint import CONTROL_WORD, lint_tex
@@ -42,22 +38,19 @@ def lint_table(text: str) -> str | None:
                     newline_envs=TABLE_ENVS, math_shift=True)
 
 
-class LatexTableRenderer(Renderer):
+class LatexTableRenderer(CroppedPageRenderer):
     """Params (all optional): `fonts` (names from TEXT_FONTS), `dpi` [lo, hi], `margin`
     [lo, hi] in pixels, `max_side` in pixels."""
 
     name = "latex-table"
+    FONTS = TEXT_FONTS
+    DPI = (100, 220)
+    MARGIN = (4, 32)
+    MAX_SIDE = 4000
+    EMPTY = "the table typeset to an empty page"
 
-    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
-        super().__init__(params, timeout_s)
-        self.fonts = chosen_names("latex-table", "fonts", params, TEXT_FONTS)
-        self.dpi = tuple(params.get("dpi", [100, 220]))
-        self.margin = tuple(params.get("margin", [4, 32]))
-        self.max_side = int(params.get("max_side", 4000))
-        self.engine = TexEngine(timeout_s)
-
-    def close(self) -> None:
-        self.engine.close()
+    def lint(self, item: Item) -> str | None:
+        return lint_table(str(item.content))
 
     def style(self, item: Item) -> Style:
         rng = self.style_rng(item)
@@ -71,21 +64,13 @@ class LatexTableRenderer(Renderer):
             "stretch": rng.choice([1.0, 1.0, 1.15, 1.3]),
         }
 
-    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
-        return render_grouped(
-            self.engine, items, [self.style(item) for item in items],
-            lint=lambda item: lint_table(str(item.content)),
-            group=lambda style: style["font"],
-            preamble=self.preamble,
-            body=lambda item, style: self.body(str(item.content), style),
-            sample=lambda pdf, pages, item, style: self.page_sample(pdf[pages.start], item,
-                                                                    style),
-        )
-
     @staticmethod
     def preamble(font: str) -> str:
         packages, extra = TEXT_FONTS[font]
         return render_template("latex/table.tex.j2", packages=packages, extra=extra)
+
+    def item_body(self, item: Item, style: Style) -> str:
+        return self.body(str(item.content), style)
 
     @staticmethod
     def body(table: str, style: Style) -> str:
@@ -103,10 +88,3 @@ class LatexTableRenderer(Renderer):
             f"\\begin{{varwidth}}{{60cm}}\\centering {head}{table}\\end{{varwidth}}"
             "\\end{preview}"
         )
-
-    def page_sample(self, page: pymupdf.Page, item: Item, style: Style) -> Sample | Reject:
-        image = cropped_page(page, style, self.max_side, "the table typeset to an empty page")
-        if isinstance(image, Reject):
-            return image
-        return Sample(image=image, target=str(item.content), prompt=PROMPT_FORMAT,
-                      task="format", meta={**style, **item.meta})

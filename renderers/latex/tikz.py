@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import pymupdf
+from PIL import Image
 
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
-from renderers.latex.engine import TexEngine
+from renderers.base import Item, Reject
+from renderers.latex.batching import Style
+from renderers.latex.cropped import CroppedPageRenderer
 from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
 from renderers.latex.lint import lint_tex
 from renderers.templates import render_template
@@ -38,22 +37,20 @@ def lint_tikz(text: str) -> str | None:
                     math_shift=True)
 
 
-class TikzRenderer(Renderer):
+class TikzRenderer(CroppedPageRenderer):
     """Params (all optional): `fonts` (names from TIKZ_FONTS), `dpi` [lo, hi], `margin`
     [lo, hi] in pixels, `max_side` in pixels."""
 
     name = "tikz"
+    FONTS = TIKZ_FONTS
+    DPI = (72, 160)
+    MARGIN = (8, 40)
+    MAX_SIDE = 2500
+    EMPTY = "the picture drew nothing"
+    GRAY = False
 
-    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
-        super().__init__(params, timeout_s)
-        self.fonts = chosen_names("tikz", "fonts", params, TIKZ_FONTS)
-        self.dpi = tuple(params.get("dpi", [72, 160]))
-        self.margin = tuple(params.get("margin", [8, 40]))
-        self.max_side = int(params.get("max_side", 2500))
-        self.engine = TexEngine(timeout_s)
-
-    def close(self) -> None:
-        self.engine.close()
+    def lint(self, item: Item) -> str | None:
+        return lint_tikz(str(item.content))
 
     def style(self, item: Item) -> Style:
         rng = self.style_rng(item)
@@ -63,30 +60,18 @@ class TikzRenderer(Renderer):
             "margin": rng.randint(*self.margin),
         }
 
-    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
-        return render_grouped(
-            self.engine, items, [self.style(item) for item in items],
-            lint=lambda item: lint_tikz(str(item.content)),
-            group=lambda style: style["font"],
-            preamble=self.preamble,
-            body=lambda item, style: self.body(str(item.content)),
-            sample=lambda pdf, pages, item, style: self.page_sample(pdf[pages.start], item,
-                                                                    style),
-        )
-
     @staticmethod
     def preamble(font: str) -> str:
         return render_template("latex/tikz.tex.j2", packages=TIKZ_FONTS[font])
+
+    def item_body(self, item: Item, style: Style) -> str:
+        return self.body(str(item.content))
 
     @staticmethod
     def body(picture: str) -> str:
         return f"\\begin{{preview}}{picture}\\end{{preview}}"
 
-    def page_sample(self, page: pymupdf.Page, item: Item, style: Style) -> Sample | Reject:
-        image = cropped_page(page, style, self.max_side, "the picture drew nothing", gray=False)
-        if isinstance(image, Reject):
-            return image
+    def check_image(self, image: Image.Image, style: Style) -> Reject | None:
         if min(image.size) < 2 * style["margin"] + 8:
             return Reject("too-small", f"{image.size[0]}x{image.size[1]} px")
-        return Sample(image=image, target=str(item.content), prompt=PROMPT_FORMAT,
-                      task="format", meta={**style, **item.meta})
+        return None

@@ -1,4 +1,5 @@
-"""Stage-3 tasks: GOT samples composed from other renderers' samples (DESIGN section 4).
+"""Stage-3 tasks: GOT samples composed from other renderers' samples (ARCHITECTURE.md,
+"Layers").
 
 A task is registered like a renderer: its source names the base items it needs, and its
 renderer renders them in-process with the base renderer (warm, one batch per chunk) and

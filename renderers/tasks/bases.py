@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from renderers.base import Item, Reject, Renderer, Sample, Source
+from renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
 
 TASK_NAMES = ("fine-grained", "multi-crop", "multi-page")
 DEFAULT_BASE = "latex-page"
@@ -94,17 +94,9 @@ class BaseRenderer:
                                                                     timeout_s)
 
     def render(self, items: list[Item]) -> list[Sample | Reject]:
-        """One outcome per item; a batch that fails as a whole is redone item by item."""
-        try:
-            out = self.renderer.render_batch(items) if items else []
-            if len(out) == len(items):
-                return out
-            problem = f"{len(out)} outcomes for {len(items)} items"
-        except Exception as exc:  # the base engine's failure must not take the task down
-            problem = f"{type(exc).__name__}: {exc}"
-        if len(items) == 1:
-            return [Reject("base-render-error", problem)]
-        return [out for item in items for out in self.render([item])]
+        """One outcome per item, isolated as the worker isolates a chunk: the base engine's
+        failure costs only the items it fails on (a task then rejects `base-render-error`)."""
+        return render_isolated(self.renderer, items)
 
     def close(self) -> None:
         self.renderer.close()

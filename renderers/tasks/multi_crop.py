@@ -11,9 +11,9 @@ from typing import Any
 
 from PIL import Image
 
+from pipelines.format.tiling import tile_grid, tiles
 from renderers.base import PROMPT_MULTI_CROP, Box, Item, Reject, Sample
 from renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
-from trainer.tiling import tile_grid, tiles
 
 TILE = 1024
 MAX_TILES = 12

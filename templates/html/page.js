@@ -3,14 +3,8 @@
 // mathpix-markdown-it with raw HTML off, so markdown can never add script to the page.
 (function () {
   "use strict";
-  var RENDER_OPTIONS = {
-    htmlTags: false, linkify: false, typographer: false, breaks: false,
-    isDisableEmoji: true, isDisableEmojiShortcuts: true, enableFileLinks: false,
-    centerTables: true, showToc: false,
-    outMath: { include_svg: true, include_mathml: false, include_asciimath: false,
-               include_latex: false, include_table_html: true, include_tsv: false,
-               include_table_markdown: false, include_smiles: false }
-  };
+  // mathpix-options.js, loaded before this script
+  var RENDER_OPTIONS = window.OCR2SYNTH_MATHPIX_OPTIONS;
   var MATH = "mjx-container, .math-inline, .math-block, svg";
   var CJK = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]/;
 

@@ -5,14 +5,8 @@
 (function () {
   "use strict";
   var DATA = window.OCR2SYNTH_PREVIEW;
-  var RENDER_OPTIONS = {
-    htmlTags: false, linkify: false, typographer: false, breaks: false,
-    isDisableEmoji: true, isDisableEmojiShortcuts: true, enableFileLinks: false,
-    centerTables: true, showToc: false,
-    outMath: { include_svg: true, include_mathml: false, include_asciimath: false,
-               include_latex: false, include_table_html: true, include_tsv: false,
-               include_table_markdown: false, include_smiles: false }
-  };
+  // mathpix-options.js, loaded before this script
+  var RENDER_OPTIONS = window.OCR2SYNTH_MATHPIX_OPTIONS;
   var state = { renderer: "", task: "", page: 0, open: null };
   var details = {};   // chunk number -> detail rows
   var waiting = {};   // chunk number -> callbacks

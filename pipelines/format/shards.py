@@ -1,10 +1,10 @@
-"""The shard: one Parquet file of training samples (DESIGN 3.3), written atomically."""
+"""The shard: one Parquet file of training samples (its rows: pipelines/format/schema.py),
+written atomically."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,66 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-BOX_TYPE = pa.struct(
-    [
-        ("x0", pa.float32()),
-        ("y0", pa.float32()),
-        ("x1", pa.float32()),
-        ("y1", pa.float32()),
-        ("text", pa.string()),
-    ]
-)
-
-_VALUE = {"_type": "Value"}
-
-
-def _value(dtype: str) -> dict[str, str]:
-    return {**_VALUE, "dtype": dtype}
-
-
-# Hugging Face `datasets` reads this entry of the schema metadata to decode images itself.
-HF_FEATURES: dict[str, Any] = {
-    "id": _value("string"),
-    "image": {"_type": "Image"},
-    "images": {"_type": "List", "feature": {"_type": "Image"}},
-    "prompt": _value("string"),
-    "target": _value("string"),
-    "task": _value("string"),
-    "renderer": _value("string"),
-    "width": _value("int32"),
-    "height": _value("int32"),
-    "boxes": {
-        "_type": "List",
-        "feature": {
-            "x0": _value("float32"),
-            "y0": _value("float32"),
-            "x1": _value("float32"),
-            "y1": _value("float32"),
-            "text": _value("string"),
-        },
-    },
-    "meta": _value("string"),
-    "seed": _value("int64"),
-}
-
-SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("image", IMAGE_TYPE),
-        ("images", pa.list_(IMAGE_TYPE)),
-        ("prompt", pa.string()),
-        ("target", pa.string()),
-        ("task", pa.string()),
-        ("renderer", pa.string()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("boxes", pa.list_(BOX_TYPE)),
-        ("meta", pa.string()),
-        ("seed", pa.int64()),
-    ],
-    metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})},
-)
+from pipelines.format.schema import SCHEMA
 
 # Image bytes are PNG already: compressing them again costs time and saves nothing.
 _IMAGE_COLUMNS = ("image.bytes", "images.list.element.bytes")

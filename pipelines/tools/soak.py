@@ -31,11 +31,12 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.dataset import load_manifest
-from pipelines.verify import verify_dataset
+from pipelines.format.manifest import load_manifest
+from pipelines.format.verify import verify_dataset
 from renderers.faults import SCRATCH_ENV
 
-RECIPE = Path(__file__).parent / "recipes" / "soak.yaml"
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+RECIPE = ROOT / "pipelines" / "recipes" / "soak.yaml"
 _ACTOR_TITLE = "ray::RenderActor"
 _EDGE = 0.2
 # PyMuPDF writes one `.ses` file into the temp folder when it is imported (the same file
@@ -164,12 +165,12 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
     env = {**os.environ, "TMPDIR": str(scratch), SCRATCH_ENV: str(scratch),
            "RAY_TMPDIR": tempfile.gettempdir(),  # Ray's own session logs stay where they were
            "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                         os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "pipelines.cli", "render", str(recipe), "--out", str(out),
                "--workers", str(workers), "--scale", str(scale), "--no-progress"]
     started = time.monotonic()
-    proc = subprocess.Popen(command, env=env, cwd=Path(__file__).parents[1])
+    proc = subprocess.Popen(command, env=env, cwd=ROOT)
     root = psutil.Process(proc.pid)
     # (share of the planned samples done, actor pid, RSS, tree PSS)
     samples: list[tuple[float, int, int, int]] = []
@@ -213,7 +214,7 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.soak", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m pipelines.tools.soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="out/soak")
     parser.add_argument("--workers", type=int, default=2)

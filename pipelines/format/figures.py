@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipelines.dataset import Layout
+from pipelines.format.manifest import Layout
 
 SAMPLES_PER_RENDERER = 4
 PLOTS = {

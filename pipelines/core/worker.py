@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.degrade import degrade
-from pipelines.plan import ChunkSpec, sample_id, sample_seed
-from pipelines.recipe import ImageSettings
-from renderers.base import Item, Reject, Renderer, Sample, Source
+from pipelines.core.degrade import degrade
+from pipelines.core.plan import ChunkSpec, sample_id, sample_seed
+from pipelines.core.recipe import ImageSettings
+from pipelines.format.schema import make_row
+from renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
 from renderers.imaging import encode_image, is_blank
 from renderers.registry import get_spec
 
@@ -23,12 +24,20 @@ EXCERPT_CHARS = 200
 KILL_MARKER_ENV = "OCR2SYNTH_TEST_KILL_MARKER"
 
 
+class RendererFailed(RuntimeError):
+    """A renderer's or source's own Python code raised outside an item (its constructor,
+    say): a bug or a bad setting that every sample would hit, so the job stops with it.
+    A process that dies is another matter: the runner isolates it as `poison`."""
+
+
 @dataclass
 class ChunkResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     render_s: float = 0.0
     encode_s: float = 0.0
+    # Set by the actor instead of raising: a raised error would read as a dead worker.
+    error: str = ""
 
 
 def _excerpt(content: Any) -> str:
@@ -88,7 +97,12 @@ class RenderWorker:
         shard = chunk.shard
         result = ChunkResult()
         items: list[Item] = []
-        source = self.source(chunk)
+        try:
+            source = self.source(chunk)
+            renderer = self.renderer(chunk)
+        except Exception as exc:
+            raise RendererFailed(f"entry {shard.entry_key!r} ({shard.renderer}): "
+                                 f"{type(exc).__name__}: {exc}") from exc
         def seed_of(j: int) -> int:
             return sample_seed(chunk.recipe_seed, shard.entry_key, j)
 
@@ -103,7 +117,7 @@ class RenderWorker:
         if marker and any(marker in _excerpt(item.content) for item in items):
             os.kill(os.getpid(), signal.SIGKILL)
         started = time.perf_counter()
-        outcomes = self._render_isolated(self.renderer(chunk), items)
+        outcomes = render_isolated(renderer, items)
         result.render_s = time.perf_counter() - started
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, Sample):
@@ -119,44 +133,9 @@ class RenderWorker:
             result.encode_s += time.perf_counter() - encode_started
         return result
 
-    @staticmethod
-    def _render_isolated(renderer: Renderer, items: list[Item]) -> list[Sample | Reject]:
-        """Render a batch; if the batch as a whole fails, render item by item so one
-        poisonous item costs only itself."""
-        try:
-            outcomes = renderer.render_batch(items) if items else []
-            if len(outcomes) == len(items):
-                return outcomes
-            problem = f"renderer returned {len(outcomes)} outcomes for {len(items)} items"
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        if len(items) == 1:
-            return [Reject("render-error", problem)]
-        return [out for item in items for out in RenderWorker._render_isolated(renderer, [item])]
-
     def _row(self, renderer: str, entry_key: str, item: Item, sample: Sample) -> dict[str, Any]:
-        sid = sample_id(entry_key, item.k)
-        data = self._encode(sample.image)
-        width, height = sample.image.size
-        ext = self.image.format
-        return {
-            "id": sid,
-            "image": {"bytes": data, "path": f"{sid}.{ext}"},
-            "images": [{"bytes": self._encode(im), "path": f"{sid}-{i:02d}.{ext}"}
-                       for i, im in enumerate(sample.images)],
-            "prompt": sample.prompt,
-            "target": sample.target,
-            "task": sample.task,
-            "renderer": renderer,
-            "width": width,
-            "height": height,
-            "boxes": [
-                {"x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1, "text": b.text}
-                for b in sample.boxes
-            ],
-            "meta": json.dumps(sample.meta, sort_keys=True, default=str),
-            "seed": item.seed,
-        }
+        return make_row(sample_id(entry_key, item.k), renderer, sample, item.seed,
+                        self.image.format, self._encode)
 
     def _encode(self, image: Any) -> bytes:
         return encode_image(image, self.image.format, self.image.compress_level,

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.dataset import Layout, stats_by_entry
-from pipelines.figures import PLOTS, DatasetFigures, collect, text_histograms, write_plots
-from pipelines.shards import SCHEMA, atomic_write_bytes
+from pipelines.format.figures import PLOTS, DatasetFigures, collect, text_histograms, write_plots
+from pipelines.format.manifest import Layout, stats_by_entry
+from pipelines.format.schema import SCHEMA
+from pipelines.format.shards import atomic_write_bytes
 from renderers.registry import REGISTRY
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipelines.plan import ShardSpec
-from pipelines.shards import atomic_write_bytes, file_sha256
+from pipelines.core.plan import ShardSpec
+from pipelines.format.shards import atomic_write_bytes, file_sha256
 
 MANIFEST_FORMAT = 1
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipelines.dataset import DatasetError, Layout, Manifest, shard_record, stats_by_entry
-from pipelines.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
-from pipelines.recipe import Recipe
-from pipelines.report import write_card
-from pipelines.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
-from pipelines.verify import verify_dataset
-from pipelines.worker import ChunkResult, RenderWorker
+from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
+from pipelines.core.recipe import Recipe
+from pipelines.core.worker import ChunkResult, RendererFailed, RenderWorker
+from pipelines.format.card import write_card
+from pipelines.format.manifest import DatasetError, Layout, Manifest, shard_record, stats_by_entry
+from pipelines.format.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
+from pipelines.format.verify import verify_dataset
 from renderers.registry import get_spec
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
@@ -79,7 +79,10 @@ def _render_actor_class():
 
         def render(self, chunk: ChunkSpec) -> tuple[float, ChunkResult, str]:
             started = time.perf_counter()
-            result = self.worker.render_chunk(chunk)
+            try:
+                result = self.worker.render_chunk(chunk)
+            except RendererFailed as exc:
+                result = ChunkResult(error=str(exc))
             # The node is recorded per shard (manifest `nodes`): which machine made what.
             node = ray.get_runtime_context().get_node_id()
             return time.perf_counter() - started, result, node
@@ -317,6 +320,8 @@ def _render_pending(
                     assembly = assemblies[piece.shard.name]
                     try:
                         seconds, chunk_result, node = ray.get(ref)
+                        if chunk_result.error:
+                            raise RendererFailed(chunk_result.error)
                         result = seconds, chunk_result
                         assembly.nodes.add(node)
                     except _ACTOR_ERRORS as exc:

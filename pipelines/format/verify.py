@@ -15,10 +15,11 @@ from typing import Any
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipelines.dataset import DatasetError, Layout, load_manifest, read_rejects
-from pipelines.plan import ShardSpec, plan_shards
-from pipelines.recipe import RecipeError, parse_recipe
-from pipelines.shards import SCHEMA, file_sha256
+from pipelines.core.plan import ShardSpec, plan_shards
+from pipelines.core.recipe import RecipeError, parse_recipe
+from pipelines.format.manifest import DatasetError, Layout, load_manifest, read_rejects
+from pipelines.format.schema import SCHEMA
+from pipelines.format.shards import file_sha256
 
 _BATCH_ROWS = 256
 MAX_LISTED = 20

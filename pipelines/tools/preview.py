@@ -26,8 +26,9 @@ from typing import Any
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipelines.dataset import DatasetError, Layout, load_manifest
+from pipelines.format.manifest import DatasetError, Layout, load_manifest
 from renderers.browser.engine import asset
+from renderers.registry import REGISTRY
 from renderers.templates import TEMPLATES_DIR, render_template
 
 MATHPIX_BUNDLE = "mathpix-markdown-it/es5/bundle.js"
@@ -37,29 +38,16 @@ _LIGHT_COLUMNS = ["renderer", "task"]
 _COLUMNS = ["id", "image", "images", "prompt", "target", "task", "renderer", "width",
             "height", "meta"]
 
-# How a target is drawn for reading. Renderers not named here show their target as text.
-_MATH = {"latex-formula"}
-_MARKDOWN = {"latex-page", "markdown-page", "latex-table", "multi-page", "multi-crop"}
-_JSON = {"chart-mpl", "chart-echarts"}
-_CODE = {"tikz"}
-
-
 def target_kind(renderer: str, task: str, target: str, meta: dict[str, Any]) -> str:
-    """math, markdown, json, kern, smiles, code or text."""
-    if renderer == "music":
-        return "kern"
-    if renderer == "molecule":
-        return "smiles"
-    if renderer in _JSON or (renderer not in _MATH | _MARKDOWN | _CODE and _is_dict(target)):
+    """math, markdown, json, kern, smiles, code or text: the renderer's spec says which
+    (`target_kind`); a renderer unknown here shows text, or json for a dict target."""
+    spec = REGISTRY.get(renderer)
+    kind = spec.kind_of(task, target, meta) if spec else "text"
+    if kind == "markdown" and task == "ocr":  # an `OCR: ` target is plain text
+        return "text"
+    if kind == "text" and _is_dict(target):
         return "json"
-    # markdown-page in formula mode: a formula typeset by MathJax, its target the LaTeX
-    if renderer in _MATH or (renderer == "markdown-page" and meta.get("engine") == "mathjax"):
-        return "math"
-    if renderer in _CODE:
-        return "code"
-    if renderer in _MARKDOWN and task != "ocr":  # an `OCR: ` target is plain text
-        return "markdown"
-    return "text"
+    return kind
 
 
 def _is_dict(text: str) -> bool:
@@ -173,7 +161,7 @@ def build_preview(root: str | Path, html: str | Path | None = None, per_group: i
     for sub in ("img", "thumb", "render", "detail", "vendor"):
         (files / sub).mkdir(parents=True)
     shutil.copyfile(bundle, files / "vendor" / "mathpix-markdown-it.js")
-    for script in ("preview.js", "preview.css"):
+    for script in ("mathpix-options.js", "preview.js", "preview.css"):
         shutil.copyfile(TEMPLATES_DIR / "html" / script, files / script)
 
     index: list[dict[str, Any]] = []

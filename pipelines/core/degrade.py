@@ -1,6 +1,6 @@
-"""Optional, seeded document degradation between validation and encoding (DESIGN 4):
-paper texture, ink bleed, blur, noise, JPEG artefacts, small rotations and perspective,
-shadows, low contrast.
+"""Optional, seeded document degradation between validation and encoding
+(ARCHITECTURE.md, "One sample's path"): paper texture, ink bleed, blur, noise, JPEG
+artefacts, small rotations and perspective, shadows, low contrast.
 
 The effects are Albumentations transforms, the geometry one OpenCV homography, and the
 paper the project's own paper helper (renderers/paper.py), laid under the ink. Every

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from pipelines.dataset import DatasetError, Layout, load_manifest
-from pipelines.verify import verify_dataset
+from pipelines.format.manifest import DatasetError, Layout, load_manifest
+from pipelines.format.verify import verify_dataset
 
 _BLOCK = 8 << 20
 

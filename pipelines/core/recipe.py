@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.degrade import EFFECTS, DegradeSettings
+from pipelines.core.degrade import EFFECTS, DegradeSettings
 
 
 class RecipeError(ValueError):
@@ -37,7 +37,7 @@ class Entry:
     source: str | None = None
     # Distinguishes two entries of one renderer: ids and seeds derive from it.
     name: str | None = None
-    # Seeded degradation between validation and encoding (pipelines/degrade.py); None: off.
+    # Seeded degradation between validation and encoding (pipelines/core/degrade.py); None: off.
     degrade: DegradeSettings | None = None
 
     @property
@@ -134,6 +134,7 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
     if count < 1:
         raise RecipeError(f"{where}.count: must be at least 1, got {count}")
     params = _expect(raw.get("params") or {}, dict, f"{where}.params")
+    _check_params(renderer, params, f"{where} ({raw.get('name') or renderer})")
     source = raw.get("source")
     if source is not None:
         _expect(source, str, f"{where}.source")
@@ -142,6 +143,23 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
         _check_name(_expect(name, str, f"{where}.name"), f"{where}.name")
     return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name,
                  parse_degrade(raw.get("degrade"), f"{where}.degrade"))
+
+
+def _check_params(renderer: str, params: dict[str, Any], where: str) -> None:
+    """The entry's params against its renderer's schema: before Ray starts, not as every
+    sample's failure once the job runs."""
+    from renderers.params import ParamError, check_params
+    from renderers.registry import REGISTRY
+
+    spec = REGISTRY.get(renderer)
+    if spec is None:  # a name known to the caller only (tests): nothing to check against
+        return
+    try:
+        check_params(spec.params, params, renderer)
+        if spec.check_params:
+            spec.check_params(params)
+    except ParamError as exc:
+        raise RecipeError(f"{where}: {exc}") from None
 
 
 def parse_degrade(raw: Any, where: str) -> DegradeSettings | None:
@@ -217,6 +235,20 @@ def parse_image(raw: Any) -> ImageSettings:
     if mode not in {"auto", "L", "RGB"}:
         raise RecipeError(f"recipe.image.mode: one of auto, L, RGB; got {mode!r}")
     return ImageSettings(fmt, level, mode)
+
+
+DEMO_SETTINGS: dict[str, Any] = {"name": "demo", "seed": 20260101, "shard_size": 32,
+                                  "max_reject_rate": 0.2, "sample_timeout_s": 20}
+
+
+def demo_recipe() -> dict[str, Any]:
+    """The demo recipe (`ocr2synth render --demo`): every registered renderer's own demo
+    entries (its spec's `demo`), a few dozen samples each, in registry order."""
+    from renderers.registry import REGISTRY
+
+    entries = [{"renderer": name, **entry} for name, spec in REGISTRY.items()
+               for entry in spec.demo]
+    return {**DEMO_SETTINGS, "entries": entries}
 
 
 def load_recipe(path: str | Path, known_renderers: set[str]) -> Recipe:

@@ -1,0 +1,327 @@
+"""`ocr2synth bench`: a renderer's per-core throughput against its naive baseline.
+
+Both are measured in the same run on the same items, so the ratio holds on any machine.
+The batched figure is end to end on one core: source, render, validate, encode, write.
+What to compare with comes from each renderer's spec (`naive`, `floor`, `bench_params`,
+`bench_corpus`); the report is written by pipelines/bench_report.py.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
+from pipelines.core.recipe import ImageSettings
+from pipelines.core.worker import RenderWorker
+from pipelines.format.shards import ShardWriter
+from pipelines.tools.bench_report import RendererBench, benchmarks_markdown
+from renderers.base import Item
+from renderers.registry import REGISTRY, get_spec
+
+BENCH_SEED = 1234
+
+
+def _shard(renderer: str, count: int, source: str | None = None) -> ShardSpec:
+    return ShardSpec(0, 0, renderer, renderer, get_spec(renderer).bench_params, source, 0,
+                     count)
+
+
+def bench_items(renderer: str, count: int) -> list[Item]:
+    """The items a baseline and a corpus are made of: the built-in source's first ones."""
+    source = get_spec(renderer).make_source(None, {})
+    return [source.item_at(k, lambda j: sample_seed(BENCH_SEED, renderer, j))
+            for k in range(count)]
+
+
+def prepare_corpus(renderer: str, count: int, folder: Path) -> str | None:
+    """The --source a renderer is measured on, where its spec prepares one (untimed)."""
+    prepare = get_spec(renderer).bench_corpus
+    return prepare(bench_items(renderer, count), folder) if prepare else None
+
+
+def naive_rate(renderer: str, count: int) -> float | None:
+    naive = get_spec(renderer).naive
+    return naive(bench_items(renderer, count)) if naive else None
+
+
+def floor_rate(renderer: str, count: int) -> float | None:
+    floor = get_spec(renderer).floor
+    return floor.rate(bench_items(renderer, count + floor.warm)) if floor else None
+
+
+def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
+    """Samples/s on one core end to end, the share of time spent encoding, and rejects."""
+    spec = get_spec(renderer)
+    corpus = tempfile.TemporaryDirectory()
+    source = prepare_corpus(renderer, count, Path(corpus.name))
+    shard = _shard(renderer, count, source)
+    worker = RenderWorker(ImageSettings(), timeout_s=20)
+    try:
+        # Warm the engine (one format file per font) outside the timed part, as a
+        # long-lived actor is after its first chunk.
+        worker.render_chunk(ChunkSpec(_shard(renderer, 64, source), 0, 64, BENCH_SEED + 1))
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            encode_s, rejects = 0.0, 0
+            with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
+                for chunk in plan_chunks(shard, BENCH_SEED, spec.batch_size):
+                    result = worker.render_chunk(chunk)
+                    encode_s += result.encode_s
+                    rejects += len(result.rejects)
+                    for row in result.rows:
+                        writer.write(row)
+            elapsed = time.perf_counter() - started
+    finally:
+        worker.close()
+        corpus.cleanup()
+    return count / elapsed, encode_s / elapsed, rejects
+
+
+def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:
+    """Peak resident memory (MiB) of a whole `ocr2synth render` job, Ray processes included,
+    sampled every 50 ms over the process tree; and the job's wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pipelines.cli", "render", "--renderer", renderer,
+               "--count", str(count), "--out", tmp, "--workers", "1", "--no-progress"]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            root = psutil.Process(proc.pid)
+            while not stop.is_set():
+                try:
+                    procs = [root, *root.children(recursive=True)]
+                    total = 0
+                    for p in procs:
+                        try:
+                            total += p.memory_info().rss
+                        except psutil.Error:
+                            pass
+                    peak = max(peak, total)
+                except psutil.Error:
+                    return
+                stop.wait(0.05)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        proc.wait()
+        stop.set()
+        thread.join()
+        if proc.returncode != 0:
+            raise RuntimeError(f"render of {count} exited with {proc.returncode}")
+        return peak / 2**20, time.perf_counter() - started
+
+
+def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory: bool) -> str:
+    rates, shares = [], []
+    for _ in range(repeats):
+        rate, share, _ = batched_rate(renderer, count)
+        rates.append(rate)
+        shares.append(share)
+    batched = statistics.median(rates)
+    lines = [
+        f"renderer: {renderer}",
+        f"batched, end to end on one core: {batched:,.1f} samples/s "
+        f"(median of {repeats} runs of {count}: {', '.join(f'{r:.1f}' for r in rates)})",
+        f"share of time in image encoding: {100 * statistics.median(shares):.1f}%",
+    ]
+    naive = naive_rate(renderer, naive_count)
+    if naive is not None:
+        lines.append(f"naive baseline ({naive_count} samples): {naive:,.2f} samples/s")
+        lines.append(f"ratio batched / naive: {batched / naive:,.1f}x")
+    floor = get_spec(renderer).floor
+    if floor is not None:
+        lines.append(f"engine floor ({floor.what}; {count} samples): "
+                     f"{floor_rate(renderer, count):,.1f} samples/s")
+    if memory:
+        small, small_s = peak_rss_of_render(renderer, count)
+        large, large_s = peak_rss_of_render(renderer, count * 10)
+        lines.append(f"peak RSS of a {count}-sample job: {small:,.0f} MiB ({small_s:.0f}s)")
+        lines.append(f"peak RSS of a {count * 10}-sample job: {large:,.0f} MiB ({large_s:.0f}s)")
+    return "\n".join(lines)
+
+
+def browser_memory(count: int) -> str:
+    """Memory of one warm markdown-page browser over `count` pages (no restart): resident
+    and unique set sizes of its Chromium processes after the first pages, at each quarter
+    of the run and at the end (flat means it levels off, not that it never moves)."""
+    import psutil
+
+    from renderers.browser.markdown_page import MarkdownPageRenderer
+
+    renderer = MarkdownPageRenderer({"restart_every": 10**9}, timeout_s=30)
+    source = get_spec("markdown-page").make_source(None, {})
+
+    def seed_of(j: int) -> int:
+        return sample_seed(BENCH_SEED, "markdown-page", j)
+
+    def memory() -> tuple[float, float]:
+        rss = uss = 0
+        for pid in renderer.browser.chromium_pids():
+            try:
+                info = psutil.Process(pid).memory_full_info()
+            except psutil.Error:
+                continue
+            rss, uss = rss + info.rss, uss + info.uss
+        return rss / 2**20, uss / 2**20
+
+    lines, done, warm = [], 0, min(50, count)
+    stops = sorted({warm, *(count * q // 4 for q in (1, 2, 3, 4))} - {0})
+    try:
+        for stop in stops:
+            batch = [source.item_at(k, seed_of) for k in range(done, stop)]
+            for start in range(0, len(batch), 64):
+                renderer.render_batch(batch[start:start + 64])
+            done = stop
+            rss, uss = memory()
+            lines.append(f"after {done:,} pages: browser RSS {rss:,.0f} MiB, USS {uss:,.0f} MiB "
+                         f"({len(renderer.browser.chromium_pids())} processes, "
+                         f"{renderer.browser.stats.starts} start(s))")
+    finally:
+        renderer.close()
+    return "\n".join(["markdown-page: one browser, no restart", *lines])
+
+
+
+def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
+                  warmup: int, source: str | None = None) -> RendererBench:
+    """Repeated end-to-end runs on one core with one warm worker. After the warm-up (engine
+    start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
+    each, between 8 and `max_count` samples. The probes double while the rate still rises
+    (a batch whose cost is mostly a fixed start, one TeX run, gets cheaper per sample as it
+    grows) or while they are short, within a budget of twice `seconds`."""
+    spec = get_spec(renderer)
+    out = RendererBench(renderer)
+    worker = RenderWorker(ImageSettings(), timeout_s=20)
+    try:
+        worker.render_chunk(ChunkSpec(_shard(renderer, warmup, source), 0, warmup, BENCH_SEED + 1))
+        probe, rate, spent = 8, 0.0, 0.0
+        while True:
+            started = time.perf_counter()
+            for chunk in plan_chunks(_shard(renderer, probe, source), BENCH_SEED + 2,
+                                     spec.batch_size):
+                worker.render_chunk(chunk)
+            elapsed = max(1e-6, time.perf_counter() - started)
+            spent += elapsed
+            rising, rate = probe / elapsed > 1.25 * rate, probe / elapsed
+            if (probe >= max_count or spent >= 2 * seconds
+                    or (elapsed >= seconds / 4 and not rising)):
+                break
+            probe *= 2
+        out.count = count = int(min(max_count, max(8, rate * seconds)))
+        shares = []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                encode_s, rejects = 0.0, 0
+                with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
+                    for chunk in plan_chunks(_shard(renderer, count, source), BENCH_SEED,
+                                             spec.batch_size):
+                        result = worker.render_chunk(chunk)
+                        encode_s += result.encode_s
+                        rejects += len(result.rejects)
+                        for row in result.rows:
+                            writer.write(row)
+                elapsed = time.perf_counter() - started
+            out.rates.append(count / elapsed)
+            shares.append(encode_s / elapsed)
+            out.rejects = rejects
+        out.encode_share = statistics.median(shares)
+    finally:
+        worker.close()
+    return out
+
+
+def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2),
+                  source: str | None = None) -> dict[int, float]:
+    """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
+    included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
+    from pipelines.core.recipe import parse_recipe
+    from pipelines.core.runner import run_recipe
+
+    shard_size = max(1, count // 8)
+    out = {}
+    for n in workers:
+        raw = {"name": f"bench-{renderer}", "seed": BENCH_SEED, "shard_size": shard_size,
+               "entries": [{"renderer": renderer, "count": count,
+                            **({"source": source} if source else {})}]}
+        recipe = parse_recipe(raw, None, set(REGISTRY))
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            run_recipe(recipe, Path(tmp) / "set", workers=n, progress=False)
+            out[n] = count / (time.perf_counter() - started)
+    return out
+
+
+def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int = 3,
+            naive_count: int = 8, scaling: bool = True, renderers: list[str] | None = None,
+            progress: Callable[[str], None] = print) -> str:
+    """Every registered renderer (or the ones named): per-core rate, naive baseline, encode
+    share and 1-to-2-worker scaling; the report is written to `out` as Markdown."""
+    import os
+
+    from pipelines.core.runner import ray_session
+
+    load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    names = renderers or sorted(REGISTRY)
+    results: dict[str, RendererBench] = {}
+    # renderers measured on a corpus prepared beforehand (untimed), e.g. pdf-page's PDF
+    corpora = tempfile.TemporaryDirectory()
+    sources: dict[str, str] = {}
+    for name in names:
+        if get_spec(name).bench_corpus:
+            progress(f"{name}: preparing its corpus")
+            folder = Path(corpora.name, name)
+            folder.mkdir()
+            sources[name] = prepare_corpus(name, min(max_count, 128), folder)
+    for name in names:
+        progress(f"{name}: per-core runs")
+        try:
+            results[name] = per_core_runs(name, seconds, max_count, repeats,
+                                          warmup=min(16, max_count), source=sources.get(name))
+        except Exception as exc:  # noqa: BLE001 - one broken renderer must not stop the rest
+            results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        if get_spec(name).naive is not None and naive_count > 0:
+            progress(f"{name}: naive baseline ({naive_count})")
+            try:
+                results[name].naive = naive_rate(name, naive_count)
+                results[name].naive_count = naive_count
+            except Exception as exc:  # noqa: BLE001
+                progress(f"{name}: naive baseline failed: {exc}")
+        floor = get_spec(name).floor
+        if floor is not None:
+            progress(f"{name}: engine floor ({results[name].count})")
+            results[name].floor = floor_rate(name, max(16, results[name].count))
+            results[name].floor_what = floor.what
+    if scaling:
+        with ray_session(2, None):
+            for name, bench in results.items():
+                if bench.error:
+                    continue
+                # four timed runs' worth, so that actor start weighs less
+                count = max(16, 4 * bench.count)
+                progress(f"{name}: 1 and 2 workers through Ray ({count} samples)")
+                try:
+                    bench.scaling = scaling_rates(name, count, source=sources.get(name))
+                except Exception as exc:  # noqa: BLE001
+                    progress(f"{name}: scaling failed: {exc}")
+    corpora.cleanup()
+    load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    settings = (f"--seconds {seconds:g} --max-count {max_count} --repeats {repeats} "
+                f"--naive-count {naive_count}" + ("" if scaling else " --no-scaling"))
+    text = benchmarks_markdown(results, settings, (load_before, load_after))
+    Path(out).write_text(text + "\n", encoding="utf-8")
+    return text

@@ -1,0 +1,110 @@
+"""The renderers this package provides: chart-mpl (Matplotlib) and chart-echarts (ECharts
+in Chromium), drawing the same chart specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from renderers.base import Source
+from renderers.baselines import fresh_renderer_per_sample
+from renderers.browser.declare import BROWSER_PARAMS
+from renderers.params import choice, integer, number, numbers
+from renderers.specs import Floor, RendererSpec, ref
+
+CHART_TARGET_NOTE = (
+    'a JSON object {"title", "source", "x_title", "y_title", "values": {series: {x: value}}} '
+    "with keys in that order, series in legend order and categories in axis order; numbers "
+    "as the chart prints them without unit (12.5% is 12.5; units are in the titles); a "
+    "missing point is left out; `source` without its Source: prefix, \"\" when none is "
+    "drawn; x_title names the category axis (on the left for horizontal bars); stacked "
+    "bars hold segment values. Pie/donut: one series named by the caption under the pie, "
+    "{slice: value}, x_title and y_title \"\". Scatter: {group: {x: y}}. Radar: "
+    "{series: {indicator: value}}, x_title and y_title \"\""
+)
+CHART_REJECTS = ("bad-content", "label-too-long", "values-too-small", "no-numeric-series",
+                 "empty-series", "missing-glyph", "overlap", "clipped", "not-drawn",
+                 "target-mismatch", "unreadable-table")
+CHART_PARAMS = (
+    numbers("widths", [640, 720, 800, 900, 1024], "canvas widths drawn per chart, px", 100,
+            4096),
+    number("labels", 0.4, "probability of data labels", 0, 1),
+    number("vega", 0.25, "share of built-in items that chart real vega_datasets tables", 0,
+           1),
+)
+
+
+def _chart_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.chart.spec_source import GeneratedCharts
+    from renderers.chart.tables import ChartTables
+
+    return ChartTables(path) if path else GeneratedCharts(float(params.get("vega", 0.25)))
+
+
+def _mpl_styles() -> list[str]:
+    from matplotlib import style
+
+    return ["default", *sorted(style.available)]
+
+
+def _echarts_themes() -> list[str]:
+    from renderers.chart.echarts import _available_themes
+
+    return _available_themes()
+
+
+SPECS = [
+    RendererSpec(
+        "chart-mpl", _chart_source, ref("renderers.chart.mpl:MplChartRenderer"),
+        batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ("chart specs (see Charts below) drawn by Matplotlib's object API"),
+            ('OneChart-style JSON dict (see Charts)'),
+        ),
+        description="charts drawn by Matplotlib's object API (target: OneChart-style "
+        "JSON dict)",
+        target_note=CHART_TARGET_NOTE,
+        params=(
+            choice("styles", "a built-in list", "Matplotlib style sheets drawn per chart",
+                   _mpl_styles, kind="choices"),
+            integer("dpi", 100, "figure dpi", 36, 600),
+            *CHART_PARAMS,
+        ),
+        target_kind="json",
+        naive=ref("renderers.chart.baseline:naive_chart_mpl"),
+        floor=Floor("Matplotlib building and drawing the same charts, nothing else",
+                    ref("renderers.chart.baseline:floor_chart_mpl"), warm=8),
+        got_mix={2: 1_000_000},
+        demo=({"count": 16},),
+        rejects=(*CHART_REJECTS, "rtl-text"),
+        pair_proof="the artists are read back (bar heights, line data, wedges, offsets, "
+        "ticks, legend) and must equal the target; text boxes must not overlap or clip",
+    ),
+    RendererSpec(
+        "chart-echarts", _chart_source, ref("renderers.chart.echarts:EchartsChartRenderer"),
+        batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('the same chart specs as pyecharts options, drawn by a local ECharts build in '
+             'headless Chromium'),
+            ('OneChart-style JSON dict (see Charts)'),
+        ),
+        description="pyecharts options drawn by ECharts in headless Chromium (target: "
+        "OneChart-style JSON dict)",
+        target_note=CHART_TARGET_NOTE,
+        params=(
+            choice("themes", "every installed theme", "ECharts themes drawn per chart (\"\" "
+                   "is the default look)", _echarts_themes, kind="choices"),
+            choice("engine", "canvas", "ECharts' renderer", ("canvas", "svg")),
+            *CHART_PARAMS,
+            *BROWSER_PARAMS,
+        ),
+        target_kind="json",
+        naive=fresh_renderer_per_sample("chart-echarts"),
+        got_mix={2: 1_000_000},
+        demo=({"count": 16},),
+        rejects=(*CHART_REJECTS, "browser-crash"),
+        pair_proof="chart.getOption() after setOption and every painted text are read "
+        "back from the page and must equal the target",
+    ),
+]

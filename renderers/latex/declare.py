@@ -1,0 +1,160 @@
+"""The TeX renderers this package provides: latex-formula, latex-table, tikz, latex-page."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from renderers.base import Source
+from renderers.params import choice, flag, integer, number, pair
+from renderers.specs import RendererSpec, ref
+
+TEX_REJECTS = ("tex-error", "timeout", "too-long", "forbidden", "bad-content", "empty",
+               "unbalanced-braces", "unbalanced-environments", "unbalanced-math",
+               "too-large", "too-small")
+
+
+def names_of(target: str) -> Callable[[], list[str]]:
+    """The keys of a table (`module:NAME`), read when a recipe is checked."""
+    module, _, attribute = target.partition(":")
+    return lambda: list(getattr(importlib.import_module(module), attribute))
+
+
+def cropped_params(fonts: str, dpi: list[int], margin: list[int], max_side: int) -> tuple:
+    """The parameters of a renderer that crops one typeset page to its ink."""
+    return (
+        choice("fonts", "all", "fonts drawn per item, from this renderer's font table",
+               names_of(fonts), kind="choices"),
+        pair("dpi", dpi, "resolution drawn per item, [lo, hi]", 36, 1200),
+        pair("margin", margin, "white margin around the ink per item, [lo, hi] pixels", 0,
+             1000),
+        integer("max_side", max_side, "longest side in pixels; larger renders are rejected",
+                16),
+    )
+
+
+def _formula_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.formula_source import FormulaFile, GeneratedFormulas
+
+    return FormulaFile(path) if path else GeneratedFormulas()
+
+
+def _table_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.table_source import GeneratedTables, TableFiles
+
+    return TableFiles(path) if path else GeneratedTables()
+
+
+def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
+
+    return TikzFiles(path) if path else GeneratedGeometry()
+
+
+def _page_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.latex.page_source import GeneratedPages, PageFiles
+
+    return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
+
+
+ZH = number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1)
+
+SPECS = [
+    RendererSpec(
+        "latex-formula", _formula_source, ref("renderers.latex.formula:LatexFormulaRenderer"),
+        batch_size=1024,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('a recursive grammar of LaTeX math (fractions, roots, big operators with limits, '
+             'integrals, limits, matrices, cases, brackets, accents, Greek, functions, '
+             'binomials, derivatives) or `--source FILE`'),
+            ('the LaTeX that was typeset, in math mode'),
+        ),
+        description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
+        params=(*cropped_params("renderers.latex.formula:FONTS", [110, 300], [4, 32], 4000),
+                number("display", 0.6, "share of formulas set in display style", 0, 1)),
+        target_kind="math",
+        naive=ref("renderers.latex.baselines:naive_latex_formula"),
+        got_mix={2: 1_000_000},
+        demo=({"count": 64, "params": {"dpi": [110, 300]}},),
+        rejects=TEX_REJECTS,
+        pair_proof="the target is the source TeX typeset; a formula TeX rejects or that "
+        "prints a missing glyph is pinned from TeX's markers and rejected",
+    ),
+    RendererSpec(
+        "latex-table", _table_source, ref("renderers.latex.table:LatexTableRenderer"),
+        batch_size=256,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated `tabular`s: 2-10 columns, one or two header rows, booktabs / grid / '
+             '`\\hline` / minimal / no rules, `\\multicolumn` group headers and section rows, '
+             '`\\multirow` groups, `l`/`c`/`r`/`p{}` and `|` mixes, words, numbers, units, '
+             'percentages, `$\\pm$` and inline math, bold cells, sometimes a `\\caption*` '
+             'above; or `--source FILE|DIR` of `.tex` (one item per `tabular`)'),
+            ('the typeset `tabular` (preceded by `\\caption*{...}` when a caption is shown)'),
+        ),
+        description="LaTeX tabular environments typeset by pdfLaTeX (target: the tabular)",
+        params=cropped_params("renderers.latex.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
+        target_kind="markdown",
+        naive=ref("renderers.latex.baselines:naive_latex_table"),
+        got_mix={2: 300_000},
+        demo=({"count": 32},),
+        rejects=(*TEX_REJECTS, "not-a-table"),
+        pair_proof="the target is the tabular typeset, as TeX read it",
+    ),
+    RendererSpec(
+        "tikz", _tikz_source, ref("renderers.latex.tikz:TikzRenderer"),
+        batch_size=256,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated geometry: labelled points, segments, triangles (medians, circumcircles, '
+             'angle marks), polygons, circles with chords, rectangles and their combinations; '
+             'function curves on axes (lines, parabolas, cubics, sine, ellipses, hyperbolas), '
+             'sometimes on a grid; or `--source FILE|DIR` of `.tex` (one item per '
+             '`tikzpicture`)'),
+            ('the TikZ code, in one canonical spelling (points declared first, shortest '
+             'numbers, fixed option order)'),
+        ),
+        description="Geometry drawn by TikZ (target: normalized TikZ code)",
+        params=cropped_params("renderers.latex.tikz:TIKZ_FONTS", [72, 160], [8, 40], 2500),
+        target_kind="code",
+        naive=ref("renderers.latex.baselines:naive_tikz"),
+        got_mix={2: 1_000_000},
+        demo=({"count": 32},),
+        rejects=(*TEX_REJECTS, "not-a-picture"),
+        pair_proof="the target is the canonical TikZ code that was typeset",
+    ),
+    RendererSpec(
+        "latex-page", _page_source, ref("renderers.latex.page:LatexPageRenderer"),
+        batch_size=128,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('generated documents of headings, paragraphs, lists, inline and display math, '
+             'tables and footnotes in English or Chinese (`--param zh=0.2` sets the share), or '
+             '`--source DIR` of `.md`/`.mmd`/`.txt`; layouts: one-column article, two-column '
+             'paper, report page; fonts: Computer/Latin Modern, Times, Palatino, Bookman, '
+             'Helvetica; CJK: Arphic Song/Kai'),
+            ('Mathpix markdown of exactly the page shown (`#` headings, `\\(..\\)`/`\\[..\\]` '
+             'math, `tabular` tables, `[^n]` footnotes last); boxes: paragraph boxes, then line '
+             'boxes (`meta.paragraph_boxes` says how many are paragraphs), in pixels'),
+        ),
+        description="Whole LaTeX pages (target: Mathpix markdown; line/paragraph boxes)",
+        params=(
+            choice("layouts", "all", "page layouts drawn per document",
+                   names_of("renderers.latex.page:LAYOUTS"), kind="choices"),
+            choice("fonts", "all", "text fonts drawn per document",
+                   names_of("renderers.latex.page:PAGE_FONTS"), kind="choices"),
+            pair("dpi", [96, 144], "resolution drawn per page, [lo, hi]", 36, 1200),
+            flag("probe_math", False, "colour math imperceptibly, so tests tell it from "
+                 "prose"),
+            ZH,
+        ),
+        target_kind="markdown",
+        naive=ref("renderers.latex.baselines:naive_latex_page"),
+        demo=({"count": 8},),
+        rejects=(*TEX_REJECTS, "lost-block", "split-block", "blank"),
+        pair_proof="named PDF destinations at each block's start and end say which blocks "
+        "the page shows; the target is exactly those blocks",
+    ),
+]

@@ -1,0 +1,65 @@
+"""The renderer this package provides: pdf-page (PDF pages and their line and paragraph
+slices, with the text layer as target)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from renderers.base import Source
+from renderers.params import choice, number, pair
+from renderers.specs import RendererSpec, ref
+
+
+def _pdf_source(path: str | None, params: dict[str, Any]) -> Source:
+    from renderers.pdf.source import GeneratedPdfs, PdfFolder
+
+    return PdfFolder(path) if path else GeneratedPdfs(float(params.get("zh", 0.2)))
+
+
+SPECS = [
+    RendererSpec(
+        "pdf-page", _pdf_source, ref("renderers.pdf.page:PdfPageRenderer"),
+        batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('`--source DIR` of PDFs (every page of every `*.pdf`, in sorted path order; item k '
+             "is page k of that sequence), or by default `latex-page`'s generated documents "
+             'compiled to PDF in-process; rasterized by PyMuPDF or poppler (`backend: '
+             'pymupdf\\|poppler`) at a per-sample dpi (`dpi: [100, 200]`); `unit: '
+             'page\\|line\\|paragraph` (or a list)'),
+            ("the page's plain text from its own text layer (prompt `OCR: `), lines in reading "
+             "order with a blank line between paragraphs; slices: the line, or the paragraph's "
+             'lines; boxes: paragraph boxes, then line boxes, in pixels'),
+        ),
+        description="PDF pages (a --source folder, or latex-page documents compiled to "
+        "PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
+        "order; line/paragraph boxes); `unit: line|paragraph` gives stage-1 slices",
+        target_note="plain text from the PDF's own text layer: lines in reading order "
+        "(two-column pages column by column), a blank line between paragraphs; pages "
+        "with an empty, garbled or scanned (image-only) text layer are rejected",
+        params=(
+            pair("dpi", [100, 200], "resolution drawn per item, [lo, hi]", 36, 600),
+            choice("backend", "pymupdf", "rasterizer; poppler (pdf2image) renders whole "
+                   "pages only", ("pymupdf", "poppler")),
+            choice("unit", "page", "page, or a line or paragraph slice; a list is drawn from "
+                   "per item", ("page", "line", "paragraph"), kind="choice-or-list"),
+            choice("color", "auto", "auto keeps RGB only for pages that show colour",
+                   ("auto", "gray", "rgb")),
+            number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
+        ),
+        target_kind="text",
+        naive=ref("renderers.pdf.baseline:naive_pdf_page"),
+        bench_params={"dpi": [150, 150]},  # its speed goal names 150 dpi
+        bench_corpus=ref("renderers.pdf.baseline:bench_corpus"),
+        got_mix={1: 2_000_000},  # PDF pages 1.2M + line/paragraph slices 0.8M
+        demo=({"count": 8},
+              {"name": "pdf-slices", "count": 8, "params": {"unit": ["line", "paragraph"]},
+               "degrade": {"p": 0.5}}),
+        rejects=("bad-content", "bad-page", "corrupt-pdf", "encrypted", "zero-page",
+                 "missing-page", "raster-error", "slice-cut", "slice-overlap", "no-line",
+                 "no-paragraph", "scanned-page", "no-text-layer", "garbled-text",
+                 "tex-error", "timeout", "lost-block", "split-block"),
+        pair_proof="the target is the page's own text layer; a slice's text inside its crop "
+        "must be exactly the target and no ink may touch the crop's edge",
+    ),
+]

@@ -1,0 +1,144 @@
+"""The stage-3 tasks this package provides: fine-grained, multi-crop, multi-page. Each is
+built on another renderer's samples (`base`, default latex-page; any renderer whose samples
+carry line boxes; `--source` goes to the base's source)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from renderers.baselines import fresh_renderer_per_sample
+from renderers.params import ParamError, check_params, choice, integer, mapping, number, pair
+from renderers.specs import RendererSpec, ref
+from renderers.tasks.bases import DEFAULT_BASE, TASK_NAMES
+
+
+def _bases() -> list[str]:
+    from renderers.registry import REGISTRY
+
+    return sorted(name for name in REGISTRY if name not in TASK_NAMES)
+
+
+def _check_base_params(params: dict[str, Any]) -> None:
+    """`base_params` are the base renderer's params: its schema decides."""
+    from renderers.registry import get_spec
+
+    base = get_spec(str(params.get("base", DEFAULT_BASE)))
+    try:
+        check_params(base.params, params.get("base_params") or {}, base.name)
+        if base.check_params:
+            base.check_params(params.get("base_params") or {})
+    except ParamError as exc:
+        raise ParamError(f"base_params.{str(exc).removeprefix('params.')}") from None
+
+
+BASE_PARAMS = (
+    choice("base", DEFAULT_BASE, "the renderer whose samples the task is built on "
+           "(one whose samples carry line boxes)", _bases),
+    mapping("base_params", {}, "the base renderer's params"),
+)
+TASK_REJECTS = ("bad-content", "base-render-error", "no-region", "single-tile",
+                "too-few-pages")
+
+SPECS = [
+    RendererSpec(
+        "fine-grained", ref("renderers.tasks.bases:TaskSource"),
+        ref("renderers.tasks.fine_grained:FineGrainedRenderer"),
+        batch_size=64,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('the base page; colour prompts draw a 2-4 px frame 2-4 px outside the region'),
+            ("`[x1, y1, x2, y2] OCR: ` (`box`), box on GOT's 0-1000 scale written as "
+             'GotOcr2Processor writes it, rounded outwards; or `[red] OCR: ` / green / blue '
+             '(`color`); `color_share` (0.5) splits them'),
+            ("the region's lines as the base's text layer reports them, one per line"),
+        ),
+        description="region OCR on a base page: `[x1, y1, x2, y2] OCR: ` (task box) or "
+        "`[red|green|blue] OCR: ` with a frame of that colour drawn (task color)",
+        target_note="the plain text of the region's lines as the base renderer's text "
+        "layer reports them, one line per line; regions come only from paragraphs whose "
+        "lines reproduce the page target's prose exactly (no math, marks or bullets), "
+        "and show no other line; the box is on GOT's 0-1000 scale, rounded outwards; "
+        "`boxes` holds the region in pixels",
+        params=(
+            *BASE_PARAMS,
+            number("color_share", 0.5, "share of colour prompts (a page with no room for a "
+                   "frame asks by box)", 0, 1),
+            choice("colors", ["red", "green", "blue"], "frame colours drawn from",
+                   ("red", "green", "blue"), kind="choices"),
+        ),
+        check_params=_check_base_params,
+        target_kind="text",
+        naive=fresh_renderer_per_sample("fine-grained"),
+        got_mix={3: 600_000},
+        demo=({"count": 8},),
+        rejects=TASK_REJECTS,
+        pair_proof="regions come only from paragraphs whose text-layer lines spell the "
+        "page target's paragraph letter for letter, and show no other line",
+    ),
+    RendererSpec(
+        "multi-crop", ref("renderers.tasks.multi_crop:MultiCropSource"),
+        ref("renderers.tasks.multi_crop:MultiCropRenderer"),
+        batch_size=32,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('`image`: 2-3 base pages side by side (`pages: [2, 3]`; consecutive pages of one '
+             'document where the base source makes documents, as `markdown-page` does); '
+             '`images`: the tiles of GOT/InternVL-1.5 dynamic preprocessing (up to 12 of '
+             '1024x1024, grid by closest aspect ratio, ties to the larger grid while the image '
+             'fills over half of it; `pipelines/format/tiling.py`, the same code the trainer '
+             'uses) in reading order, then a 1024x1024 thumbnail'),
+            ('`OCR with format upon the patch reference: `'),
+            ("the pages' formatted targets, left to right, joined by a blank line"),
+        ),
+        description="2-3 base pages side by side, cut into GOT/InternVL dynamic tiles "
+        "(up to 12 of 1024x1024 + thumbnail) in `images`",
+        target_note="the pages' formatted targets left to right, joined by a blank line; "
+        "`image` is the whole picture, `images` the tiles in reading order then the "
+        "1024x1024 thumbnail, `meta.grid` the (columns, rows) of the grid rule "
+        "in pipelines/format/tiling.py; `boxes` are the pages' boxes moved onto the picture",
+        params=(
+            *BASE_PARAMS,
+            pair("pages", [2, 3], "base pages per picture, [lo, hi]", 1, 12),
+            integer("tile", 1024, "tile side in pixels", 64, 4096),
+            integer("max_tiles", 12, "most tiles per picture", 1, 64),
+        ),
+        check_params=_check_base_params,
+        target_kind="markdown",
+        naive=fresh_renderer_per_sample("multi-crop"),
+        got_mix={3: 500_000},
+        demo=({"count": 8},),
+        rejects=TASK_REJECTS,
+        pair_proof="the target joins the base pages' own proven targets in picture order",
+    ),
+    RendererSpec(
+        "multi-page", ref("renderers.tasks.multi_page:MultiPageSource"),
+        ref("renderers.tasks.multi_page:MultiPageRenderer"),
+        batch_size=16,
+        # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
+        readme=(
+            ('`images`: 2-8 pages (`pages: [2, 8]`), each a base document shortened to a few '
+             'blocks (`blocks: [2, 6]`) so it fits the token limit; `image` is the first page'),
+            ('`OCR with format across multi pages: `'),
+            ("the pages' formatted targets in order, joined by a blank line"),
+        ),
+        description="2-8 short base pages as one input (`images`), GOT's multi-page OCR",
+        target_note="the pages' formatted targets in page order, joined by a blank line; "
+        "each page under 650 tokens and all under 8000 by a conservative estimate "
+        "(renderers/tasks/tokens.py); `image` is the first page",
+        params=(
+            *BASE_PARAMS,
+            pair("pages", [2, 8], "pages per sample, [lo, hi]", 1, 16),
+            pair("blocks", [2, 6], "blocks each base document is shortened to, [lo, hi]", 1,
+                 1000),
+            integer("max_page_tokens", 650, "token limit of one page (estimated)", 1),
+            integer("max_total_tokens", 8000, "token limit of all pages (estimated)", 1),
+        ),
+        check_params=_check_base_params,
+        target_kind="markdown",
+        naive=fresh_renderer_per_sample("multi-page"),
+        got_mix={3: 200_000},
+        demo=({"count": 8},),
+        rejects=TASK_REJECTS,
+        pair_proof="the target joins the base pages' own proven targets in page order",
+    ),
+]
