@@ -175,4 +175,4 @@ def forward_backward(preset: str = "got", seq_len: int = 8192, batch_size: int =
         mode += ", gradient checkpointing"
     n = int((batch["labels"][:, 1:] != IGNORE).sum())
     return ForwardBackward(seq_len, batch_size, config.text_config.vocab_size, seconds,
-                           memory.text(), float(loss) / n, mode, name)
+                           memory.text(), float(loss.detach()) / n, mode, name)
