@@ -169,7 +169,7 @@ def markdown(report: dict[str, Any]) -> str:
                   "|---:|---:|---:|---:|---:|"]
         for p in proof["points"]:
             lines.append(f"| {p['step']} | {p['loss']:.3f} | {p['blank_loss']:.3f} | "
-                         f"{p['blank_loss'] - p['loss']:.3f} | {p['edit_distance']:.3f} |")
+                         f"{p['blank_loss'] - p['loss']:.4f} | {p['edit_distance']:.3f} |")
     elif report.get("proof_skipped"):
         lines += ["", f"Proof: skipped ({report['proof_skipped']})"]
     lines.append(f"\nwall time {report['seconds']:.0f} s")

@@ -162,7 +162,7 @@ def write_report(out: Path, points: list[Point], settings: dict[str, Any]) -> No
     for p in points:
         train_loss = f"{p.train_loss:.3f}" if p.train_loss is not None else ""
         lines.append(f"| {p.step} | {train_loss} | {p.loss:.3f} | {p.blank_loss:.3f} | "
-                     f"{p.gap:.3f} | {p.edit_distance:.3f} |")
+                     f"{p.gap:.4f} | {p.edit_distance:.3f} |")
     lines += ["", "![curves](proof.png)", "", "```json", json.dumps(settings, indent=2), "```"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     (out / "points.json").write_text(json.dumps([asdict(p) for p in points], indent=2))
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", required=True, help="rendered training set")
     parser.add_argument("--heldout", required=True, help="rendered held-out set")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--batch-size", type=int, default=8)
