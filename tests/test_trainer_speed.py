@@ -289,7 +289,7 @@ def test_compiled_blocks_keep_names_and_the_loss():
                             model.config.image_token_index)
     cpu = torch.device("cpu")
     names = list(model.state_dict())
-    plain = float(token_loss_sum(model, batch, torch.float32, cpu))
+    plain = float(token_loss_sum(model, batch, torch.float32, cpu).detach())
     assert compile_blocks(model, backend="eager") == 4  # 2 vision blocks + 2 decoder layers
     torch._dynamo.reset()
     compiled = token_loss_sum(model, batch, torch.float32, cpu)
