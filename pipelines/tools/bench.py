@@ -58,6 +58,23 @@ def floor_rate(renderer: str, count: int) -> float | None:
     return floor.rate(bench_items(renderer, count + floor.warm)) if floor else None
 
 
+def _timed_shard(worker: RenderWorker, shard: ShardSpec, batch_size: int
+                 ) -> tuple[float, float, int]:
+    """One shard rendered and written as a job writes it: (seconds, encoding seconds,
+    rejects)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        encode_s, rejects = 0.0, 0
+        with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
+            for chunk in plan_chunks(shard, BENCH_SEED, batch_size):
+                result = worker.render_chunk(chunk)
+                encode_s += result.encode_s
+                rejects += len(result.rejects)
+                for row in result.rows:
+                    writer.write(row)
+        return time.perf_counter() - started, encode_s, rejects
+
+
 def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
     """Samples/s on one core end to end, the share of time spent encoding, and rejects."""
     spec = get_spec(renderer)
@@ -69,17 +86,7 @@ def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
         # Warm the engine (one format file per font) outside the timed part, as a
         # long-lived actor is after its first chunk.
         worker.render_chunk(ChunkSpec(_shard(renderer, 64, source), 0, 64, BENCH_SEED + 1))
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            encode_s, rejects = 0.0, 0
-            with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
-                for chunk in plan_chunks(shard, BENCH_SEED, spec.batch_size):
-                    result = worker.render_chunk(chunk)
-                    encode_s += result.encode_s
-                    rejects += len(result.rejects)
-                    for row in result.rows:
-                        writer.write(row)
-            elapsed = time.perf_counter() - started
+        elapsed, encode_s, rejects = _timed_shard(worker, shard, spec.batch_size)
     finally:
         worker.close()
         corpus.cleanup()
@@ -223,18 +230,8 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
         out.count = count = int(min(max_count, max(8, rate * seconds)))
         shares = []
         for _ in range(repeats):
-            with tempfile.TemporaryDirectory() as tmp:
-                started = time.perf_counter()
-                encode_s, rejects = 0.0, 0
-                with ShardWriter(Path(tmp) / "part-000000.parquet") as writer:
-                    for chunk in plan_chunks(_shard(renderer, count, source), BENCH_SEED,
-                                             spec.batch_size):
-                        result = worker.render_chunk(chunk)
-                        encode_s += result.encode_s
-                        rejects += len(result.rejects)
-                        for row in result.rows:
-                            writer.write(row)
-                elapsed = time.perf_counter() - started
+            elapsed, encode_s, rejects = _timed_shard(
+                worker, _shard(renderer, count, source), spec.batch_size)
             out.rates.append(count / elapsed)
             shares.append(encode_s / elapsed)
             out.rejects = rejects
