@@ -30,8 +30,8 @@ from trainer.model import GotOcr2ForConditionalGeneration, load_model, preset_co
 from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS, get_preset, padded_vocab
 from trainer.tokenizer import train_bpe
 
-# Dense bf16 peak of one H100 SXM; other GPUs get no MFU figure.
-PEAK_FLOPS = {"H100": 989e12, "H200": 989e12}
+# Dense bf16 peaks (SXM parts); other GPUs get no MFU figure.
+PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 PATCHES_PER_IMAGE = 4096
 
 

@@ -34,13 +34,13 @@ from typing import Any
 
 import torch
 
-from trainer.presets import IMAGE_SIZE, get_preset
+from trainer.bench import PATCHES_PER_IMAGE as PATCHES
+from trainer.bench import PEAK_FLOPS
+from trainer.presets import get_preset
 
 log = logging.getLogger(__name__)
 
-PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 QWEN_VOCAB = 151_936
-PATCHES = (IMAGE_SIZE // 16) ** 2
 
 
 @dataclass
@@ -76,7 +76,7 @@ def peak_flops(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     name = torch.cuda.get_device_name(device)
-    return next((v for k, v in PEAK_BF16.items() if k in name), None)
+    return next((v for k, v in PEAK_FLOPS.items() if k in name), None)
 
 
 def _train_step(loss_sum: Any, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
