@@ -143,19 +143,28 @@ def synthetic_batch(seq_len: int, batch_size: int, vocab: int, image_token: int,
             "attention_mask": torch.ones_like(ids)}
 
 
+def synthetic_model(preset: str, stage: int, vocab: int, sdpa_vision: bool = True
+                    ) -> GotOcr2ForConditionalGeneration:
+    """The preset's model from scratch (seed 0) with a vocabulary of `vocab` rows (rounded
+    up as the trainer rounds), for measurements on synthetic batches."""
+    tokenizer = train_bpe(["alpha beta gamma delta"] * 4, 300)
+    config = preset_config(get_preset(preset), stage, tokenizer)
+    config.text_config.vocab_size = padded_vocab(vocab)
+    torch.manual_seed(0)
+    model = GotOcr2ForConditionalGeneration(config)
+    if sdpa_vision:
+        use_sdpa_vision(model)
+    return model
+
+
 def forward_backward(preset: str = "got", seq_len: int = 8192, batch_size: int = 1,
                      vocab: int = 16_000, baseline: bool = False,
                      grad_checkpointing: bool = False, stage: int = 2) -> ForwardBackward:
     """Peak memory and time of one forward + backward at GOT's shapes (synthetic data).
     `vocab`: the trainer's default BPE size; the released GOT's (Qwen's) is 151,860."""
     d = dist.init()
-    tokenizer = train_bpe(["alpha beta gamma delta"] * 4, 300)
-    config = preset_config(get_preset(preset), stage, tokenizer)
-    config.text_config.vocab_size = padded_vocab(vocab)
-    torch.manual_seed(0)
-    model = GotOcr2ForConditionalGeneration(config)
-    if not baseline:
-        use_sdpa_vision(model)
+    model = synthetic_model(preset, stage, vocab, sdpa_vision=not baseline)
+    config = model.config
     if grad_checkpointing:
         model.gradient_checkpointing_enable({"use_reentrant": False})
     model.to(d.device).train()

@@ -36,7 +36,6 @@ import torch
 
 from trainer.bench import PATCHES_PER_IMAGE as PATCHES
 from trainer.bench import PEAK_FLOPS
-from trainer.presets import get_preset
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +89,12 @@ def _train_step(loss_sum: Any, model: torch.nn.Module, optimizer: torch.optim.Op
 def step_figures(preset: str, seq_len: int, batch_sizes: list[int], steps: int,
                  vocab: int, device: torch.device, compile_blocks: bool = False
                  ) -> list[StepFigure]:
-    from trainer.attention import use_sdpa_vision
-    from trainer.bench import synthetic_batch
+    from trainer.bench import synthetic_batch, synthetic_model
     from trainer.loss import token_loss_sum
     from trainer.memory import PeakMemory
-    from trainer.model import GotOcr2ForConditionalGeneration, preset_config
-    from trainer.tokenizer import IMG_PAD, train_bpe
 
-    tokenizer = train_bpe(["alpha beta gamma delta"] * 4, 300)
-    config = preset_config(get_preset(preset), 2, tokenizer)
-    config.text_config.vocab_size = vocab
-    torch.manual_seed(0)
-    model = GotOcr2ForConditionalGeneration(config)
-    use_sdpa_vision(model)
+    model = synthetic_model(preset, 2, vocab)
+    vocab = model.config.text_config.vocab_size
     model.to(device).train()
     if compile_blocks:
         from trainer.train import compile_blocks as compile_units
@@ -110,7 +102,7 @@ def step_figures(preset: str, seq_len: int, batch_sizes: list[int], steps: int,
         compile_units(model)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=device.type == "cuda")
-    image_token = tokenizer.convert_tokens_to_ids(IMG_PAD)
+    image_token = model.config.image_token_index
     peak = peak_flops(device)
     figures = []
     for batch_size in batch_sizes:
