@@ -32,7 +32,7 @@ TRAIN_ARGS ?=
 ifeq ($(GPUS),1)
 TRAIN := $(BIN)/ocr2synth train
 else
-TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m pipelines.cli train
+TRAIN := $(BIN)/torchrun --standalone --nproc-per-node $(GPUS) -m ocr2synth.pipelines.cli train
 endif
 
 .PHONY: setup system-packages venv moses npm-assets demo preview test test-fast lint bench \
@@ -66,7 +66,7 @@ MOSES_DIR := $(VENV)/share/ocr2synth/moses
 moses: $(MOSES_DIR)/train.csv.gz
 $(MOSES_DIR)/train.csv.gz: | $(VENV)/.installed
 	$(BIN)/pip download -q --no-deps "molsets==$(MOLSETS_VERSION)" -d $(VENV)/wheels
-	$(BIN)/python -m renderers.molecule.smiles_source --extract \
+	$(BIN)/python -m ocr2synth.renderers.molecule.smiles_source --extract \
 		$(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl $(MOSES_DIR)
 	rm -f $(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl
 
@@ -100,7 +100,7 @@ test-fast: venv
 # The long run, not part of `make test`: memory per worker, leaks, leftovers, reject rates.
 SOAK_SCALE ?= 1
 soak: setup
-	$(BIN)/python -m pipelines.tools.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
+	$(BIN)/python -m ocr2synth.pipelines.tools.soak --out $(OUT)/soak --workers $(WORKERS) --scale $(SOAK_SCALE)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -143,7 +143,7 @@ proof: setup
 		--workers $(WORKERS) --no-progress
 	$(BIN)/ocr2synth render pipelines/recipes/proof-heldout.yaml --out $(OUT)/proof/heldout \
 		--workers $(WORKERS) --no-progress
-	$(BIN)/python -m trainer.proof --train $(OUT)/proof/train --heldout $(OUT)/proof/heldout \
+	$(BIN)/python -m ocr2synth.trainer.proof --train $(OUT)/proof/train --heldout $(OUT)/proof/heldout \
 		--out $(OUT)/proof/report $(PROOF_ARGS)
 
 # The trainer's figures on one GPU (trainer/gpu_check.py): GOT's shapes at batch 1, 2, 4 with
@@ -153,7 +153,7 @@ proof: setup
 GPU_PYTHON ?= $(shell [ -x $(BIN)/python ] && echo $(BIN)/python || echo python3)
 GPU_CHECK_ARGS ?=
 gpu-check:
-	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m trainer.gpu_check --proof-train $(OUT)/proof/train \
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m ocr2synth.trainer.gpu_check --proof-train $(OUT)/proof/train \
 		--proof-heldout $(OUT)/proof/heldout $(GPU_CHECK_ARGS)
 
 clean:

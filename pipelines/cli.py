@@ -1,9 +1,9 @@
-"""`ocr2synth`'s entry point (pyproject's console script, `python -m pipelines.cli`): the
+"""`ocr2synth`'s entry point (pyproject's console script, `python -m ocr2synth.pipelines.cli`): the
 command line lives in pipelines/tools/cli.py."""
 
 import sys
 
-from pipelines.tools.cli import main
+from ocr2synth.pipelines.tools.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

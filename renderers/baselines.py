@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from renderers.base import Item, Sample
-from renderers.imaging import encode_image
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.imaging import encode_image
 
 
 def fresh_renderer_per_sample(name: str) -> Callable[[list[Item]], float]:
     def run(items: list[Item]) -> float:
-        from renderers.registry import get_spec
+        from ocr2synth.renderers.registry import get_spec
 
         started = time.perf_counter()
         for item in items:

@@ -18,8 +18,9 @@ import pkgutil
 import sys
 from pathlib import Path
 
-import renderers
-from renderers.specs import RendererSpec
+from ocr2synth.renderers.specs import RendererSpec
+
+from ocr2synth import renderers
 
 EXTRA_ENV = "OCR2SYNTH_RENDERERS"
 # The order of the built-in packages in the registry (and so in the demo recipe); a
@@ -31,11 +32,11 @@ REGISTRY: dict[str, RendererSpec] = {}
 
 def _packages() -> list[str]:
     found = [m.name for m in pkgutil.iter_modules(renderers.__path__)
-             if m.ispkg and importlib.util.find_spec(f"renderers.{m.name}.declare")]
+             if m.ispkg and importlib.util.find_spec(f"ocr2synth.renderers.{m.name}.declare")]
     found.sort(key=lambda name: (_ORDER.index(name) if name in _ORDER else len(_ORDER), name))
     extra = [_importable(p.strip()) for p in os.environ.get(EXTRA_ENV, "").split(",")
              if p.strip()]
-    return [f"renderers.{name}" for name in found] + extra
+    return [f"ocr2synth.renderers.{name}" for name in found] + extra
 
 
 def _importable(package: str) -> str:

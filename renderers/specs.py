@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderers.base import Item, Renderer, Source
-from renderers.params import Param
+from ocr2synth.renderers.base import Item, Renderer, Source
+from ocr2synth.renderers.params import Param
 
 # The reasons every renderer may give whatever it declares: the worker's own checks.
 COMMON_REJECTS = ("empty-target", "bad-size", "blank", "render-error", "source-error",

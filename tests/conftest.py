@@ -57,7 +57,7 @@ def ray_address() -> str:
 
 @pytest.fixture(scope="session")
 def formula_renderer():
-    from renderers.latex.formula import LatexFormulaRenderer
+    from ocr2synth.renderers.latex.formula import LatexFormulaRenderer
 
     renderer = LatexFormulaRenderer({}, timeout_s=10)
     try:

@@ -76,14 +76,24 @@ def _all_imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(("layer", "forbidden"), [
-    ("renderers", ("trainer", "pipelines.core", "pipelines.tools")),
-    ("pipelines/core", ("pipelines.tools", "trainer")),
-    ("pipelines/format", ("pipelines.tools", "trainer")),
+    ("renderers", ("trainer", "ocr2synth.pipelines.core", "ocr2synth.pipelines.tools")),
+    ("pipelines/core", ("ocr2synth.pipelines.tools", "trainer")),
+    ("pipelines/format", ("ocr2synth.pipelines.tools", "trainer")),
 ])
 def test_layers_import_downwards_only(layer, forbidden):
     for path in sorted((ROOT / layer).rglob("*.py")):
         bad = [m for m in _all_imports(path) if m.startswith(forbidden)]
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_layers_are_imported_under_the_package_name():
+    # In a clone `pipelines` is importable as a top-level name too; a module imported both
+    # ways would exist twice (two registries, two caches), and the wheel has only one.
+    layers = ("pipelines", "renderers", "trainer", "templates")
+    for folder in (*layers, "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            bad = [m for m in _all_imports(path) if m.split(".")[0] in layers]
+            assert not bad, f"{path.relative_to(ROOT)} imports {bad} without `ocr2synth.`"
 
 
 def test_code_cites_no_file_outside_the_repository():

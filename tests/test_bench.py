@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from pipelines.tools import bench
-from pipelines.tools.bench import run_all
-from pipelines.tools.bench_report import RendererBench, projections, stage_mixes
-from renderers.registry import REGISTRY
-from renderers.specs import Floor
+from ocr2synth.pipelines.tools import bench
+from ocr2synth.pipelines.tools.bench import run_all
+from ocr2synth.pipelines.tools.bench_report import RendererBench, projections, stage_mixes
+from ocr2synth.renderers.registry import REGISTRY
+from ocr2synth.renderers.specs import Floor
 
 
 def with_spec(monkeypatch, name: str, **fields) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.chart.spec import KINDS, parse_target
+from ocr2synth.renderers.chart.spec_source import ChartGrammar
+from ocr2synth.renderers.chart.tables import ChartTables
 
-from renderers.base import Item, Reject, Sample
-from renderers.chart.spec import KINDS, parse_target
-from renderers.chart.spec_source import ChartGrammar
-from renderers.chart.tables import ChartTables
 from tests.conftest import DATA
 
 APPLIED = "() => echarts.getInstanceByDom(document.getElementById('chart')).getOption()"
@@ -19,7 +19,7 @@ APPLIED = "() => echarts.getInstanceByDom(document.getElementById('chart')).getO
 
 @pytest.fixture(scope="module")
 def renderer():
-    from renderers.chart.echarts import EchartsChartRenderer
+    from ocr2synth.renderers.chart.echarts import EchartsChartRenderer
 
     r = EchartsChartRenderer({}, timeout_s=20)
     yield r
@@ -90,7 +90,7 @@ def test_hostile_tables_render_legibly_or_are_rejected_with_a_reason(renderer):
 
 
 def test_a_batch_gives_the_same_pixels_whatever_was_drawn_before(renderer):
-    from renderers.chart.spec_source import GeneratedCharts
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
 
     source = GeneratedCharts()
     items = [source.item(777 + k, k) for k in range(12)]

@@ -9,17 +9,17 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Wedge
 from matplotlib.text import Text
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.chart.spec import KINDS, ChartSpec, parse_target
+from ocr2synth.renderers.chart.spec_source import ChartGrammar
+from ocr2synth.renderers.chart.tables import ChartTables
 
-from renderers.base import Item, Reject, Sample
-from renderers.chart.spec import KINDS, ChartSpec, parse_target
-from renderers.chart.spec_source import ChartGrammar
-from renderers.chart.tables import ChartTables
 from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")
 def renderer():
-    from renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
 
     r = MplChartRenderer({}, timeout_s=20)
     yield r
@@ -92,7 +92,7 @@ def test_every_kind_draws_exactly_its_target(renderer):
 
 
 def test_a_drawing_that_differs_from_its_spec_is_rejected():
-    from renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
 
     class Lying(MplChartRenderer):
         def draw(self, spec, style):

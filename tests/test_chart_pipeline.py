@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from pipelines.cli import main
+from ocr2synth.pipelines.cli import main
 
 
 @pytest.mark.parametrize("renderer", ["chart-mpl", "chart-echarts"])

@@ -7,8 +7,7 @@ import re
 from collections import Counter
 
 import pytest
-
-from renderers.chart.spec import (
+from ocr2synth.renderers.chart.spec import (
     KINDS,
     ChartSpec,
     Series,
@@ -20,9 +19,10 @@ from renderers.chart.spec import (
     target_values,
     validate,
 )
-from renderers.chart.spec_source import ChartGrammar, GeneratedCharts
-from renderers.chart.tables import ChartTables, table_spec
-from renderers.chart.vocabulary import DIMENSIONS
+from ocr2synth.renderers.chart.spec_source import ChartGrammar, GeneratedCharts
+from ocr2synth.renderers.chart.tables import ChartTables, table_spec
+from ocr2synth.renderers.chart.vocabulary import DIMENSIONS
+
 from tests.conftest import DATA
 
 TABLES = DATA / "charts"

@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.recipe import parse_recipe
-from pipelines.core.runner import run_recipe
-from pipelines.format.manifest import load_manifest
-from pipelines.format.verify import verify_dataset
-from renderers.registry import REGISTRY
+from ocr2synth.pipelines.core.recipe import parse_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.pipelines.format.manifest import load_manifest
+from ocr2synth.pipelines.format.verify import verify_dataset
+from ocr2synth.renderers.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERER = "molecule"  # fast, and one chunk per shard at these shard sizes
@@ -71,7 +70,7 @@ def _recipe(count: int, shard_size: int):
 
 
 def _render_cmd(out: Path, address: str, count: int, shard_size: int) -> list[str]:
-    return [sys.executable, "-m", "pipelines.cli", "render", "--renderer", RENDERER,
+    return [sys.executable, "-m", "ocr2synth.pipelines.cli", "render", "--renderer", RENDERER,
             "--count", str(count), "--shard-size", str(shard_size), "--seed", "7",
             "--out", str(out), "--workers", "2", "--address", address, "--no-progress"]
 
@@ -142,7 +141,7 @@ def test_job_survives_the_loss_of_a_worker_node(cluster, ray_address, tmp_path):
     after = set(nodes) - done_before
     assert len(done_before) < len(nodes) == count // shard_size
     assert after and all(nodes[name] == [cl.head_node.node_id] for name in after), nodes
-    check = subprocess.run([sys.executable, "-m", "pipelines.cli", "verify", str(out)],
+    check = subprocess.run([sys.executable, "-m", "ocr2synth.pipelines.cli", "verify", str(out)],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout
     # Nothing lost, nothing doubled, the same bytes as an undisturbed job.

@@ -10,13 +10,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pymupdf
 import pytest
+from ocr2synth.pipelines.cli import main
+from ocr2synth.pipelines.core.degrade import EFFECTS, DegradeSettings, degrade, plan
+from ocr2synth.pipelines.core.recipe import RecipeError, parse_recipe
+from ocr2synth.renderers.base import Box, Sample
+from ocr2synth.renderers.imaging import encode_image, ink_bbox
 from PIL import Image, ImageDraw
-
-from pipelines.cli import main
-from pipelines.core.degrade import EFFECTS, DegradeSettings, degrade, plan
-from pipelines.core.recipe import RecipeError, parse_recipe
-from renderers.base import Box, Sample
-from renderers.imaging import encode_image, ink_bbox
 
 
 def _page() -> Sample:

@@ -16,11 +16,10 @@ from pathlib import Path
 import psutil
 import pyarrow.parquet as pq
 import pytest
-
-from pipelines.core.recipe import parse_recipe
-from pipelines.core.runner import run_recipe
-from pipelines.format.verify import verify_dataset
-from renderers.faults import KILL_BROWSER_ENV, KILL_TEX_ENV, SCRATCH_ENV
+from ocr2synth.pipelines.core.recipe import parse_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.pipelines.format.verify import verify_dataset
+from ocr2synth.renderers.faults import KILL_BROWSER_ENV, KILL_TEX_ENV, SCRATCH_ENV
 
 
 def rows_and_rejects(out: Path) -> tuple[dict[str, dict], list[dict]]:
@@ -143,9 +142,9 @@ def small_disk(tmp_path: Path):
 def test_a_full_output_disk_is_a_clear_error_and_a_rerun_after_freeing_space_completes(
     ray_address, small_disk: Path, capsys
 ):
-    from pipelines.cli import main
-    from pipelines.format.manifest import load_manifest
-    from pipelines.format.shards import file_sha256
+    from ocr2synth.pipelines.cli import main
+    from ocr2synth.pipelines.format.manifest import load_manifest
+    from ocr2synth.pipelines.format.shards import file_sha256
 
     # 24 formulas make ~180 KB of shards; 96 KB are left free
     ballast = small_disk / "ballast"

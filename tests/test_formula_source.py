@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from renderers.latex.formula import lint_formula
-from renderers.latex.formula_source import FormulaFile, GeneratedFormulas
+from ocr2synth.renderers.latex.formula import lint_formula
+from ocr2synth.renderers.latex.formula_source import FormulaFile, GeneratedFormulas
 
 
 def test_same_seed_gives_the_same_formula_and_other_seeds_differ():

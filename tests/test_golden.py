@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pyarrow
 import pytest
+from ocr2synth.pipelines.core.recipe import load_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.renderers.registry import REGISTRY
 
-from pipelines.core.recipe import load_recipe
-from pipelines.core.runner import run_recipe
-from renderers.registry import REGISTRY
 from tests.conftest import DATA
 from tests.golden_digests import dataset_digests, differences
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from renderers.base import Item, Reject, Sample
-from renderers.molecule.renderer import MoleculeRenderer
-from renderers.music.kern_source import GeneratedKern
-from renderers.music.renderer import MusicRenderer
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.molecule.renderer import MoleculeRenderer
+from ocr2synth.renderers.music.kern_source import GeneratedKern
+from ocr2synth.renderers.music.renderer import MusicRenderer
 
 SMILES_ALPHABET = "CNOSPFIBrcnos()[]=#+-@/\\%0123456789H. "
 KERN_TOKENS = ["4c", "8d", "2e", "4r", ".", "=1", "==", "*-", "*^", "*v", "*x", "*clefG2",

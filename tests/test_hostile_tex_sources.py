@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from renderers.base import Reject, Sample
-from renderers.registry import get_spec
+from ocr2synth.renderers.base import Reject, Sample
+from ocr2synth.renderers.registry import get_spec
 
 SETTINGS = settings(max_examples=5, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,

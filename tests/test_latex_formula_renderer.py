@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.imaging import encode_image, ink_bbox
+from ocr2synth.renderers.latex.formula_source import GeneratedFormulas
 from PIL import Image
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Reject, Sample
-from renderers.imaging import encode_image, ink_bbox
-from renderers.latex.formula_source import GeneratedFormulas
 
 
 def items(count: int, offset: int = 0) -> list[Item]:

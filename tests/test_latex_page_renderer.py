@@ -9,12 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Sample
-from renderers.latex.batching import render_grouped
-from renderers.latex.page import PROBE_RGB, LatexPageRenderer, page_markdown
-from renderers.latex.page_source import GeneratedPages, PageFiles, parse_markdown
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.latex.batching import render_grouped
+from ocr2synth.renderers.latex.page import PROBE_RGB, LatexPageRenderer, page_markdown
+from ocr2synth.renderers.latex.page_source import GeneratedPages, PageFiles, parse_markdown
 
 # Math is drawn in this (visually black) colour under `probe_math`, so its glyphs can be
 # told apart from prose in the PDF.
@@ -169,7 +168,7 @@ def test_markdown_parser_reads_blocks():
 
 
 def test_a_page_renders_to_the_same_bytes_in_any_batch(renderer):
-    from renderers.imaging import encode_image
+    from ocr2synth.renderers.imaging import encode_image
 
     batch = items(6)
     alone = renderer.render_batch(batch[2:3])[0]
@@ -181,7 +180,7 @@ def test_a_page_renders_to_the_same_bytes_in_any_batch(renderer):
 
 
 def test_a_paragraph_taller_than_a_page_is_rejected_not_cut(renderer):
-    from renderers.text.prose import EnglishProse
+    from ocr2synth.renderers.text.prose import EnglishProse
 
     prose = EnglishProse(__import__("random").Random(1))
     text = " ".join(prose.sentence() for _ in range(260))
@@ -214,8 +213,8 @@ def test_generated_sections_are_numbered_in_order_and_never_empty():
     one, whose numbering restarts, under a title."""
     import random
 
-    from renderers.browser.markdown_source import generated_document
-    from renderers.latex.page_source import PageGrammar
+    from ocr2synth.renderers.browser.markdown_source import generated_document
+    from ocr2synth.renderers.latex.page_source import PageGrammar
 
     def check(blocks: list[dict]) -> None:
         section = subsection = 0

@@ -8,12 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Sample
-from renderers.imaging import encode_image, ink_bbox
-from renderers.latex.table import LatexTableRenderer, lint_table
-from renderers.latex.table_source import GeneratedTables, TableFiles, split_tabulars
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.imaging import encode_image, ink_bbox
+from ocr2synth.renderers.latex.table import LatexTableRenderer, lint_table
+from ocr2synth.renderers.latex.table_source import GeneratedTables, TableFiles, split_tabulars
 
 DATA = Path(__file__).parent / "data"
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-
-from renderers.base import Item, Reject, Sample
-from renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
 
 CJK = r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
 
@@ -50,7 +49,7 @@ def f1(a: list[str], b: list[str]) -> float:
 
 @pytest.fixture(scope="module")
 def renderer():
-    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
 
     r = MarkdownPageRenderer({"page_text": True}, timeout_s=20)
     yield r
@@ -125,8 +124,8 @@ def test_what_does_not_fit_on_a_page_starts_the_next_one(pages):
 
 def test_a_page_renders_the_same_without_its_predecessors(pages):
     """A shard may start mid-document: page 2 alone equals page 2 rendered after 0 and 1."""
-    from renderers.browser.markdown_page import MarkdownPageRenderer
-    from renderers.imaging import encode_image
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.imaging import encode_image
 
     items, out = pages
     fresh = MarkdownPageRenderer({"page_text": True}, timeout_s=20)
@@ -143,8 +142,8 @@ def test_a_page_renders_the_same_without_its_predecessors(pages):
 def test_a_page_is_the_same_in_either_slot_of_a_shared_capture(pages):
     """Pages are laid out side by side and taken two per capture: a page's image, target
     and boxes depend neither on its slot nor on the page beside it."""
-    from renderers.browser.markdown_page import MarkdownPageRenderer
-    from renderers.imaging import encode_image
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.imaging import encode_image
 
     items, out = pages  # that batch put item 3 in slot 1 (by 2) and item 4 in slot 0 (by 5)
     fresh = MarkdownPageRenderer({"page_text": True}, timeout_s=20)
@@ -167,8 +166,8 @@ def test_frame_control_and_joint_rendering_draw_the_same_pages_as_the_plain_way(
     headless shell draws only the captured frame, and a generated document's blocks are
     rendered by mathpix-markdown-it in one call and split. The plain way: a free-running
     Chromium that draws after every layout call, and one render call per block."""
-    from renderers.browser.markdown_page import MarkdownPageRenderer
-    from renderers.imaging import encode_image
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.imaging import encode_image
 
     assert renderer.browser.frame_control
     assert any("headless" in psutil.Process(pid).name()
@@ -327,8 +326,8 @@ def _wait_gone(tag: str, seconds: float = 20) -> list[int]:
 
 _CHILD = """
 import sys, time
-from renderers.browser.markdown_page import MarkdownPageRenderer
-from renderers.browser.markdown_source import GeneratedMarkdown
+from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
+from ocr2synth.renderers.browser.markdown_source import GeneratedMarkdown
 r = MarkdownPageRenderer({"tag": sys.argv[1]}, 20)
 r.render_batch([GeneratedMarkdown().item(3, 0)])
 print(" ".join(map(str, r.browser.chromium_pids())), flush=True)
@@ -338,8 +337,8 @@ time.sleep(600)
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_chromium_dies_with_its_process(sig, tmp_path, monkeypatch):
-    from renderers.browser.markdown_page import MarkdownPageRenderer
-    from renderers.faults import SCRATCH_ENV
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.faults import SCRATCH_ENV
 
     tag = uuid.uuid4().hex
     monkeypatch.setenv(SCRATCH_ENV, str(tmp_path))
@@ -385,7 +384,7 @@ def _alive_chromium(pid: int) -> bool:
 
 
 def test_formula_mode_renders_latex_through_mathjax():
-    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
 
     r = MarkdownPageRenderer({"mode": "formula"}, timeout_s=20)
     try:
@@ -402,9 +401,8 @@ def test_formula_mode_renders_latex_through_mathjax():
 
 def test_renders_through_ray_and_leaves_no_browser_behind(ray_address, tmp_path):
     import pyarrow.parquet as pq
-
-    from pipelines.core.recipe import parse_recipe
-    from pipelines.core.runner import run_recipe
+    from ocr2synth.pipelines.core.recipe import parse_recipe
+    from ocr2synth.pipelines.core.runner import run_recipe
 
     tag = uuid.uuid4().hex
     raw = {"name": "mp", "seed": 3, "shard_size": 4,

@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.molecule.renderer import MoleculeRenderer
+from ocr2synth.renderers.molecule.smiles_source import MosesSmiles, SmilesFile
 from rdkit import Chem
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Reject, Sample
-from renderers.molecule.renderer import MoleculeRenderer
-from renderers.molecule.smiles_source import MosesSmiles, SmilesFile
 
 
 @pytest.fixture(scope="module")

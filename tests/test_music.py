@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 import verovio
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Reject, Sample
-from renderers.imaging import encode_image
-from renderers.music.engine import EngineCrash, VerovioProcess
-from renderers.music.kern import cut_excerpts, parse_kern
-from renderers.music.kern_source import GeneratedKern, KernCorpus, duration_of
-from renderers.music.renderer import MusicRenderer, kern_counts
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.imaging import encode_image
+from ocr2synth.renderers.music.engine import EngineCrash, VerovioProcess
+from ocr2synth.renderers.music.kern import cut_excerpts, parse_kern
+from ocr2synth.renderers.music.kern_source import GeneratedKern, KernCorpus, duration_of
+from ocr2synth.renderers.music.renderer import MusicRenderer, kern_counts
 
 MUSIC21_CORPUS = Path(__import__("music21").__file__).parent / "corpus"
 

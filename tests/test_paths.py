@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.recipe import RecipeError, parse_recipe
-from pipelines.core.runner import run_recipe
-from pipelines.format.figures import PLOTS
-from pipelines.format.verify import verify_dataset
-from renderers.faults import SCRATCH_ENV
+from ocr2synth.pipelines.core.recipe import RecipeError, parse_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.pipelines.format.figures import PLOTS
+from ocr2synth.pipelines.format.verify import verify_dataset
+from ocr2synth.renderers.faults import SCRATCH_ENV
 
 TABLE = "\\begin{tabular}{ll}\nname & value \\\\\nalpha & 1 \\\\\n\\end{tabular}\n"
 

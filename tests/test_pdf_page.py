@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 import pytest
+from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec, sample_seed
+from ocr2synth.pipelines.core.recipe import ImageSettings, parse_recipe
+from ocr2synth.pipelines.core.worker import RenderWorker
+from ocr2synth.renderers.base import Reject, Sample
+from ocr2synth.renderers.pdf.page import PdfPageRenderer, same_text
+from ocr2synth.renderers.pdf.source import GeneratedPdfs, PdfFolder
+from ocr2synth.renderers.pdf.text import PageText, Paragraph, clean, quality_problem
 from PIL import Image
-
-from pipelines.core.plan import ChunkSpec, ShardSpec, sample_seed
-from pipelines.core.recipe import ImageSettings, parse_recipe
-from pipelines.core.worker import RenderWorker
-from renderers.base import Reject, Sample
-from renderers.pdf.page import PdfPageRenderer, same_text
-from renderers.pdf.source import GeneratedPdfs, PdfFolder
-from renderers.pdf.text import PageText, Paragraph, clean, quality_problem
 
 ZERO_PAGE_PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
                  b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
@@ -237,8 +236,7 @@ def test_two_thousand_page_pdf_is_indexed_and_rendered(tmp_path):
 
 def test_renders_through_ray(ray_address, corpus, tmp_path):
     import pyarrow.parquet as pq
-
-    from pipelines.core.runner import run_recipe
+    from ocr2synth.pipelines.core.runner import run_recipe
 
     raw = {"name": "pdf", "seed": 3, "shard_size": 4, "max_reject_rate": 1.0,
            "entries": [{"renderer": "pdf-page", "count": 9, "source": str(corpus),

@@ -16,14 +16,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from ocr2synth.pipelines.cli import main
+from ocr2synth.pipelines.core.plan import plan_shards
+from ocr2synth.pipelines.core.recipe import parse_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.pipelines.format.manifest import DatasetError, load_manifest
+from ocr2synth.pipelines.format.shards import file_sha256
 from PIL import Image
 
-from pipelines.cli import main
-from pipelines.core.plan import plan_shards
-from pipelines.core.recipe import parse_recipe
-from pipelines.core.runner import run_recipe
-from pipelines.format.manifest import DatasetError, load_manifest
-from pipelines.format.shards import file_sha256
 from tests.conftest import DATA
 
 KNOWN = {"latex-formula"}
@@ -130,7 +130,8 @@ def test_rerun_skips_finished_shards_and_refuses_another_recipe(rendered):
 
 
 def _render_command(out: Path, address: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines.cli", "render", "--renderer", "latex-formula",
+    return [sys.executable, "-m", "ocr2synth.pipelines.cli", "render",
+            "--renderer", "latex-formula",
             "--count", "48", "--shard-size", "6", "--seed", "5", "--workers", "1",
             "--address", address, "--out", str(out), "--no-progress", *extra]
 
@@ -254,7 +255,7 @@ def test_music_and_molecule_entries_render_through_ray_and_leave_no_engine_behin
         found = []
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info["cmdline"] or []
-            if "renderers.music.engine" in cmdline:
+            if "ocr2synth.renderers.music.engine" in cmdline:
                 found.append(proc.pid)
         return found
 
@@ -304,7 +305,7 @@ def test_verify_finds_a_row_the_plan_does_not_have(rendered, tmp_path: Path, cap
 def test_an_item_that_kills_its_worker_becomes_a_poison_reject(
     ray_address, tmp_path: Path, monkeypatch
 ):
-    from pipelines.core.worker import KILL_MARKER_ENV
+    from ocr2synth.pipelines.core.worker import KILL_MARKER_ENV
 
     formulas = [f"x_{{{i}}} + y^{{{i}}} = z" for i in range(12)]
     formulas[7] = r"\mathrm{POISONPILL} + 1"
@@ -330,7 +331,7 @@ def test_publish_copies_a_verified_set_to_a_pyarrow_fs_uri(rendered, tmp_path, c
     target = tmp_path / "published"
     assert main(["publish", str(rendered), target.as_uri()]) == 0
     assert "copied to file://" in capsys.readouterr().out
-    from pipelines.format.verify import verify_dataset
+    from ocr2synth.pipelines.format.verify import verify_dataset
 
     assert verify_dataset(target).ok
     for path in rendered.rglob("*"):

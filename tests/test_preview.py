@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec
+from ocr2synth.pipelines.core.recipe import ImageSettings
+from ocr2synth.pipelines.core.worker import RenderWorker
+from ocr2synth.pipelines.format.shards import ShardWriter
+from ocr2synth.pipelines.tools.preview import build_preview, target_kind
+from ocr2synth.renderers.browser.engine import CHROMIUM, CHROMIUM_ARGS
+from ocr2synth.renderers.imaging import encode_image
 from PIL import Image
-
-from pipelines.core.plan import ChunkSpec, ShardSpec
-from pipelines.core.recipe import ImageSettings
-from pipelines.core.worker import RenderWorker
-from pipelines.format.shards import ShardWriter
-from pipelines.tools.preview import build_preview, target_kind
-from renderers.browser.engine import CHROMIUM, CHROMIUM_ARGS
-from renderers.imaging import encode_image
 
 HOSTILE = '</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 BOOKTABS = ("\\begin{tabular}{lcc}\n\\toprule\n & \\multicolumn{2}{c}{Group} \\\\\n"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.recipe import RecipeError, load_recipe, parse_recipe
+from ocr2synth.pipelines.core.recipe import RecipeError, load_recipe, parse_recipe
 
 KNOWN = {"latex-formula"}
 
@@ -91,7 +90,7 @@ def test_recipe_hash_changes_with_content_only(tmp_path: Path):
 def test_bad_params_fail_in_one_line_before_work(param, message, tmp_path, capsys):
     import time
 
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     started = time.monotonic()
     code = main(["render", "--renderer", "latex-formula", "--count", "4", "--out",

@@ -12,13 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-
-from pipelines.core.plan import sample_seed
-from pipelines.core.recipe import demo_recipe, parse_recipe
-from renderers.base import Reject, Sample
-from renderers.imaging import encode_image
-from renderers.registry import REGISTRY
-from renderers.specs import COMMON_REJECTS, README_TABLES, TARGET_KINDS, readme_table
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.pipelines.core.recipe import demo_recipe, parse_recipe
+from ocr2synth.renderers.base import Reject, Sample
+from ocr2synth.renderers.imaging import encode_image
+from ocr2synth.renderers.registry import REGISTRY
+from ocr2synth.renderers.specs import COMMON_REJECTS, README_TABLES, TARGET_KINDS, readme_table
 
 NAMES = list(REGISTRY)
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from ocr2synth.pipelines.cli import main
+from ocr2synth.pipelines.format.tiling import tile_boxes, tile_grid
+from ocr2synth.renderers.base import Sample
+from ocr2synth.renderers.registry import get_spec
+from ocr2synth.renderers.tasks.fine_grained import COLORS
+from ocr2synth.renderers.tasks.tokens import count_tokens
 from PIL import Image
-
-from pipelines.cli import main
-from pipelines.format.tiling import tile_boxes, tile_grid
-from renderers.base import Sample
-from renderers.registry import get_spec
-from renderers.tasks.fine_grained import COLORS
-from renderers.tasks.tokens import count_tokens
 
 BOX_PROMPT = re.compile(r"^\[(\d+), (\d+), (\d+), (\d+)\] OCR: $")
 
@@ -135,7 +134,7 @@ def test_a_page_too_dense_for_a_frame_asks_by_box_instead_of_being_rejected(late
 
 
 def test_box_prompt_is_what_gots_processor_writes_and_the_trainer_parses(fine):
-    from trainer.prompts import Query
+    from ocr2synth.trainer.prompts import Query
 
     for s in fine:
         if isinstance(s, Sample) and s.task == "box":
@@ -304,8 +303,8 @@ def test_tasks_render_through_ray_into_shards_with_images(ray_address, tmp_path:
 
 
 def test_only_paragraphs_whose_lines_spell_the_target_give_regions():
-    from renderers.base import Box
-    from renderers.tasks.regions import paragraph_runs, visual_lines
+    from ocr2synth.renderers.base import Box
+    from ocr2synth.renderers.tasks.regions import paragraph_runs, visual_lines
 
     def line(y: float, text: str, x0: float = 10, x1: float = 300) -> Box:
         return Box(x0, y, x1, y + 10, text)

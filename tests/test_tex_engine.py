@@ -10,9 +10,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from renderers.latex.engine import TexEngine
-from renderers.latex.formula import LatexFormulaRenderer
+from ocr2synth.renderers.latex.engine import TexEngine
+from ocr2synth.renderers.latex.formula import LatexFormulaRenderer
 
 PREAMBLE = LatexFormulaRenderer.preamble("computer-modern")
 
@@ -137,7 +136,7 @@ def test_tex_cannot_reach_parent_folders_or_read_with_openin(engine, tmp_path: P
 def test_a_killed_tex_run_leaves_no_temp_folder_and_a_tex_killer_is_poison(
     engine, tmp_path: Path, monkeypatch
 ):
-    from renderers.faults import KILL_TEX_ENV
+    from ocr2synth.renderers.faults import KILL_TEX_ENV
 
     monkeypatch.setenv(KILL_TEX_ENV, "KILLTEX")  # TeX is killed -9 inside this item, always
     bodies = [page("a"), page(r"\mathrm{KILLTEX}"), page("c")]
@@ -154,8 +153,8 @@ def test_a_killed_tex_run_leaves_no_temp_folder_and_a_tex_killer_is_poison(
 
 _LOOPING_CHILD = """
 import sys
-from renderers.latex.engine import TexEngine
-from renderers.latex.formula import LatexFormulaRenderer
+from ocr2synth.renderers.latex.engine import TexEngine
+from ocr2synth.renderers.latex.formula import LatexFormulaRenderer
 engine = TexEngine(timeout_s=600)
 with engine.typeset(LatexFormulaRenderer.preamble("computer-modern"), [sys.argv[1]]):
     pass

@@ -7,12 +7,11 @@ import re
 
 import numpy as np
 import pytest
-
-from pipelines.core.plan import sample_seed
-from renderers.base import Item, Sample
-from renderers.imaging import ink_bbox
-from renderers.latex.tikz import TikzRenderer, lint_tikz
-from renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
+from ocr2synth.pipelines.core.plan import sample_seed
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.imaging import ink_bbox
+from ocr2synth.renderers.latex.tikz import TikzRenderer, lint_tikz
+from ocr2synth.renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,15 @@ import json
 from pathlib import Path
 
 import pytest
+from ocr2synth.pipelines.cli import main
+from ocr2synth.pipelines.core.recipe import demo_recipe, parse_recipe
+from ocr2synth.pipelines.core.runner import run_recipe
+from ocr2synth.pipelines.core.worker import RendererFailed
+from ocr2synth.pipelines.tools.bench import run_bench
+from ocr2synth.pipelines.tools.bench_report import stage_mixes
+from ocr2synth.pipelines.tools.preview import build_preview, target_kind
+from ocr2synth.renderers.registry import EXTRA_ENV, REGISTRY, load_registry
 
-from pipelines.cli import main
-from pipelines.core.recipe import demo_recipe, parse_recipe
-from pipelines.core.runner import run_recipe
-from pipelines.core.worker import RendererFailed
-from pipelines.tools.bench import run_bench
-from pipelines.tools.bench_report import stage_mixes
-from pipelines.tools.preview import build_preview, target_kind
-from renderers.registry import EXTRA_ENV, REGISTRY, load_registry
 from tests.conftest import DATA
 
 TOY = DATA / "toy_renderer"

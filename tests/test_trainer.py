@@ -12,11 +12,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from ocr2synth.trainer.config import TrainConfig  # noqa: E402
+from ocr2synth.trainer.data import Cursor, Source, SourceStream, list_units  # noqa: E402
+from ocr2synth.trainer.train import train  # noqa: E402
 from trainer_helpers import TASKS, mixed_rows, png, row, write_dataset  # noqa: E402
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data import Cursor, Source, SourceStream, list_units  # noqa: E402
-from trainer.train import train  # noqa: E402
 
 
 def _cfg(stage: int, data: Path, out: Path, **kw) -> TrainConfig:
@@ -32,16 +31,15 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _encoder(state: dict) -> dict:
-    from trainer.model import ENCODER_PREFIXES
+    from ocr2synth.trainer.model import ENCODER_PREFIXES
 
     return {k: v for k, v in state.items() if k.startswith(ENCODER_PREFIXES)}
 
 
 def test_three_stages_chain_and_checkpoints_load_in_transformers(corpus, tmp_path):
+    from ocr2synth.trainer.model import PROJECTOR_PREFIX, from_checkpoint
     from PIL import Image
     from transformers import AutoProcessor, GotOcr2ForConditionalGeneration, GotOcr2Processor
-
-    from trainer.model import PROJECTOR_PREFIX, from_checkpoint
 
     s1 = train(_cfg(1, corpus, tmp_path / "s1"))
     s2 = train(_cfg(2, corpus, tmp_path / "s2", init_from=str(s1)))
@@ -74,9 +72,9 @@ def test_three_stages_chain_and_checkpoints_load_in_transformers(corpus, tmp_pat
 
 
 def test_stage2_starts_from_every_encoder_tensor_of_stage1(corpus, tmp_path):
-    from trainer.model import from_checkpoint, load_model
-    from trainer.presets import get_preset
-    from trainer.tokenizer import load_tokenizer
+    from ocr2synth.trainer.model import from_checkpoint, load_model
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.tokenizer import load_tokenizer
 
     s1 = train(_cfg(1, corpus, tmp_path / "s1", max_steps=1))
     e1 = _encoder(from_checkpoint(s1).state_dict())
@@ -161,7 +159,7 @@ def test_stage_sources_follow_got(tmp_path):
 
 
 def test_cli_train_and_trainer_bench(corpus, tmp_path, capsys):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     out = tmp_path / "cli"
     assert main(["train", "--stage", "1", "--preset", "tiny", "--data", str(corpus),
@@ -176,7 +174,7 @@ def test_cli_train_and_trainer_bench(corpus, tmp_path, capsys):
 KEEPS_GROUP = """
 import gc, weakref
 import torch, torch.distributed as tdist
-from trainer import dist
+from ocr2synth.trainer import dist
 tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
 d = dist.Dist(rank=0, world=2, local_rank=0, device=torch.device("cpu"))
 wrapped = dist.wrap(torch.nn.Linear(2, 2), d)
@@ -215,7 +213,7 @@ def test_ddp_ranks_under_torchrun_exit_under_load(corpus, tmp_path):
             env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
             try:
                 subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                                "--nproc-per-node", "2", "-m", "pipelines.cli", "train",
+                                "--nproc-per-node", "2", "-m", "ocr2synth.pipelines.cli", "train",
                                 "--stage", "1", "--preset", "tiny", "--data", str(corpus),
                                 "--out", str(out), "--max-steps", "2", "--batch-size", "1",
                                 "--num-workers", "0"],

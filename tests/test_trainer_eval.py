@@ -12,10 +12,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from ocr2synth.trainer.config import TrainConfig  # noqa: E402
+from ocr2synth.trainer.train import train  # noqa: E402
 from trainer_helpers import TASKS, mixed_rows, png, write_dataset  # noqa: E402
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.train import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def checkpoint(corpus, tmp_path_factory) -> Path:
 
 
 def test_eval_scores_every_task_through_the_processor(corpus, checkpoint, tmp_path, capsys):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     report_file = tmp_path / "eval.json"
     assert main(["eval", "--model", str(checkpoint), "--data", str(corpus),
@@ -56,7 +55,7 @@ def test_eval_scores_every_task_through_the_processor(corpus, checkpoint, tmp_pa
 
 def test_eval_is_perfect_when_the_model_says_the_target(corpus, checkpoint, monkeypatch):
     """The scoring path, with generation replaced by an oracle: every metric at its best."""
-    from trainer import evaluate as ev
+    from ocr2synth.trainer import evaluate as ev
 
     rows = {r["id"]: r["target"] for r in mixed_rows(24)}
     current: dict[str, str] = {}
@@ -79,7 +78,7 @@ def test_eval_is_perfect_when_the_model_says_the_target(corpus, checkpoint, monk
 
 
 def test_generate_prints_a_reading_per_image(checkpoint, tmp_path, capsys):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     images = []
     for i, word in enumerate(["alpha", "beta"]):
@@ -133,7 +132,7 @@ def write_got_json(root: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def oracle(monkeypatch):
     """Generation replaced by a reader that says each sample's truth (plus `extra`)."""
-    from trainer import evaluate as ev
+    from ocr2synth.trainer import evaluate as ev
 
     current = {"target": "", "extra": ""}
     real = ev.got_json_samples
@@ -151,7 +150,7 @@ def oracle(monkeypatch):
 
 def test_eval_reads_gots_json_per_task_and_scores_the_truth_perfectly(
         checkpoint, tmp_path, oracle, capsys):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     data, images = write_got_json(tmp_path)
     report_file = tmp_path / "eval.json"
@@ -179,7 +178,7 @@ def test_eval_reads_gots_json_per_task_and_scores_the_truth_perfectly(
 
 
 def test_eval_got_compat_swaps_precision_and_recall(checkpoint, tmp_path, oracle):
-    from trainer.evaluate import evaluate
+    from ocr2synth.trainer.evaluate import evaluate
 
     data, images = write_got_json(tmp_path)
     oracle["extra"] = " surplus"  # one word the truth does not have
@@ -194,7 +193,7 @@ def test_eval_got_compat_swaps_precision_and_recall(checkpoint, tmp_path, oracle
 
 
 def test_a_bad_got_json_is_a_one_line_error(checkpoint, tmp_path, capsys):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image": "a.png"}]))
@@ -221,11 +220,10 @@ def test_a_box_on_a_wide_image_reaches_the_query_as_got_writes_it(
         checkpoint, tmp_path, generate_calls):
     """Boxes are on GOT's 0-1000 scale already: on a 1600x900 image the query must say
     `[100, 200, 600, 400] OCR: `, not the box divided by the image size once more."""
+    from ocr2synth.pipelines.cli import main
+    from ocr2synth.trainer.infer import Reader
+    from ocr2synth.trainer.prompts import Query
     from PIL import Image
-
-    from pipelines.cli import main
-    from trainer.infer import Reader
-    from trainer.prompts import Query
 
     path = tmp_path / "wide.png"
     Image.new("RGB", (1600, 900), "white").save(path)
@@ -245,11 +243,10 @@ def test_a_box_on_a_wide_image_reaches_the_query_as_got_writes_it(
 
 
 def test_generation_uses_gots_settings(checkpoint, tmp_path, generate_calls):
+    from ocr2synth.pipelines.cli import main
+    from ocr2synth.trainer.infer import Reader
+    from ocr2synth.trainer.prompts import Query
     from PIL import Image
-
-    from pipelines.cli import main
-    from trainer.infer import Reader
-    from trainer.prompts import Query
 
     path = tmp_path / "big.png"
     Image.new("RGB", (4096, 3072), "white").save(path)
@@ -271,7 +268,7 @@ def test_generation_uses_gots_settings(checkpoint, tmp_path, generate_calls):
 
 
 def test_eval_on_gots_json_runs_the_model_on_pages_and_boxes(checkpoint, tmp_path):
-    from pipelines.cli import main
+    from ocr2synth.pipelines.cli import main
 
     data, images = write_got_json(tmp_path)
     report_file = tmp_path / "eval.json"

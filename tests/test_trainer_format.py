@@ -12,12 +12,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from ocr2synth.trainer.formatting import IGNORE, GotFormatter, SampleError  # noqa: E402
+from ocr2synth.trainer.images import normalize  # noqa: E402
+from ocr2synth.trainer.prompts import Query  # noqa: E402
+from ocr2synth.trainer.tokenizer import train_bpe  # noqa: E402
 from PIL import Image  # noqa: E402
-
-from trainer.formatting import IGNORE, GotFormatter, SampleError  # noqa: E402
-from trainer.images import normalize  # noqa: E402
-from trainer.prompts import Query  # noqa: E402
-from trainer.tokenizer import train_bpe  # noqa: E402
 
 TEXTS = ["The quick brown fox", r"\frac{a}{b} + x^2", "OCR with format: [red] <b>"] * 20
 
@@ -118,7 +117,7 @@ def test_bad_rows_raise_sample_errors(tokenizer):
 
 
 def test_the_trainer_reads_columns_of_the_row_contract():
-    from pipelines.format.schema import SCHEMA
-    from trainer.data import COLUMNS
+    from ocr2synth.pipelines.format.schema import SCHEMA
+    from ocr2synth.trainer.data import COLUMNS
 
     assert set(COLUMNS) <= set(SCHEMA.names)

@@ -16,7 +16,7 @@ from trainer_helpers import mixed_rows, write_dataset  # noqa: E402
 
 
 def test_gpu_check_runs_on_cpu_with_the_tiny_preset(tmp_path):
-    from trainer.gpu_check import main
+    from ocr2synth.trainer.gpu_check import main
 
     train = write_dataset(tmp_path / "train", mixed_rows(12))
     heldout = write_dataset(tmp_path / "heldout", mixed_rows(6))
@@ -36,12 +36,11 @@ def test_gpu_check_runs_on_cpu_with_the_tiny_preset(tmp_path):
 
 
 def test_model_flops_grow_with_batch_and_quadratically_in_attention():
+    from ocr2synth.trainer.gpu_check import model_flops
+    from ocr2synth.trainer.model import preset_config
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.tokenizer import train_bpe
     from transformers import GotOcr2ForConditionalGeneration
-
-    from trainer.gpu_check import model_flops
-    from trainer.model import preset_config
-    from trainer.presets import get_preset
-    from trainer.tokenizer import train_bpe
 
     model = GotOcr2ForConditionalGeneration(
         preset_config(get_preset("tiny"), 2, train_bpe(["a b c"] * 3, 300)))

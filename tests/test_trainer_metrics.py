@@ -7,8 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from trainer.metrics import (
+from ocr2synth.trainer.metrics import (
     WordNetMissing,
     bleu,
     format_parts,

@@ -26,23 +26,24 @@ def corpus(tmp_path_factory) -> Path:
 
 def _torchrun(corpus: Path, out: Path, *extra: str) -> None:
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                    "--nproc-per-node", "2", "-m", "pipelines.cli", "train", "--stage", "1",
+                    "--nproc-per-node", "2", "-m", "ocr2synth.pipelines.cli", "train",
+                    "--stage", "1",
                     "--preset", "tiny", "--data", str(corpus), "--out", str(out),
                     "--batch-size", "1", "--num-workers", "0", "--lr", "1e-3", *extra],
                    check=True, env=ENV, timeout=300, capture_output=True)
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
-    from trainer.model import from_checkpoint  # stage 1: the encoder is wider than OPT
+    from ocr2synth.trainer.model import from_checkpoint  # stage 1: the encoder is wider than OPT
 
     return from_checkpoint(path).state_dict()
 
 
 def test_fsdp_wrap_policy_shards_every_decoder_layer_and_vision_block():
-    from trainer.dist import shard_units
-    from trainer.model import load_model
-    from trainer.presets import get_preset
-    from trainer.tokenizer import train_bpe
+    from ocr2synth.trainer.dist import shard_units
+    from ocr2synth.trainer.model import load_model
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.tokenizer import train_bpe
 
     tokenizer = train_bpe(["alpha beta gamma"] * 4, 300)
     for stage, decoder_layer in ((1, "OPTDecoderLayer"), (2, "Qwen2DecoderLayer")):
@@ -80,7 +81,7 @@ def test_ray_train_runs_the_same_training(corpus, tmp_path):
     out = tmp_path / "ray"
     env = {k: v for k, v in ENV.items() if k != "RAY_ADDRESS"}
     env["RAY_AUTH_MODE"] = "disabled"
-    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "--stage", "1",
+    run = subprocess.run([sys.executable, "-m", "ocr2synth.pipelines.cli", "train", "--stage", "1",
                           "--preset", "tiny", "--data", str(corpus), "--out", str(out),
                           "--max-steps", "2", "--batch-size", "1", "--num-workers", "0",
                           "--ray-workers", "2", "--address", "local"],

@@ -24,7 +24,7 @@ def sets(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_proof_writes_a_point_per_checkpoint(sets, tmp_path):
-    from trainer.proof import run
+    from ocr2synth.trainer.proof import run
 
     train_dir, heldout_dir = sets
     points = run(str(train_dir), str(heldout_dir), tmp_path / "report", steps=2,
@@ -39,11 +39,11 @@ def test_proof_writes_a_point_per_checkpoint(sets, tmp_path):
 
 
 def test_blanked_images_change_the_held_out_loss(sets):
-    from trainer.formatting import GotFormatter
-    from trainer.model import load_model
-    from trainer.presets import get_preset
-    from trainer.proof import heldout_loss, heldout_rows
-    from trainer.tokenizer import train_bpe
+    from ocr2synth.trainer.formatting import GotFormatter
+    from ocr2synth.trainer.model import load_model
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.proof import heldout_loss, heldout_rows
+    from ocr2synth.trainer.tokenizer import train_bpe
 
     rows = heldout_rows(sets[1], 8)
     tokenizer = train_bpe([r["target"] for r in rows], 400)

@@ -45,8 +45,7 @@ def _blocks(encoder, x):
 @pytest.mark.parametrize("mode", ["fold", "bias"])
 def test_sdpa_vision_attention_equals_eager_with_grads(mode, monkeypatch):
     import torch.nn.functional as F
-
-    from trainer.attention import use_eager_vision, use_sdpa_vision
+    from ocr2synth.trainer.attention import use_eager_vision, use_sdpa_vision
 
     eager = _vision_encoder()
     sdpa = copy.deepcopy(eager)
@@ -68,9 +67,8 @@ def test_sdpa_vision_attention_equals_eager_with_grads(mode, monkeypatch):
 
 
 def test_sdpa_model_saves_a_plain_transformers_checkpoint(tmp_path):
+    from ocr2synth.trainer.attention import use_sdpa_vision
     from transformers import GotOcr2ForConditionalGeneration
-
-    from trainer.attention import use_sdpa_vision
 
     model = _tiny_model(2)
     before = set(model.state_dict())
@@ -82,21 +80,21 @@ def test_sdpa_model_saves_a_plain_transformers_checkpoint(tmp_path):
 
 
 def _tokenizer():
-    from trainer.tokenizer import train_bpe
+    from ocr2synth.trainer.tokenizer import train_bpe
 
     return train_bpe([" ".join(WORDS)] * 8 + ["OCR with format: "], 400)
 
 
 def _tiny_model(stage: int):
-    from trainer.model import load_model
-    from trainer.presets import get_preset
+    from ocr2synth.trainer.model import load_model
+    from ocr2synth.trainer.presets import get_preset
 
     torch.manual_seed(0)
     return load_model(get_preset("tiny"), stage, _tokenizer(), None)
 
 
 def _batch(tokenizer, targets: list[str]):
-    from trainer.formatting import GotFormatter, collate
+    from ocr2synth.trainer.formatting import GotFormatter, collate
 
     formatter = GotFormatter(tokenizer, max_length=2048)
     samples = [formatter.encode(row(i, "ocr", "OCR: ", t)) for i, t in enumerate(targets)]
@@ -105,7 +103,7 @@ def _batch(tokenizer, targets: list[str]):
 
 @pytest.mark.parametrize("stage", [1, 2])  # OPT's and Qwen2's decoders
 def test_label_only_loss_equals_full_logits_loss_and_grads(stage):
-    from trainer.loss import full_logits_loss_sum, token_loss_sum
+    from ocr2synth.trainer.loss import full_logits_loss_sum, token_loss_sum
 
     model = _tiny_model(stage).train()
     batch = _batch(_tokenizer(), ["alpha beta gamma delta sum page red box alpha beta",
@@ -127,8 +125,7 @@ def test_label_only_loss_equals_full_logits_loss_and_grads(stage):
 def test_label_only_loss_never_projects_the_whole_batch(monkeypatch):
     """The LM head sees at most `chunk` rows at once, and only answer positions."""
     import torch.nn.functional as F
-
-    from trainer import loss
+    from ocr2synth.trainer import loss
 
     model = _tiny_model(2).train()
     batch = _batch(_tokenizer(), ["alpha beta gamma delta sum page", "box"])
@@ -182,8 +179,8 @@ def demo_like_rows(scale: float = 1.0) -> list[dict]:
 
 
 def _stream(data, tokenizer, group: bool, state=None, batch_size=4):
-    from trainer.data import ShardStream, Source
-    from trainer.formatting import GotFormatter
+    from ocr2synth.trainer.data import ShardStream, Source
+    from ocr2synth.trainer.formatting import GotFormatter
 
     formatter = GotFormatter(tokenizer, max_length=8192)
     return ShardStream([Source("all", str(data), None, 1.0)], formatter, batch_size, seed=5,
@@ -191,9 +188,8 @@ def _stream(data, tokenizer, group: bool, state=None, batch_size=4):
 
 
 def test_length_is_what_encode_makes(tmp_path):
+    from ocr2synth.trainer.formatting import GotFormatter
     from trainer_helpers import TASKS
-
-    from trainer.formatting import GotFormatter
 
     tokenizer = _tokenizer()
     formatter = GotFormatter(tokenizer, max_length=8192)
@@ -210,7 +206,7 @@ def demo_like(tmp_path_factory):
 
 
 def test_grouped_batches_pad_less_and_keep_the_rows(demo_like):
-    from trainer.data import GROUP_BATCHES, padding_share
+    from ocr2synth.trainer.data import GROUP_BATCHES, padding_share
 
     tokenizer = _tokenizer()
     n = GROUP_BATCHES  # one window
@@ -241,7 +237,7 @@ def test_grouped_stream_resumes_mid_window(demo_like):
 
 
 def _cfg(data, out, **kw):
-    from trainer.config import TrainConfig
+    from ocr2synth.trainer.config import TrainConfig
 
     base = dict(stage=1, data=str(data), out=str(out), preset="tiny", batch_size=2,
                 max_steps=3, num_workers=0, save_every=100, log_every=100, lr=1e-3,
@@ -251,7 +247,7 @@ def _cfg(data, out, **kw):
 
 def test_the_loop_reads_the_loss_only_when_it_logs(demo_like, tmp_path, monkeypatch):
     """float(tensor) waits for the device: once at the first (logged) step, not per step."""
-    from trainer.train import train
+    from ocr2synth.trainer.train import train
 
     reads = []
     real = torch.Tensor.__float__
@@ -262,7 +258,7 @@ def test_the_loop_reads_the_loss_only_when_it_logs(demo_like, tmp_path, monkeypa
 
 
 def test_fsdp_mixed_precision_policy_is_bf16_with_fp32_reduce():
-    from trainer.dist import mixed_precision
+    from ocr2synth.trainer.dist import mixed_precision
 
     policy = mixed_precision(torch.device("cuda", 0), torch.bfloat16)
     assert (policy.param_dtype, policy.reduce_dtype) == (torch.bfloat16, torch.float32)
@@ -275,12 +271,12 @@ def test_compiled_blocks_keep_names_and_the_loss():
     """--compile wraps every vision block and decoder layer in place. Dynamo's graph capture
     runs here with the `eager` backend (inductor's CPU code generation takes minutes on two
     cores; on a GPU `--compile` uses inductor): same loss, same parameter names."""
-    from trainer.bench import synthetic_batch
-    from trainer.loss import token_loss_sum
-    from trainer.model import GotOcr2ForConditionalGeneration, preset_config
-    from trainer.presets import get_preset
-    from trainer.tokenizer import train_bpe
-    from trainer.train import compile_blocks
+    from ocr2synth.trainer.bench import synthetic_batch
+    from ocr2synth.trainer.loss import token_loss_sum
+    from ocr2synth.trainer.model import GotOcr2ForConditionalGeneration, preset_config
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.tokenizer import train_bpe
+    from ocr2synth.trainer.train import compile_blocks
 
     tokenizer = train_bpe(["alpha beta gamma"] * 4, 300)
     torch.manual_seed(0)

@@ -13,12 +13,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from ocr2synth.trainer.config import TrainConfig  # noqa: E402
+from ocr2synth.trainer.model import ENCODER_PREFIXES, from_checkpoint  # noqa: E402
+from ocr2synth.trainer.tokenizer import IM_END, IM_START, IMG_PAD, load_tokenizer  # noqa: E402
+from ocr2synth.trainer.train import train  # noqa: E402
 from trainer_helpers import mixed_rows, write_dataset  # noqa: E402
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.model import ENCODER_PREFIXES, from_checkpoint  # noqa: E402
-from trainer.tokenizer import IM_END, IM_START, IMG_PAD, load_tokenizer  # noqa: E402
-from trainer.train import train  # noqa: E402
 
 TEXTS = ["alpha beta gamma", "delta x^2 sum", r"\frac{a}{b} page red box"] * 20
 
@@ -102,9 +101,8 @@ def test_decoder_folder_becomes_the_decoder(corpus, tmp_path, family, stage):
 
 
 def test_sam_folder_becomes_the_vision_tower(corpus, tmp_path):
+    from ocr2synth.trainer.presets import PRESETS
     from transformers import SamConfig, SamModel
-
-    from trainer.presets import PRESETS
 
     shape = PRESETS["tiny"].vision
     torch.manual_seed(2)
@@ -127,11 +125,10 @@ def test_sam_folder_becomes_the_vision_tower(corpus, tmp_path):
 
 
 def test_bf16_gotocr2_checkpoint_post_trains_in_fp32(corpus, tmp_path):
+    from ocr2synth.trainer.model import PROJECTOR_PREFIX, preset_config
+    from ocr2synth.trainer.presets import get_preset
+    from ocr2synth.trainer.tokenizer import train_bpe
     from transformers import GotOcr2ForConditionalGeneration
-
-    from trainer.model import PROJECTOR_PREFIX, preset_config
-    from trainer.presets import get_preset
-    from trainer.tokenizer import train_bpe
 
     tok = train_bpe(TEXTS, 500)
     released = GotOcr2ForConditionalGeneration(preset_config(get_preset("tiny"), 2, tok))
@@ -149,9 +146,8 @@ def test_bf16_gotocr2_checkpoint_post_trains_in_fp32(corpus, tmp_path):
 
 
 def test_a_decoder_of_another_family_is_refused(tmp_path):
+    from ocr2synth.trainer.pretrained import causal_lm
     from transformers import GPT2Config, GPT2LMHeadModel
-
-    from trainer.pretrained import causal_lm
 
     GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2)).save_pretrained(tmp_path / "g")
     with pytest.raises(ValueError, match="'gpt2' model"):

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+from ocr2synth.pipelines.format.shards import ShardWriter, shard_name
 from PIL import Image, ImageDraw
-
-from pipelines.format.shards import ShardWriter, shard_name
 
 WORDS = ["alpha", "beta", "gamma", "delta", "x^2", r"\frac{a}{b}", "sum", "page", "red", "box"]
 

@@ -18,17 +18,16 @@ import time
 from dataclasses import dataclass
 
 import torch
-
-from trainer import dist
-from trainer.attention import use_sdpa_vision
-from trainer.config import TrainConfig
-from trainer.data import Source, make_loader, padding_share, read_texts
-from trainer.formatting import IGNORE, GotFormatter
-from trainer.loss import full_logits_loss_sum, token_loss_sum
-from trainer.memory import PeakMemory
-from trainer.model import GotOcr2ForConditionalGeneration, load_model, preset_config
-from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS, get_preset, padded_vocab
-from trainer.tokenizer import train_bpe
+from ocr2synth.trainer import dist
+from ocr2synth.trainer.attention import use_sdpa_vision
+from ocr2synth.trainer.config import TrainConfig
+from ocr2synth.trainer.data import Source, make_loader, padding_share, read_texts
+from ocr2synth.trainer.formatting import IGNORE, GotFormatter
+from ocr2synth.trainer.loss import full_logits_loss_sum, token_loss_sum
+from ocr2synth.trainer.memory import PeakMemory
+from ocr2synth.trainer.model import GotOcr2ForConditionalGeneration, load_model, preset_config
+from ocr2synth.trainer.presets import IMAGE_SIZE, IMAGE_TOKENS, get_preset, padded_vocab
+from ocr2synth.trainer.tokenizer import train_bpe
 
 # Dense bf16 peaks (SXM parts); other GPUs get no MFU figure.
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}

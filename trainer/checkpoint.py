@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ocr2synth.trainer.model import make_processor
+from ocr2synth.trainer.tokenizer import IM_END
 from transformers import GenerationConfig, PreTrainedTokenizerBase
-
-from trainer.model import make_processor
-from trainer.tokenizer import IM_END
 
 log = logging.getLogger(__name__)
 

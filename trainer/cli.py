@@ -130,8 +130,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import gc
     import logging
 
-    from trainer.config import TrainConfig
-    from trainer.train import train
+    from ocr2synth.trainer.config import TrainConfig
+    from ocr2synth.trainer.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     cfg = TrainConfig(
@@ -147,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         compile=args.compile, group_by_length=args.group_by_length,
     )
     if args.ray_workers is not None:
-        from trainer.ray_launch import train_on_ray
+        from ocr2synth.trainer.ray_launch import train_on_ray
 
         final = train_on_ray(cfg, args.ray_workers, address=args.address,
                              use_gpu=True if args.ray_gpus else None)
@@ -173,7 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import logging
 
-    from trainer.evaluate import evaluate
+    from ocr2synth.trainer.evaluate import evaluate
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     report = evaluate(args.model, args.data, max_samples=args.max_samples,
@@ -190,8 +190,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from trainer.images import decode
-    from trainer.infer import Reader, query_from_flags
+    from ocr2synth.trainer.images import decode
+    from ocr2synth.trainer.infer import Reader, query_from_flags
 
     query = query_from_flags(args.prompt, args.format, args.box, args.color, args.multi_page,
                              args.crop)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from trainer.data import Source
+from ocr2synth.trainer.data import Source
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import torch
+from ocr2synth.trainer.formatting import Encoded, GotFormatter, SampleError, collate
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
-
-from trainer.formatting import Encoded, GotFormatter, SampleError, collate
 
 log = logging.getLogger(__name__)
 

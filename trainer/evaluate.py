@@ -26,13 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from ocr2synth.trainer.data import COLUMNS, DataError, shard_files
+from ocr2synth.trainer.images import decode
+from ocr2synth.trainer.infer import (
+    GOT_MAX_NEW_TOKENS,
+    GOT_MAX_TILES,
+    GOT_NO_REPEAT_NGRAM_SIZE,
+    Reader,
+)
+from ocr2synth.trainer.metrics import NAMES, Scores, Unit, mean, score, score_format_parts, wordnet
+from ocr2synth.trainer.prompts import Query
 from PIL import Image
-
-from trainer.data import COLUMNS, DataError, shard_files
-from trainer.images import decode
-from trainer.infer import GOT_MAX_NEW_TOKENS, GOT_MAX_TILES, GOT_NO_REPEAT_NGRAM_SIZE, Reader
-from trainer.metrics import NAMES, Scores, Unit, mean, score, score_format_parts, wordnet
-from trainer.prompts import Query
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from ocr2synth.pipelines.format.tiling import tile_grid, tiles
+from ocr2synth.trainer.images import decode, to_tensor
+from ocr2synth.trainer.presets import IMAGE_SIZE, IMAGE_TOKENS
+from ocr2synth.trainer.prompts import PromptStyle, Query, chat_prompt
+from ocr2synth.trainer.tokenizer import IM_END
 from PIL import Image
 from transformers import PreTrainedTokenizerBase
-
-from pipelines.format.tiling import tile_grid, tiles
-from trainer.images import decode, to_tensor
-from trainer.presets import IMAGE_SIZE, IMAGE_TOKENS
-from trainer.prompts import PromptStyle, Query, chat_prompt
-from trainer.tokenizer import IM_END
 
 IGNORE = -100  # the label cross-entropy skips
 

@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from trainer.bench import PATCHES_PER_IMAGE as PATCHES
-from trainer.bench import PEAK_FLOPS
+from ocr2synth.trainer.bench import PATCHES_PER_IMAGE as PATCHES
+from ocr2synth.trainer.bench import PEAK_FLOPS
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +88,15 @@ def _train_step(loss_sum: Any, model: torch.nn.Module, optimizer: torch.optim.Op
 def step_figures(preset: str, seq_len: int, batch_sizes: list[int], steps: int,
                  vocab: int, device: torch.device, compile_blocks: bool = False
                  ) -> list[StepFigure]:
-    from trainer.bench import synthetic_batch, synthetic_model
-    from trainer.loss import token_loss_sum
-    from trainer.memory import PeakMemory
+    from ocr2synth.trainer.bench import synthetic_batch, synthetic_model
+    from ocr2synth.trainer.loss import token_loss_sum
+    from ocr2synth.trainer.memory import PeakMemory
 
     model = synthetic_model(preset, 2, vocab)
     vocab = model.config.text_config.vocab_size
     model.to(device).train()
     if compile_blocks:
-        from trainer.train import compile_blocks as compile_units
+        from ocr2synth.trainer.train import compile_blocks as compile_units
 
         compile_units(model)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -186,7 +185,7 @@ def run(out: Path, preset: str, seq_len: int, batch_sizes: list[int], steps: int
     _write(out, report, t0)  # the step figures survive a proof that dies
     if proof_train and proof_heldout and Path(proof_train, "shards").is_dir() and Path(
             proof_heldout, "shards").is_dir():
-        from trainer.proof import run as proof
+        from ocr2synth.trainer.proof import run as proof
 
         p0 = time.perf_counter()
         points = proof(proof_train, proof_heldout, out / "proof", proof_steps,
@@ -208,7 +207,8 @@ def _write(out: Path, report: dict[str, Any], t0: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainer.gpu_check", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ocr2synth.trainer.gpu_check",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.environ.get("OUT") or "out/gpu-check")
     parser.add_argument("--preset", default="got")

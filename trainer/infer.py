@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ocr2synth.trainer.model import GotOcr2ForConditionalGeneration  # stage-1 checkpoints too
+from ocr2synth.trainer.prompts import Query, chat_prompt
 from PIL import Image
 from transformers import AutoProcessor
-
-from trainer.model import GotOcr2ForConditionalGeneration  # stage-1 checkpoints too
-from trainer.prompts import Query, chat_prompt
 
 # GOT's generation settings (GOT/eval/eval_GOT_ocr.py and its demo): greedy, one beam, no
 # 20-gram repeated, up to 4,096 new tokens; multi-crop cuts at most 6 tiles plus a thumbnail.

@@ -19,11 +19,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from ocr2synth.trainer import dist
+from ocr2synth.trainer.formatting import IGNORE
+from ocr2synth.trainer.images import normalize
 from torch.utils.checkpoint import checkpoint
-
-from trainer import dist
-from trainer.formatting import IGNORE
-from trainer.images import normalize
 
 CHUNK = 2048  # rows of logits at once: 2048 x 152K float32 is 1.2 GB
 

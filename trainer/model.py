@@ -24,6 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ocr2synth.trainer.presets import (
+    IMAGE_SIZE,
+    IMAGE_TOKENS,
+    Preset,
+    padded_vocab,
+    text_config,
+    vision_config,
+)
+from ocr2synth.trainer.tokenizer import IM_END, IMG_PAD
 from torch import nn
 from transformers import (
     GotOcr2Config,
@@ -32,16 +41,6 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 from transformers import GotOcr2ForConditionalGeneration as HFGotOcr2
-
-from trainer.presets import (
-    IMAGE_SIZE,
-    IMAGE_TOKENS,
-    Preset,
-    padded_vocab,
-    text_config,
-    vision_config,
-)
-from trainer.tokenizer import IM_END, IMG_PAD
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +160,7 @@ def load_model(preset: Preset, stage: int, tokenizer: PreTrainedTokenizerBase,
     - Otherwise a new model: its decoder from `decoder` (weights and shape) or the preset,
       its vision tower from `vision` or the preset, then `init_from`'s encoder grafted on.
     """
-    from trainer import pretrained  # reads folders only when one is given
+    from ocr2synth.trainer import pretrained  # reads folders only when one is given
 
     source = from_checkpoint(init_from) if init_from is not None else None
     if source is not None and decoder is None and (

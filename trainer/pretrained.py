@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ocr2synth.trainer.presets import IMAGE_SIZE, padded_vocab
+from ocr2synth.trainer.tokenizer import IM_END
 from torch import nn
 from transformers import (
     AutoModelForCausalLM,
@@ -21,9 +23,6 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
-
-from trainer.presets import IMAGE_SIZE, padded_vocab
-from trainer.tokenizer import IM_END
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from trainer.tokenizer import IM_END, IM_START, IMG_END, IMG_PAD, IMG_START
+from ocr2synth.trainer.tokenizer import IM_END, IM_START, IMG_END, IMG_PAD, IMG_START
 
 # The processor's fixed system turn (GOT inherits it from its Qwen chat template).
 SYSTEM = "system\nYou should follow the instructions carefully and explain your answers in detail."

@@ -22,18 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from trainer import checkpoint
-from trainer.config import TrainConfig
-from trainer.data import COLUMNS, shard_files
-from trainer.formatting import IGNORE, GotFormatter, SampleError, collate
-from trainer.images import decode
-from trainer.loss import token_loss_sum
-from trainer.metrics import normalized_edit_distance
-from trainer.model import from_checkpoint
-from trainer.prompts import Query
-from trainer.tokenizer import load_tokenizer
-from trainer.train import train
+from ocr2synth.trainer import checkpoint
+from ocr2synth.trainer.config import TrainConfig
+from ocr2synth.trainer.data import COLUMNS, shard_files
+from ocr2synth.trainer.formatting import IGNORE, GotFormatter, SampleError, collate
+from ocr2synth.trainer.images import decode
+from ocr2synth.trainer.loss import token_loss_sum
+from ocr2synth.trainer.metrics import normalized_edit_distance
+from ocr2synth.trainer.model import from_checkpoint
+from ocr2synth.trainer.prompts import Query
+from ocr2synth.trainer.tokenizer import load_tokenizer
+from ocr2synth.trainer.train import train
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def heldout_loss(model: torch.nn.Module, formatter: GotFormatter, rows: list[dic
 def reading_distance(path: Path, rows: list[dict[str, Any]], max_new_tokens: int) -> float:
     """Greedy readings of the held-out rows whose whole answer fits in `max_new_tokens`,
     each scored against its full target."""
-    from trainer.infer import Reader
+    from ocr2synth.trainer.infer import Reader
 
     reader = Reader.load(path, max_new_tokens=max_new_tokens)
     tokenizer = reader.processor.tokenizer
@@ -169,7 +168,7 @@ def write_report(out: Path, points: list[Point], settings: dict[str, Any]) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainer.proof", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ocr2synth.trainer.proof", description=__doc__)
     parser.add_argument("--train", required=True, help="rendered training set")
     parser.add_argument("--heldout", required=True, help="rendered held-out set")
     parser.add_argument("--out", required=True)

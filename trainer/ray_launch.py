@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from trainer.config import TrainConfig
+from ocr2synth.trainer.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _absolute(cfg: TrainConfig) -> TrainConfig:
 
 
 def _worker(config: dict[str, Any]) -> None:
-    from trainer.train import train
+    from ocr2synth.trainer.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     train(config["cfg"])

@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ocr2synth.trainer import checkpoint, dist
+from ocr2synth.trainer.attention import use_sdpa_vision
+from ocr2synth.trainer.config import TrainConfig
+from ocr2synth.trainer.data import LoaderState, make_loader, read_texts
+from ocr2synth.trainer.formatting import IGNORE, GotFormatter
+from ocr2synth.trainer.loss import token_loss_sum
+from ocr2synth.trainer.model import freeze_encoder, from_checkpoint, load_model
+from ocr2synth.trainer.presets import get_preset
+from ocr2synth.trainer.prompts import SYSTEM
+from ocr2synth.trainer.tokenizer import load_tokenizer, train_bpe
 from transformers import PreTrainedTokenizerBase
-
-from trainer import checkpoint, dist
-from trainer.attention import use_sdpa_vision
-from trainer.config import TrainConfig
-from trainer.data import LoaderState, make_loader, read_texts
-from trainer.formatting import IGNORE, GotFormatter
-from trainer.loss import token_loss_sum
-from trainer.model import freeze_encoder, from_checkpoint, load_model
-from trainer.presets import get_preset
-from trainer.prompts import SYSTEM
-from trainer.tokenizer import load_tokenizer, train_bpe
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from ocr2synth.renderers.base import Box, Reject, Sample
+from ocr2synth.renderers.paper import paper
 from PIL import Image
-
-from renderers.base import Box, Reject, Sample
-from renderers.paper import paper
 
 # Albumentations asks the network for a newer version on import unless told not to.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")

@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.core.degrade import DegradeSettings
-from pipelines.core.recipe import Entry, Recipe
-from pipelines.format.shards import shard_name
+from ocr2synth.pipelines.core.degrade import DegradeSettings
+from ocr2synth.pipelines.core.recipe import Entry, Recipe
+from ocr2synth.pipelines.format.shards import shard_name
 
 
 def sample_seed(recipe_seed: int, entry_key: str, k: int) -> int:

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from pipelines.core.degrade import EFFECTS, DegradeSettings
+from ocr2synth.pipelines.core.degrade import EFFECTS, DegradeSettings
 
 
 class RecipeError(ValueError):
@@ -148,8 +147,8 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
 def _check_params(renderer: str, params: dict[str, Any], where: str) -> None:
     """The entry's params against its renderer's schema: before Ray starts, not as every
     sample's failure once the job runs."""
-    from renderers.params import ParamError, check_params
-    from renderers.registry import REGISTRY
+    from ocr2synth.renderers.params import ParamError, check_params
+    from ocr2synth.renderers.registry import REGISTRY
 
     spec = REGISTRY.get(renderer)
     if spec is None:  # a name known to the caller only (tests): nothing to check against
@@ -244,7 +243,7 @@ DEMO_SETTINGS: dict[str, Any] = {"name": "demo", "seed": 20260101, "shard_size":
 def demo_recipe() -> dict[str, Any]:
     """The demo recipe (`ocr2synth render --demo`): every registered renderer's own demo
     entries (its spec's `demo`), a few dozen samples each, in registry order."""
-    from renderers.registry import REGISTRY
+    from ocr2synth.renderers.registry import REGISTRY
 
     entries = [{"renderer": name, **entry} for name, spec in REGISTRY.items()
                for entry in spec.demo]

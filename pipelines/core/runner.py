@@ -17,16 +17,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
+from ocr2synth.pipelines.core.recipe import Recipe
+from ocr2synth.pipelines.core.worker import ChunkResult, RendererFailed, RenderWorker
+from ocr2synth.pipelines.format.card import write_card
+from ocr2synth.pipelines.format.manifest import (
+    DatasetError,
+    Layout,
+    Manifest,
+    shard_record,
+    stats_by_entry,
+)
+from ocr2synth.pipelines.format.shards import (
+    ShardWriter,
+    atomic_write_bytes,
+    file_sha256,
+    is_disk_full,
+)
+from ocr2synth.pipelines.format.verify import verify_dataset
+from ocr2synth.renderers.registry import get_spec
 from tqdm import tqdm
-
-from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
-from pipelines.core.recipe import Recipe
-from pipelines.core.worker import ChunkResult, RendererFailed, RenderWorker
-from pipelines.format.card import write_card
-from pipelines.format.manifest import DatasetError, Layout, Manifest, shard_record, stats_by_entry
-from pipelines.format.shards import ShardWriter, atomic_write_bytes, file_sha256, is_disk_full
-from pipelines.format.verify import verify_dataset
-from renderers.registry import get_spec
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
 _QUEUE_DEPTH = 2

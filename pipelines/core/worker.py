@@ -10,13 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.core.degrade import degrade
-from pipelines.core.plan import ChunkSpec, sample_id, sample_seed
-from pipelines.core.recipe import ImageSettings
-from pipelines.format.schema import make_row
-from renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
-from renderers.imaging import encode_image, is_blank
-from renderers.registry import get_spec
+from ocr2synth.pipelines.core.degrade import degrade
+from ocr2synth.pipelines.core.plan import ChunkSpec, sample_id, sample_seed
+from ocr2synth.pipelines.core.recipe import ImageSettings
+from ocr2synth.pipelines.format.schema import make_row
+from ocr2synth.renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
+from ocr2synth.renderers.imaging import encode_image, is_blank
+from ocr2synth.renderers.registry import get_spec
 
 EXCERPT_CHARS = 200
 # Fault injection for the hardening tests: an item whose content holds this marker kills

@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from pipelines.format.figures import PLOTS, DatasetFigures, collect, text_histograms, write_plots
-from pipelines.format.manifest import Layout, stats_by_entry
-from pipelines.format.schema import SCHEMA
-from pipelines.format.shards import atomic_write_bytes
-from renderers.registry import REGISTRY
+from ocr2synth.pipelines.format.figures import (
+    PLOTS,
+    DatasetFigures,
+    collect,
+    text_histograms,
+    write_plots,
+)
+from ocr2synth.pipelines.format.manifest import Layout, stats_by_entry
+from ocr2synth.pipelines.format.schema import SCHEMA
+from ocr2synth.pipelines.format.shards import atomic_write_bytes
+from ocr2synth.renderers.registry import REGISTRY
 
 
 def _rate(value: float) -> str:

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ocr2synth.pipelines.format.manifest import Layout
 from PIL import Image
-
-from pipelines.format.manifest import Layout
 
 SAMPLES_PER_RENDERER = 4
 PLOTS = {

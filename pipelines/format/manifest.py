@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-
-from pipelines.core.plan import ShardSpec
-from pipelines.format.shards import atomic_write_bytes, file_sha256
+from ocr2synth.pipelines.core.plan import ShardSpec
+from ocr2synth.pipelines.format.shards import atomic_write_bytes, file_sha256
 
 MANIFEST_FORMAT = 1
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from pipelines.format.schema import SCHEMA
+from ocr2synth.pipelines.format.schema import SCHEMA
 
 # Image bytes are PNG already: compressing them again costs time and saves nothing.
 _IMAGE_COLUMNS = ("image.bytes", "images.list.element.bytes")

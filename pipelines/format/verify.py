@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from ocr2synth.pipelines.core.plan import ShardSpec, plan_shards
+from ocr2synth.pipelines.core.recipe import RecipeError, parse_recipe
+from ocr2synth.pipelines.format.manifest import DatasetError, Layout, load_manifest, read_rejects
+from ocr2synth.pipelines.format.schema import SCHEMA
+from ocr2synth.pipelines.format.shards import file_sha256
 from PIL import Image
-
-from pipelines.core.plan import ShardSpec, plan_shards
-from pipelines.core.recipe import RecipeError, parse_recipe
-from pipelines.format.manifest import DatasetError, Layout, load_manifest, read_rejects
-from pipelines.format.schema import SCHEMA
-from pipelines.format.shards import file_sha256
 
 _BATCH_ROWS = 256
 MAX_LISTED = 20

@@ -18,14 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-
-from pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
-from pipelines.core.recipe import ImageSettings
-from pipelines.core.worker import RenderWorker
-from pipelines.format.shards import ShardWriter
-from pipelines.tools.bench_report import RendererBench, benchmarks_markdown
-from renderers.base import Item
-from renderers.registry import REGISTRY, get_spec
+from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
+from ocr2synth.pipelines.core.recipe import ImageSettings
+from ocr2synth.pipelines.core.worker import RenderWorker
+from ocr2synth.pipelines.format.shards import ShardWriter
+from ocr2synth.pipelines.tools.bench_report import RendererBench, benchmarks_markdown
+from ocr2synth.renderers.base import Item
+from ocr2synth.renderers.registry import REGISTRY, get_spec
 
 BENCH_SEED = 1234
 
@@ -97,7 +96,7 @@ def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:
     """Peak resident memory (MiB) of a whole `ocr2synth render` job, Ray processes included,
     sampled every 50 ms over the process tree; and the job's wall time."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pipelines.cli", "render", "--renderer", renderer,
+        cmd = [sys.executable, "-m", "ocr2synth.pipelines.cli", "render", "--renderer", renderer,
                "--count", str(count), "--out", tmp, "--workers", "1", "--no-progress"]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -165,8 +164,7 @@ def browser_memory(count: int) -> str:
     and unique set sizes of its Chromium processes after the first pages, at each quarter
     of the run and at the end (flat means it levels off, not that it never moves)."""
     import psutil
-
-    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
 
     renderer = MarkdownPageRenderer({"restart_every": 10**9}, timeout_s=30)
     source = get_spec("markdown-page").make_source(None, {})
@@ -245,8 +243,8 @@ def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2),
                   source: str | None = None) -> dict[int, float]:
     """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
     included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
-    from pipelines.core.recipe import parse_recipe
-    from pipelines.core.runner import run_recipe
+    from ocr2synth.pipelines.core.recipe import parse_recipe
+    from ocr2synth.pipelines.core.runner import run_recipe
 
     shard_size = max(1, count // 8)
     out = {}
@@ -269,7 +267,7 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
     share and 1-to-2-worker scaling; the report is written to `out` as Markdown."""
     import os
 
-    from pipelines.core.runner import ray_session
+    from ocr2synth.pipelines.core.runner import ray_session
 
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     names = renderers or sorted(REGISTRY)

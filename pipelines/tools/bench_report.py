@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderers.registry import REGISTRY
+from ocr2synth.renderers.registry import REGISTRY
 
 
 def stage_mixes() -> dict[int, dict[str, int]]:
@@ -84,7 +84,7 @@ def _machine() -> str:
 
 def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: tuple[str, str]
                         ) -> str:
-    from pipelines.format.manifest import code_version
+    from ocr2synth.pipelines.format.manifest import code_version
 
     def num(value: float | None, digits: int = 1) -> str:
         return "-" if not value else f"{value:,.{digits}f}"

@@ -7,13 +7,18 @@ import sys
 from pathlib import Path
 
 import yaml
-
-from pipelines.core.recipe import Recipe, RecipeError, demo_recipe, load_recipe, parse_recipe
-from pipelines.core.worker import RendererFailed
-from pipelines.format.card import inspect_text, summary_table
-from pipelines.format.manifest import DatasetError, load_manifest
-from renderers.registry import REGISTRY, get_spec
-from trainer import cli as trainer_cli
+from ocr2synth.pipelines.core.recipe import (
+    Recipe,
+    RecipeError,
+    demo_recipe,
+    load_recipe,
+    parse_recipe,
+)
+from ocr2synth.pipelines.core.worker import RendererFailed
+from ocr2synth.pipelines.format.card import inspect_text, summary_table
+from ocr2synth.pipelines.format.manifest import DatasetError, load_manifest
+from ocr2synth.renderers.registry import REGISTRY, get_spec
+from ocr2synth.trainer import cli as trainer_cli
 
 # Exit statuses: 2 bad usage or input (a parameter its renderer's schema refuses), 3 a
 # reject rate over the recipe's limit, 4 a dataset that fails verification.
@@ -159,7 +164,7 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from pipelines.core.runner import RejectRateExceeded, check_reject_rates, run_recipe
+    from ocr2synth.pipelines.core.runner import RejectRateExceeded, check_reject_rates, run_recipe
 
     if args.workers < 1:
         raise RecipeError(f"--workers must be at least 1, got {args.workers}")
@@ -180,7 +185,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_renderers(args: argparse.Namespace) -> int:
     if args.markdown:
-        from renderers.specs import README_TABLES, readme_table
+        from ocr2synth.renderers.specs import README_TABLES, readme_table
 
         print("\n\n".join(readme_table(list(REGISTRY.values()), n) for n in README_TABLES))
         return 0
@@ -201,7 +206,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from pipelines.tools.preview import build_preview
+    from ocr2synth.pipelines.tools.preview import build_preview
 
     if args.per_group < 1 or args.page_size < 1:
         raise ValueError("--per-group and --page-size must be at least 1")
@@ -212,7 +217,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from pipelines.tools.publish import publish
+    from ocr2synth.pipelines.tools.publish import publish
 
     result = publish(args.dir, args.uri)
     print(f"{result.files} files, {result.bytes / 2**20:,.1f} MiB copied to {result.uri}")
@@ -220,7 +225,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pipelines.format.verify import verify_dataset
+    from ocr2synth.pipelines.format.verify import verify_dataset
 
     report = verify_dataset(args.dir)
     print(report.text())
@@ -229,7 +234,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.trainer:
-        from trainer import bench
+        from ocr2synth.trainer import bench
 
         if args.seq_len:
             print(bench.forward_backward(args.preset, args.seq_len, args.batch_size, args.vocab,
@@ -241,7 +246,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         args.num_workers).text())
         return 0
     if args.all:
-        from pipelines.tools.bench import run_all
+        from ocr2synth.pipelines.tools.bench import run_all
 
         only = [n.strip() for n in args.only.split(",")] if args.only else None
         unknown = [name for name in only or [] if name not in REGISTRY]
@@ -256,7 +261,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(text)
         print(f"\nwritten to {args.out}")
         return 0
-    from pipelines.tools.bench import browser_memory, run_bench
+    from ocr2synth.pipelines.tools.bench import browser_memory, run_bench
 
     if args.browser_memory:
         print(browser_memory(args.browser_memory))

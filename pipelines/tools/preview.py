@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from ocr2synth.pipelines.format.manifest import DatasetError, Layout, load_manifest
+from ocr2synth.renderers.browser.engine import asset
+from ocr2synth.renderers.registry import REGISTRY
+from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
 from PIL import Image
-
-from pipelines.format.manifest import DatasetError, Layout, load_manifest
-from renderers.browser.engine import asset
-from renderers.registry import REGISTRY
-from renderers.templates import TEMPLATES_DIR, render_template
 
 MATHPIX_BUNDLE = "mathpix-markdown-it/es5/bundle.js"
 DETAIL_CHUNK = 64  # samples per detail script
@@ -72,7 +71,7 @@ class _Drawings:
         self._verovio = None
 
     def kern(self, text: str) -> tuple[str | None, str]:
-        from renderers.music.engine import EngineCrash, VerovioProcess
+        from ocr2synth.renderers.music.engine import EngineCrash, VerovioProcess
 
         if self._verovio is None:
             self._verovio = VerovioProcess(timeout_s=20)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.fs as pafs
-
-from pipelines.format.manifest import DatasetError, Layout, load_manifest
-from pipelines.format.verify import verify_dataset
+from ocr2synth.pipelines.format.manifest import DatasetError, Layout, load_manifest
+from ocr2synth.pipelines.format.verify import verify_dataset
 
 _BLOCK = 8 << 20
 

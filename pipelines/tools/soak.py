@@ -30,10 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-
-from pipelines.format.manifest import load_manifest
-from pipelines.format.verify import verify_dataset
-from renderers.faults import SCRATCH_ENV
+from ocr2synth.pipelines.format.manifest import load_manifest
+from ocr2synth.pipelines.format.verify import verify_dataset
+from ocr2synth.renderers.faults import SCRATCH_ENV
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 RECIPE = ROOT / "pipelines" / "recipes" / "soak.yaml"
@@ -167,7 +166,8 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
            "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                         os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "pipelines.cli", "render", str(recipe), "--out", str(out),
+    command = [sys.executable, "-m", "ocr2synth.pipelines.cli", "render", str(recipe),
+               "--out", str(out),
                "--workers", str(workers), "--scale", str(scale), "--no-progress"]
     started = time.monotonic()
     proc = subprocess.Popen(command, env=env, cwd=ROOT)
@@ -214,7 +214,8 @@ def run_soak(out: Path, workers: int, scale: float, recipe: Path = RECIPE,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.tools.soak", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ocr2synth.pipelines.tools.soak",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="out/soak")
     parser.add_argument("--workers", type=int, default=2)

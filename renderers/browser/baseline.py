@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 
-from renderers.base import Item, Sample
-from renderers.imaging import encode_image
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.imaging import encode_image
 
 
 def naive_markdown_page(items: list[Item]) -> float:
-    from renderers.browser.markdown_page import MarkdownPageRenderer
+    from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
 
     starts = None  # where earlier pages stopped: known data, not redone per browser
     started = time.perf_counter()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Source
-from renderers.params import choice, flag, integer, mapping, number, numbers, text
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.params import choice, flag, integer, mapping, number, numbers, text
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
+
 
 BROWSER_PARAMS = (
     integer("restart_every", 2000, "pages (or charts) per browser before a fresh one", 1),
@@ -26,10 +29,10 @@ def _fonts_problem(value: dict[str, Any]) -> str | None:
 
 def _markdown_source(path: str | None, params: dict[str, Any]) -> Source:
     if params.get("mode") == "formula":
-        from renderers.latex.formula_source import FormulaFile, GeneratedFormulas
+        from ocr2synth.renderers.latex.formula_source import FormulaFile, GeneratedFormulas
 
         return FormulaFile(path) if path else GeneratedFormulas()  # latex-formula's source
-    from renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
+    from ocr2synth.renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
 
     if path:
         return MarkdownFiles(path, int(params.get("page_chars", 3000)))
@@ -44,7 +47,7 @@ def _kind(task: str, target: str, meta: dict[str, Any]) -> str:
 SPECS = [
     RendererSpec(
         "markdown-page", _markdown_source,
-        ref("renderers.browser.markdown_page:MarkdownPageRenderer"),
+        ref(f"{_HERE}.markdown_page:MarkdownPageRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -89,7 +92,7 @@ SPECS = [
                     "file's pages", 1),
         ),
         target_kind=_kind,
-        naive=ref("renderers.browser.baseline:naive_markdown_page"),
+        naive=ref(f"{_HERE}.baseline:naive_markdown_page"),
         got_mix={2: 1_000_000},
         demo=({"count": 8},),
         rejects=("bad-content", "document-ended", "empty", "mathjax-error", "no-math",

@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-
-from renderers.faults import KILL_BROWSER_ENV, should_kill
+from ocr2synth.renderers.faults import KILL_BROWSER_ENV, should_kill
 
 CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
 # Chromium's headless shell (Debian's chromium-headless-shell): the build that draws a frame

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocr2synth.renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.browser.engine import Browser, BrowserCrash, asset
+from ocr2synth.renderers.faults import make_scratch_dir, remove_orphans
+from ocr2synth.renderers.imaging import crop_to_ink, is_blank
+from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
 from PIL import Image
-
-from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
-from renderers.browser.engine import Browser, BrowserCrash, asset
-from renderers.faults import make_scratch_dir, remove_orphans
-from renderers.imaging import crop_to_ink, is_blank
-from renderers.templates import TEMPLATES_DIR, render_template
 
 _TMP_PREFIX = "ocr2synth-browser-"
 FONTS = {

@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from renderers.base import Item, Source
-from renderers.latex.page_source import PageGrammar
-from renderers.text.prose import text_language
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.latex.page_source import PageGrammar
+from ocr2synth.renderers.text.prose import text_language
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$])")
 

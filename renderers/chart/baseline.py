@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from renderers.base import Item, Reject
+from ocr2synth.renderers.base import Item, Reject
 
 WARM = 8  # charts the floor draws before it times, of the items it is given
 
@@ -17,9 +17,8 @@ def naive_chart_mpl(items: list[Item]) -> float:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-
-    from renderers.chart.mpl import MplChartRenderer
-    from renderers.chart.spec import ChartSpec
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.spec import ChartSpec
 
     renderer = MplChartRenderer({}, timeout_s=20)
     started = time.perf_counter()
@@ -40,8 +39,8 @@ def floor_chart_mpl(items: list[Item]) -> float:
     reused figure), with no layout engine, no text checks, no read-back, no image and no
     encoding. A renderer that builds its charts this way cannot go faster. The first WARM
     items warm it up untimed."""
-    from renderers.chart.mpl import MplChartRenderer
-    from renderers.chart.spec import layout_attempts, spec_of
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.spec import layout_attempts, spec_of
 
     renderer = MplChartRenderer({}, timeout_s=20)
     specs = []

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Source
-from renderers.baselines import fresh_renderer_per_sample
-from renderers.browser.declare import BROWSER_PARAMS
-from renderers.params import choice, integer, number, numbers
-from renderers.specs import Floor, RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.baselines import fresh_renderer_per_sample
+from ocr2synth.renderers.browser.declare import BROWSER_PARAMS
+from ocr2synth.renderers.params import choice, integer, number, numbers
+from ocr2synth.renderers.specs import Floor, RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
+
 
 CHART_TARGET_NOTE = (
     'a JSON object {"title", "source", "x_title", "y_title", "values": {series: {x: value}}} '
@@ -34,8 +37,8 @@ CHART_PARAMS = (
 
 
 def _chart_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.chart.spec_source import GeneratedCharts
-    from renderers.chart.tables import ChartTables
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+    from ocr2synth.renderers.chart.tables import ChartTables
 
     return ChartTables(path) if path else GeneratedCharts(float(params.get("vega", 0.25)))
 
@@ -47,14 +50,14 @@ def _mpl_styles() -> list[str]:
 
 
 def _echarts_themes() -> list[str]:
-    from renderers.chart.echarts import _available_themes
+    from ocr2synth.renderers.chart.echarts import _available_themes
 
     return _available_themes()
 
 
 SPECS = [
     RendererSpec(
-        "chart-mpl", _chart_source, ref("renderers.chart.mpl:MplChartRenderer"),
+        "chart-mpl", _chart_source, ref(f"{_HERE}.mpl:MplChartRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -71,9 +74,9 @@ SPECS = [
             *CHART_PARAMS,
         ),
         target_kind="json",
-        naive=ref("renderers.chart.baseline:naive_chart_mpl"),
+        naive=ref(f"{_HERE}.baseline:naive_chart_mpl"),
         floor=Floor("Matplotlib building and drawing the same charts, nothing else",
-                    ref("renderers.chart.baseline:floor_chart_mpl"), warm=8),
+                    ref(f"{_HERE}.baseline:floor_chart_mpl"), warm=8),
         got_mix={2: 1_000_000},
         demo=({"count": 16},),
         rejects=(*CHART_REJECTS, "rtl-text"),
@@ -81,7 +84,7 @@ SPECS = [
         "ticks, legend) and must equal the target; text boxes must not overlap or clip",
     ),
     RendererSpec(
-        "chart-echarts", _chart_source, ref("renderers.chart.echarts:EchartsChartRenderer"),
+        "chart-echarts", _chart_source, ref(f"{_HERE}.echarts:EchartsChartRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(

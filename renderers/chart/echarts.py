@@ -18,11 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.browser.engine import Browser, BrowserCrash, asset
-from renderers.chart.spec import (
+from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.browser.engine import Browser, BrowserCrash, asset
+from ocr2synth.renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
     boxes_clash,
@@ -34,8 +32,9 @@ from renderers.chart.spec import (
     unwrap_label,
     wrap_label,
 )
-from renderers.imaging import is_blank
-from renderers.templates import TEMPLATES_DIR, render_template
+from ocr2synth.renderers.imaging import is_blank
+from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
+from PIL import Image
 
 # left out: "roma" and "london" (an early series near-white on white) and "caravan"
 # (a pale yellow title, and first series in three shades of orange)

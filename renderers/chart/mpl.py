@@ -25,10 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import fontManager
 from matplotlib.ticker import FuncFormatter
-from PIL import Image
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.chart.spec import (
+from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
     boxes_clash,
@@ -40,7 +38,8 @@ from renderers.chart.spec import (
     unwrap_label,
     wrap_label,
 )
-from renderers.imaging import is_blank
+from ocr2synth.renderers.imaging import is_blank
+from PIL import Image
 
 STYLES = ["default", "ggplot", "seaborn-v0_8-whitegrid", "bmh", "seaborn-v0_8-darkgrid",
           "fivethirtyeight", "tableau-colorblind10", "Solarize_Light2", "grayscale",

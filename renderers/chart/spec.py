@@ -33,7 +33,7 @@ import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from renderers.base import Reject
+from ocr2synth.renderers.base import Reject
 
 CATEGORY_KINDS = ("bar", "hbar", "grouped_bar", "stacked_bar", "line", "multi_line", "area",
                   "bar_line")

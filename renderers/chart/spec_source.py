@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 import random
 
-from renderers.base import Item, Source
-from renderers.chart.spec import ChartSpec, Series, SpecError, round_to, validate
-from renderers.chart.vega import vega_spec
-from renderers.chart.vocabulary import (
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.chart.spec import ChartSpec, Series, SpecError, round_to, validate
+from ocr2synth.renderers.chart.vega import vega_spec
+from ocr2synth.renderers.chart.vocabulary import (
     COMMERCIAL,
     DIM_MEASURES,
     DIMENSIONS,

@@ -10,9 +10,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from renderers.base import Item, Source
-from renderers.chart.spec import ChartSpec, Series, SpecError, round_to, validate
-from renderers.text.prose import text_language
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.chart.spec import ChartSpec, Series, SpecError, round_to, validate
+from ocr2synth.renderers.text.prose import text_language
 
 
 def _number(cell: Any) -> float | None:

@@ -8,8 +8,8 @@ import random
 from functools import cache
 from typing import Any
 
-from renderers.chart.spec import ChartSpec, Series, round_to
-from renderers.chart.vocabulary import MONTHS_EN
+from ocr2synth.renderers.chart.spec import ChartSpec, Series, round_to
+from ocr2synth.renderers.chart.vocabulary import MONTHS_EN
 
 
 @cache

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pymupdf
-
-from renderers.base import Item, Sample
-from renderers.imaging import encode_image
+from ocr2synth.renderers.base import Item, Sample
+from ocr2synth.renderers.imaging import encode_image
 
 
 def naive_tex(renderer: Any, items: list[Item], preamble: Callable, body: Callable,
@@ -44,7 +43,7 @@ def naive_tex(renderer: Any, items: list[Item], preamble: Callable, body: Callab
 
 
 def naive_latex_formula(items: list[Item]) -> float:
-    from renderers.latex.formula import LatexFormulaRenderer
+    from ocr2synth.renderers.latex.formula import LatexFormulaRenderer
 
     r = LatexFormulaRenderer({}, timeout_s=20)
     return naive_tex(r, items, lambda style: r.preamble(style["font"]),
@@ -53,7 +52,7 @@ def naive_latex_formula(items: list[Item]) -> float:
 
 
 def naive_latex_table(items: list[Item]) -> float:
-    from renderers.latex.table import LatexTableRenderer
+    from ocr2synth.renderers.latex.table import LatexTableRenderer
 
     r = LatexTableRenderer({}, timeout_s=20)
     return naive_tex(r, items, lambda style: r.preamble(style["font"]),
@@ -62,7 +61,7 @@ def naive_latex_table(items: list[Item]) -> float:
 
 
 def naive_tikz(items: list[Item]) -> float:
-    from renderers.latex.tikz import TikzRenderer
+    from ocr2synth.renderers.latex.tikz import TikzRenderer
 
     r = TikzRenderer({}, timeout_s=20)
     return naive_tex(r, items, lambda style: r.preamble(style["font"]),
@@ -71,7 +70,7 @@ def naive_tikz(items: list[Item]) -> float:
 
 
 def naive_latex_page(items: list[Item]) -> float:
-    from renderers.latex.page import LatexPageRenderer
+    from ocr2synth.renderers.latex.page import LatexPageRenderer
 
     r = LatexPageRenderer({}, timeout_s=20)
     return naive_tex(r, items, lambda style: r.preamble(f"{style['layout']}|{style['lang']}"),

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pymupdf
+from ocr2synth.renderers.base import Item, Reject, Sample
+from ocr2synth.renderers.imaging import crop_to_ink
+from ocr2synth.renderers.latex.engine import TexBatch, TexEngine
 from PIL import Image
-
-from renderers.base import Item, Reject, Sample
-from renderers.imaging import crop_to_ink
-from renderers.latex.engine import TexBatch, TexEngine
 
 Style = dict[str, Any]
 

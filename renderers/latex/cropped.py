@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pymupdf
+from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
+from ocr2synth.renderers.latex.engine import TexEngine
 from PIL import Image
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.latex.batching import Style, chosen_names, cropped_page, render_grouped
-from renderers.latex.engine import TexEngine
 
 
 class CroppedPageRenderer(Renderer):

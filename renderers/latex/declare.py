@@ -6,9 +6,12 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from renderers.base import Source
-from renderers.params import choice, flag, integer, number, pair
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.params import choice, flag, integer, number, pair
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
+
 
 TEX_REJECTS = ("tex-error", "timeout", "too-long", "forbidden", "bad-content", "empty",
                "unbalanced-braces", "unbalanced-environments", "unbalanced-math",
@@ -35,25 +38,25 @@ def cropped_params(fonts: str, dpi: list[int], margin: list[int], max_side: int)
 
 
 def _formula_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.latex.formula_source import FormulaFile, GeneratedFormulas
+    from ocr2synth.renderers.latex.formula_source import FormulaFile, GeneratedFormulas
 
     return FormulaFile(path) if path else GeneratedFormulas()
 
 
 def _table_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.latex.table_source import GeneratedTables, TableFiles
+    from ocr2synth.renderers.latex.table_source import GeneratedTables, TableFiles
 
     return TableFiles(path) if path else GeneratedTables()
 
 
 def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
+    from ocr2synth.renderers.latex.tikz_source import GeneratedGeometry, TikzFiles
 
     return TikzFiles(path) if path else GeneratedGeometry()
 
 
 def _page_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.latex.page_source import GeneratedPages, PageFiles
+    from ocr2synth.renderers.latex.page_source import GeneratedPages, PageFiles
 
     return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
 
@@ -62,7 +65,7 @@ ZH = number("zh", 0.2, "share of Chinese documents in the generated source", 0, 
 
 SPECS = [
     RendererSpec(
-        "latex-formula", _formula_source, ref("renderers.latex.formula:LatexFormulaRenderer"),
+        "latex-formula", _formula_source, ref(f"{_HERE}.formula:LatexFormulaRenderer"),
         batch_size=1024,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -72,10 +75,10 @@ SPECS = [
             ('the LaTeX that was typeset, in math mode'),
         ),
         description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
-        params=(*cropped_params("renderers.latex.formula:FONTS", [110, 300], [4, 32], 4000),
+        params=(*cropped_params(f"{_HERE}.formula:FONTS", [110, 300], [4, 32], 4000),
                 number("display", 0.6, "share of formulas set in display style", 0, 1)),
         target_kind="math",
-        naive=ref("renderers.latex.baselines:naive_latex_formula"),
+        naive=ref(f"{_HERE}.baselines:naive_latex_formula"),
         got_mix={2: 1_000_000},
         demo=({"count": 64, "params": {"dpi": [110, 300]}},),
         rejects=TEX_REJECTS,
@@ -83,7 +86,7 @@ SPECS = [
         "prints a missing glyph is pinned from TeX's markers and rejected",
     ),
     RendererSpec(
-        "latex-table", _table_source, ref("renderers.latex.table:LatexTableRenderer"),
+        "latex-table", _table_source, ref(f"{_HERE}.table:LatexTableRenderer"),
         batch_size=256,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -95,16 +98,16 @@ SPECS = [
             ('the typeset `tabular` (preceded by `\\caption*{...}` when a caption is shown)'),
         ),
         description="LaTeX tabular environments typeset by pdfLaTeX (target: the tabular)",
-        params=cropped_params("renderers.latex.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
+        params=cropped_params(f"{_HERE}.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
         target_kind="markdown",
-        naive=ref("renderers.latex.baselines:naive_latex_table"),
+        naive=ref(f"{_HERE}.baselines:naive_latex_table"),
         got_mix={2: 300_000},
         demo=({"count": 32},),
         rejects=(*TEX_REJECTS, "not-a-table"),
         pair_proof="the target is the tabular typeset, as TeX read it",
     ),
     RendererSpec(
-        "tikz", _tikz_source, ref("renderers.latex.tikz:TikzRenderer"),
+        "tikz", _tikz_source, ref(f"{_HERE}.tikz:TikzRenderer"),
         batch_size=256,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -117,16 +120,16 @@ SPECS = [
              'numbers, fixed option order)'),
         ),
         description="Geometry drawn by TikZ (target: normalized TikZ code)",
-        params=cropped_params("renderers.latex.tikz:TIKZ_FONTS", [72, 160], [8, 40], 2500),
+        params=cropped_params(f"{_HERE}.tikz:TIKZ_FONTS", [72, 160], [8, 40], 2500),
         target_kind="code",
-        naive=ref("renderers.latex.baselines:naive_tikz"),
+        naive=ref(f"{_HERE}.baselines:naive_tikz"),
         got_mix={2: 1_000_000},
         demo=({"count": 32},),
         rejects=(*TEX_REJECTS, "not-a-picture"),
         pair_proof="the target is the canonical TikZ code that was typeset",
     ),
     RendererSpec(
-        "latex-page", _page_source, ref("renderers.latex.page:LatexPageRenderer"),
+        "latex-page", _page_source, ref(f"{_HERE}.page:LatexPageRenderer"),
         batch_size=128,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -142,16 +145,16 @@ SPECS = [
         description="Whole LaTeX pages (target: Mathpix markdown; line/paragraph boxes)",
         params=(
             choice("layouts", "all", "page layouts drawn per document",
-                   names_of("renderers.latex.page:LAYOUTS"), kind="choices"),
+                   names_of(f"{_HERE}.page:LAYOUTS"), kind="choices"),
             choice("fonts", "all", "text fonts drawn per document",
-                   names_of("renderers.latex.page:PAGE_FONTS"), kind="choices"),
+                   names_of(f"{_HERE}.page:PAGE_FONTS"), kind="choices"),
             pair("dpi", [96, 144], "resolution drawn per page, [lo, hi]", 36, 1200),
             flag("probe_math", False, "colour math imperceptibly, so tests tell it from "
                  "prose"),
             ZH,
         ),
         target_kind="markdown",
-        naive=ref("renderers.latex.baselines:naive_latex_page"),
+        naive=ref(f"{_HERE}.baselines:naive_latex_page"),
         demo=({"count": 8},),
         rejects=(*TEX_REJECTS, "lost-block", "split-block", "blank"),
         pair_proof="named PDF destinations at each block's start and end say which blocks "

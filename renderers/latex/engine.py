@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymupdf
-
-from renderers.base import RenderError
-from renderers.faults import KILL_TEX_ENV, make_scratch_dir, remove_orphans, should_kill
+from ocr2synth.renderers.base import RenderError
+from ocr2synth.renderers.faults import KILL_TEX_ENV, make_scratch_dir, remove_orphans, should_kill
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Item
-from renderers.latex.cropped import CroppedPageRenderer
-from renderers.latex.lint import CONTROL_WORD, lint_tex
-from renderers.templates import render_template
+from ocr2synth.renderers.base import Item
+from ocr2synth.renderers.latex.cropped import CroppedPageRenderer
+from ocr2synth.renderers.latex.lint import CONTROL_WORD, lint_tex
+from ocr2synth.renderers.templates import render_template
 
 # Math font setups that TeX Live's recommended fonts cover; each is one preamble (one
 # format file), so a batch is split by font and typeset once per font.

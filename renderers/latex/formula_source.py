@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from renderers.base import Item, Source
+from ocr2synth.renderers.base import Item, Source
 
 LATIN = list("abcdfghkmnpqrstuvwxyz") + list("ABCDEFGHKLMNPQRSTUVWXYZ")
 GREEK = [

@@ -13,14 +13,13 @@ import re
 from typing import Any
 
 import pymupdf
+from ocr2synth.renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.latex.batching import Style, chosen_names, render_grouped
+from ocr2synth.renderers.latex.engine import TexEngine
+from ocr2synth.renderers.latex.formula import lint_formula
+from ocr2synth.renderers.latex.table import lint_table
+from ocr2synth.renderers.templates import render_template
 from PIL import Image
-
-from renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
-from renderers.latex.batching import Style, chosen_names, render_grouped
-from renderers.latex.engine import TexEngine
-from renderers.latex.formula import lint_formula
-from renderers.latex.table import lint_table
-from renderers.templates import render_template
 
 # (document class, class options, two columns)
 LAYOUTS: dict[str, tuple[str, str, bool]] = {

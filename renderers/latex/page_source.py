@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from renderers.base import Item, Source
-from renderers.latex.formula_source import FormulaGrammar
-from renderers.latex.table_source import TableGrammar
-from renderers.text.prose import ChineseProse, EnglishProse, text_language
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.latex.formula_source import FormulaGrammar
+from ocr2synth.renderers.latex.table_source import TableGrammar
+from ocr2synth.renderers.text.prose import ChineseProse, EnglishProse, text_language
 
 Block = dict[str, Any]
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from renderers.base import Item
-from renderers.latex.batching import Style
-from renderers.latex.cropped import CroppedPageRenderer
-from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
-from renderers.latex.formula import FONT_GAPS
-from renderers.latex.lint import CONTROL_WORD, lint_tex
-from renderers.latex.table_source import CAPTION_RE
-from renderers.templates import render_template
+from ocr2synth.renderers.base import Item
+from ocr2synth.renderers.latex.batching import Style
+from ocr2synth.renderers.latex.cropped import CroppedPageRenderer
+from ocr2synth.renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
+from ocr2synth.renderers.latex.formula import FONT_GAPS
+from ocr2synth.renderers.latex.lint import CONTROL_WORD, lint_tex
+from ocr2synth.renderers.latex.table_source import CAPTION_RE
+from ocr2synth.renderers.templates import render_template
 
 # Text and math font setups (packages, extra preamble lines): one format file each.
 TEXT_FONTS: dict[str, tuple[list[str], list[str]]] = {

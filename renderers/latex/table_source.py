@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderers.base import Item, Source
-from renderers.latex.formula_source import GREEK, FormulaGrammar
-from renderers.text.prose import EnglishProse
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.latex.formula_source import GREEK, FormulaGrammar
+from ocr2synth.renderers.text.prose import EnglishProse
 
 UNITS = ["ms", "s", "kg", "m", "cm", "MB", "GB", "Hz", "kHz", "K", "W", "V", "mm", "h"]
 RULE_STYLES = ["booktabs", "grid", "hlines", "minimal", "none"]

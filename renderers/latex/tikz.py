@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ocr2synth.renderers.base import Item, Reject
+from ocr2synth.renderers.latex.batching import Style
+from ocr2synth.renderers.latex.cropped import CroppedPageRenderer
+from ocr2synth.renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
+from ocr2synth.renderers.latex.lint import lint_tex
+from ocr2synth.renderers.templates import render_template
 from PIL import Image
-
-from renderers.base import Item, Reject
-from renderers.latex.batching import Style
-from renderers.latex.cropped import CroppedPageRenderer
-from renderers.latex.formula import ALLOWED_ENVS as MATH_ENVS
-from renderers.latex.lint import lint_tex
-from renderers.templates import render_template
 
 # Label fonts (the math in `$A$` labels): one format file each.
 TIKZ_FONTS: dict[str, list[str]] = {

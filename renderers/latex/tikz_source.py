@@ -12,8 +12,8 @@ import math
 import random
 from pathlib import Path
 
-from renderers.base import Item, Source
-from renderers.latex.table_source import EnvironmentFiles
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.latex.table_source import EnvironmentFiles
 
 POINT_NAMES = list("ABCDEFGHKLMNPQRS")
 LABEL_SIDES = ["above", "below", "left", "right", "above left", "above right",

@@ -9,13 +9,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderers.base import Item
+from ocr2synth.renderers.base import Item
 
 _DRAW_ONE_MOLECULE = """
 import sys
-from renderers.base import Item
-from renderers.imaging import encode_image
-from renderers.molecule.renderer import MoleculeRenderer
+from ocr2synth.renderers.base import Item
+from ocr2synth.renderers.imaging import encode_image
+from ocr2synth.renderers.molecule.renderer import MoleculeRenderer
 sample = MoleculeRenderer({}, 20).render_one(Item(0, int(sys.argv[2]), sys.argv[1]))
 if hasattr(sample, "image"):
     open(sys.argv[3], "wb").write(encode_image(sample.image, "png", 1, "auto"))

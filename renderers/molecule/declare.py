@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Source
-from renderers.params import choice, integer
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.params import choice, integer
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
 
 
 def _smiles_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.molecule.smiles_source import MosesSmiles, SmilesFile
+    from ocr2synth.renderers.molecule.smiles_source import MosesSmiles, SmilesFile
 
     order = params.get("order")
     return SmilesFile(path, order or "sequential") if path else MosesSmiles(order or "random")
@@ -18,7 +20,7 @@ def _smiles_source(path: str | None, params: dict[str, Any]) -> Source:
 
 SPECS = [
     RendererSpec(
-        "molecule", _smiles_source, ref("renderers.molecule.renderer:MoleculeRenderer"),
+        "molecule", _smiles_source, ref(f"{_HERE}.renderer:MoleculeRenderer"),
         batch_size=128,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -38,7 +40,7 @@ SPECS = [
                    "the file's order (default for --source)", ("random", "sequential")),
         ),
         target_kind="smiles",
-        naive=ref("renderers.molecule.baseline:naive_molecule"),
+        naive=ref(f"{_HERE}.baseline:naive_molecule"),
         got_mix={2: 1_000_000},
         demo=({"count": 32},),
         rejects=("clipped", "draw-error", "empty", "invalid-smiles", "no-atoms",

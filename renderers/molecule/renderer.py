@@ -14,14 +14,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.imaging import ink_bbox, touches_edge
 from PIL import Image
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdAbbreviations, rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Geometry import Point2D
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.imaging import ink_bbox, touches_edge
 
 FONTS: dict[str, str] = {
     "DejaVu Sans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",

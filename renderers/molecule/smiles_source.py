@@ -15,8 +15,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
-from renderers.base import Item, Source
+from ocr2synth.renderers.base import Item, Source
 
 MOSES_FILES = {"train": "moses/dataset/data/train.csv.gz",
                "test": "moses/dataset/data/test.csv.gz"}
@@ -141,5 +140,5 @@ class SmilesFile(Source):
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] != "--extract":
-        sys.exit("usage: python -m renderers.molecule.smiles_source --extract WHEEL DIR")
+        sys.exit("usage: python -m ocr2synth.renderers.molecule.smiles_source --extract WHEEL DIR")
     extract_from_wheel(Path(sys.argv[2]), Path(sys.argv[3]))

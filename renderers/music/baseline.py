@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 
-from renderers.base import Item, Reject
-from renderers.imaging import encode_image
+from ocr2synth.renderers.base import Item, Reject
+from ocr2synth.renderers.imaging import encode_image
 
 
 def naive_music(items: list[Item]) -> float:
     import verovio
-
-    from renderers.music.renderer import MusicRenderer
+    from ocr2synth.renderers.music.renderer import MusicRenderer
 
     renderer = MusicRenderer({}, timeout_s=20)
     verovio.enableLog(verovio.LOG_OFF)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Source
-from renderers.params import integer, number
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.params import integer, number
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
 
 
 def _kern_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.music.kern_source import GeneratedKern, KernCorpus
+    from ocr2synth.renderers.music.kern_source import GeneratedKern, KernCorpus
 
     return KernCorpus(path, int(params.get("measures", 3))) if path else GeneratedKern()
 
 
 SPECS = [
     RendererSpec(
-        "music", _kern_source, ref("renderers.music.renderer:MusicRenderer"),
+        "music", _kern_source, ref(f"{_HERE}.renderer:MusicRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -37,7 +39,7 @@ SPECS = [
             integer("measures", 3, "measures per excerpt of a --source corpus", 1),
         ),
         target_kind="kern",
-        naive=ref("renderers.music.baseline:naive_music"),
+        naive=ref(f"{_HERE}.baseline:naive_music"),
         got_mix={2: 500_000},
         demo=({"count": 32},),
         rejects=("clipped", "empty", "engine-crash", "engraving-mismatch", "kern-error",

@@ -98,7 +98,7 @@ class VerovioProcess:
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "renderers.music.engine"],
+            [sys.executable, "-m", "ocr2synth.renderers.music.engine"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
 

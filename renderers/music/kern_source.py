@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from renderers.base import Item, Source
-from renderers.music.kern import Excerpt, KernFormatError, cut_excerpts, parse_kern
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.music.kern import Excerpt, KernFormatError, cut_excerpts, parse_kern
 
 # Keys by number of sharps (+) or flats (-): major tonic, relative minor tonic.
 KEYS: dict[int, tuple[str, str]] = {

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import resvg_py
+from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.imaging import ink_bbox, touches_edge
+from ocr2synth.renderers.music.engine import EngineCrash, VerovioProcess
+from ocr2synth.renderers.music.kern import KernFormatError, parse_kern
+from ocr2synth.renderers.music.kern_source import random_title
+from ocr2synth.renderers.paper import INKS, PAPERS, ink_on_paper, paper
 from PIL import Image, ImageOps
-
-from renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
-from renderers.imaging import ink_bbox, touches_edge
-from renderers.music.engine import EngineCrash, VerovioProcess
-from renderers.music.kern import KernFormatError, parse_kern
-from renderers.music.kern_source import random_title
-from renderers.paper import INKS, PAPERS, ink_on_paper, paper
 
 # The SMuFL fonts the verovio wheel ships.
 MUSIC_FONTS = ["Leipzig", "Bravura", "Gootville", "Leland", "Petaluma"]

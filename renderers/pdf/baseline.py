@@ -7,15 +7,14 @@ import time
 from pathlib import Path
 
 import pymupdf
-
-from renderers.base import Item, Reject
-from renderers.imaging import encode_image
+from ocr2synth.renderers.base import Item, Reject
+from ocr2synth.renderers.imaging import encode_image
 
 
 def bench_pdf(items: list[Item], path: Path) -> int:
     """One PDF of the pages `pdf-page` would pick for these items from its default source,
     typeset beforehand so that the timed part is PDF -> sample only."""
-    from renderers.pdf.page import PdfPageRenderer
+    from ocr2synth.renderers.pdf.page import PdfPageRenderer
 
     renderer = PdfPageRenderer({}, timeout_s=20)
     with pymupdf.open() as out:
@@ -40,9 +39,8 @@ def naive_pdf_page(items: list[Item]) -> float:
     """pdf2image's default path: one `convert_from_path(first_page=p, last_page=p)` call
     (a pdftoppm process) per page of the same PDF, then the same text-layer read and
     encode."""
+    from ocr2synth.renderers.pdf.text import read_page
     from pdf2image import convert_from_path
-
-    from renderers.pdf.text import read_page
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "bench.pdf")

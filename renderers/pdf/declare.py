@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.base import Source
-from renderers.params import choice, number, pair
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.params import choice, number, pair
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
 
 
 def _pdf_source(path: str | None, params: dict[str, Any]) -> Source:
-    from renderers.pdf.source import GeneratedPdfs, PdfFolder
+    from ocr2synth.renderers.pdf.source import GeneratedPdfs, PdfFolder
 
     return PdfFolder(path) if path else GeneratedPdfs(float(params.get("zh", 0.2)))
 
 
 SPECS = [
     RendererSpec(
-        "pdf-page", _pdf_source, ref("renderers.pdf.page:PdfPageRenderer"),
+        "pdf-page", _pdf_source, ref(f"{_HERE}.page:PdfPageRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -48,9 +50,9 @@ SPECS = [
             number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
         ),
         target_kind="text",
-        naive=ref("renderers.pdf.baseline:naive_pdf_page"),
+        naive=ref(f"{_HERE}.baseline:naive_pdf_page"),
         bench_params={"dpi": [150, 150]},  # its speed goal names 150 dpi
-        bench_corpus=ref("renderers.pdf.baseline:bench_corpus"),
+        bench_corpus=ref(f"{_HERE}.baseline:bench_corpus"),
         got_mix={1: 2_000_000},  # PDF pages 1.2M + line/paragraph slices 0.8M
         demo=({"count": 8},
               {"name": "pdf-slices", "count": 8, "params": {"unit": ["line", "paragraph"]},

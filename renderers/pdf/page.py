@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 import pymupdf
-from PIL import Image
-
-from renderers.base import PROMPT_OCR, Box, Item, Reject, Renderer, Sample
-from renderers.imaging import ink_bbox, touches_edge
-from renderers.latex.batching import reject_from
-from renderers.pdf.text import (
+from ocr2synth.renderers.base import PROMPT_OCR, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.imaging import ink_bbox, touches_edge
+from ocr2synth.renderers.latex.batching import reject_from
+from ocr2synth.renderers.pdf.text import (
     Line,
     PageText,
     Paragraph,
@@ -40,6 +38,7 @@ from renderers.pdf.text import (
     text_rect,
     to_pixels,
 )
+from PIL import Image
 
 BACKENDS = ("pymupdf", "poppler")
 UNITS = ("page", "line", "paragraph")
@@ -146,7 +145,7 @@ class PdfPageRenderer(Renderer):
         """Typeset the generated documents at `positions`, one TeX run per layout and
         language; yields each position with (its PDF, the chosen page, the document's
         pages, the TeX style), or a reject. The PDF is open only until the next yield."""
-        from renderers.latex.page import LatexPageRenderer, lint_document, pick_page
+        from ocr2synth.renderers.latex.page import LatexPageRenderer, lint_document, pick_page
 
         if self._latex is None:
             self._latex = LatexPageRenderer({}, self.timeout_s)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
-
-from renderers.base import Item, Source
-from renderers.latex.page_source import GeneratedPages
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.latex.page_source import GeneratedPages
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
+from ocr2synth.renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
 
 TASK_NAMES = ("fine-grained", "multi-crop", "multi-page")
 DEFAULT_BASE = "latex-page"
@@ -49,7 +49,7 @@ class TaskSource(Source):
     """
 
     def __init__(self, path: str | None, params: dict[str, Any]) -> None:
-        from renderers.registry import get_spec
+        from ocr2synth.renderers.registry import get_spec
 
         self.params = params
         self.base = base_name(params)
@@ -87,7 +87,7 @@ class BaseRenderer:
     """The base renderer, warm for the task renderer's life; one batch per call."""
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
-        from renderers.registry import get_spec
+        from ocr2synth.renderers.registry import get_spec
 
         self.name = base_name(params)
         self.renderer: Renderer = get_spec(self.name).make_renderer(base_params(params),

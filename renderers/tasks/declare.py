@@ -6,21 +6,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from renderers.baselines import fresh_renderer_per_sample
-from renderers.params import ParamError, check_params, choice, integer, mapping, number, pair
-from renderers.specs import RendererSpec, ref
-from renderers.tasks.bases import DEFAULT_BASE, TASK_NAMES
+from ocr2synth.renderers.baselines import fresh_renderer_per_sample
+from ocr2synth.renderers.params import (
+    ParamError,
+    check_params,
+    choice,
+    integer,
+    mapping,
+    number,
+    pair,
+)
+from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.tasks.bases import DEFAULT_BASE, TASK_NAMES
+
+_HERE = __package__  # this package, for the spec references below
 
 
 def _bases() -> list[str]:
-    from renderers.registry import REGISTRY
+    from ocr2synth.renderers.registry import REGISTRY
 
     return sorted(name for name in REGISTRY if name not in TASK_NAMES)
 
 
 def _check_base_params(params: dict[str, Any]) -> None:
     """`base_params` are the base renderer's params: its schema decides."""
-    from renderers.registry import get_spec
+    from ocr2synth.renderers.registry import get_spec
 
     base = get_spec(str(params.get("base", DEFAULT_BASE)))
     try:
@@ -41,8 +51,8 @@ TASK_REJECTS = ("bad-content", "base-render-error", "no-region", "single-tile",
 
 SPECS = [
     RendererSpec(
-        "fine-grained", ref("renderers.tasks.bases:TaskSource"),
-        ref("renderers.tasks.fine_grained:FineGrainedRenderer"),
+        "fine-grained", ref(f"{_HERE}.bases:TaskSource"),
+        ref(f"{_HERE}.fine_grained:FineGrainedRenderer"),
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -76,8 +86,8 @@ SPECS = [
         "page target's paragraph letter for letter, and show no other line",
     ),
     RendererSpec(
-        "multi-crop", ref("renderers.tasks.multi_crop:MultiCropSource"),
-        ref("renderers.tasks.multi_crop:MultiCropRenderer"),
+        "multi-crop", ref(f"{_HERE}.multi_crop:MultiCropSource"),
+        ref(f"{_HERE}.multi_crop:MultiCropRenderer"),
         batch_size=32,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
@@ -111,8 +121,8 @@ SPECS = [
         pair_proof="the target joins the base pages' own proven targets in picture order",
     ),
     RendererSpec(
-        "multi-page", ref("renderers.tasks.multi_page:MultiPageSource"),
-        ref("renderers.tasks.multi_page:MultiPageRenderer"),
+        "multi-page", ref(f"{_HERE}.multi_page:MultiPageSource"),
+        ref(f"{_HERE}.multi_page:MultiPageRenderer"),
         batch_size=16,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(

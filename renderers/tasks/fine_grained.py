@@ -11,11 +11,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ocr2synth.renderers.base import PROMPT_OCR, Box, Item, Reject, Sample
+from ocr2synth.renderers.tasks.bases import Bases, TaskRenderer, base_meta
+from ocr2synth.renderers.tasks.regions import Region, make_region, paragraph_runs, split_boxes
 from PIL import Image, ImageDraw
-
-from renderers.base import PROMPT_OCR, Box, Item, Reject, Sample
-from renderers.tasks.bases import Bases, TaskRenderer, base_meta
-from renderers.tasks.regions import Region, make_region, paragraph_runs, split_boxes
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255),

@@ -9,11 +9,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ocr2synth.pipelines.format.tiling import tile_grid, tiles
+from ocr2synth.renderers.base import PROMPT_MULTI_CROP, Box, Item, Reject, Sample
+from ocr2synth.renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
 from PIL import Image
-
-from pipelines.format.tiling import tile_grid, tiles
-from renderers.base import PROMPT_MULTI_CROP, Box, Item, Reject, Sample
-from renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
 
 TILE = 1024
 MAX_TILES = 12

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Sample
-from renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
-from renderers.tasks.tokens import count_tokens
+from ocr2synth.renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Sample
+from ocr2synth.renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
+from ocr2synth.renderers.tasks.tokens import count_tokens
 
 PAGE_JOIN = "\n\n"
 MAX_PAGE_TOKENS = 650

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from renderers.base import Box, Sample
+from ocr2synth.renderers.base import Box, Sample
 
 # Markdown markers of a target line that are not drawn as text: headings, list bullets
 # and numbers, emphasis. A footnote's `[^n]: ` stays: its number is drawn as a mark that

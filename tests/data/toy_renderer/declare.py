@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from renderers.params import flag, integer
-from renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.params import flag, integer
+from ocr2synth.renderers.specs import RendererSpec, ref
 
 SPECS = [
     RendererSpec(

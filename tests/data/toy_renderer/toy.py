@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ocr2synth.renderers.base import PROMPT_OCR, Item, Reject, Renderer, Sample, Source
 from PIL import Image, ImageDraw
-
-from renderers.base import PROMPT_OCR, Item, Reject, Renderer, Sample, Source
 
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon")
 
