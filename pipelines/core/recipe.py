@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,13 @@ class Recipe:
     max_reject_rate: float = 0.2
     sample_timeout_s: float = 20.0
     image: ImageSettings = field(default_factory=ImageSettings)
+    # The dataset card's licence (a Hugging Face licence id); None: "other"
+    license: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["license"] is None:  # a recipe without one reads (and hashes) as before
+            data.pop("license")
         for entry in data["entries"]:
             # an entry without degradation reads (and hashes) as before the option existed
             if entry.get("degrade") is None:
@@ -69,10 +74,7 @@ class Recipe:
 
     def scaled(self, factor: float) -> Recipe:
         entries = tuple(replace(e, count=max(1, round(e.count * factor))) for e in self.entries)
-        return Recipe(
-            self.name, self.seed, entries, self.shard_size, self.max_reject_rate,
-            self.sample_timeout_s, self.image,
-        )
+        return replace(self, entries=entries)
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
@@ -218,7 +220,13 @@ def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> 
             raise RecipeError(
                 f"recipe.entries: two entries named {key!r}; give each a distinct 'name'"
             )
-    return Recipe(name, seed, entries, shard_size, rate, timeout, image)
+    license = raw.get("license")
+    if license is not None:
+        license = _expect(license, str, "recipe.license")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", license):
+            raise RecipeError(f"recipe.license: a Hugging Face licence id such as apache-2.0 "
+                              f"or cc-by-4.0, got {license!r}")
+    return Recipe(name, seed, entries, shard_size, rate, timeout, image, license)
 
 
 def parse_image(raw: Any) -> ImageSettings:

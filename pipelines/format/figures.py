@@ -33,6 +33,9 @@ class DatasetFigures:
     widths: dict[str, list[np.ndarray]] = field(default_factory=dict)
     heights: dict[str, list[np.ndarray]] = field(default_factory=dict)
     samples: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    # rows whose target has Han characters / Latin letters: the card's languages
+    han_rows: int = 0
+    latin_rows: int = 0
 
     @property
     def renderers(self) -> list[str]:
@@ -53,6 +56,11 @@ def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> Dat
         renderers = table.column("renderer").to_pylist()
         figures.tasks.update(zip(renderers, table.column("task").to_pylist(), strict=True))
         chars = pc.utf8_length(table.column("target")).to_numpy(zero_copy_only=False)
+        targets = table.column("target")
+        figures.han_rows += pc.sum(pc.match_substring_regex(
+            targets, r"[\x{4e00}-\x{9fff}]")).as_py() or 0
+        figures.latin_rows += pc.sum(pc.match_substring_regex(
+            targets, r"[A-Za-z]{3}")).as_py() or 0
         widths = table.column("width").to_numpy()
         heights = table.column("height").to_numpy()
         names = np.array(renderers, dtype=object)

@@ -74,6 +74,17 @@ def _build_parser() -> argparse.ArgumentParser:
     publish.add_argument("dir")
     publish.add_argument("uri")
 
+    export = sub.add_parser(
+        "export", help="write a dataset in another trainer's format (ms-swift, sharegpt, "
+        "got, webdataset)", description=_export_doc())
+    export.add_argument("dir", help="a rendered dataset folder")
+    export.add_argument("--format", required=True, help="ms-swift, sharegpt, got or webdataset")
+    export.add_argument("--out", required=True, help="the export folder (resumable)")
+    export.add_argument("--absolute-paths", action="store_true",
+                        help="image paths in the records absolute, not relative to --out")
+    export.add_argument("--samples-per-tar", type=int, default=1000,
+                        help="webdataset: samples per tar shard")
+    export.add_argument("--no-progress", action="store_true")
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     params = sub.add_parser("renderers", help="the renderers, or one renderer's parameters")
@@ -224,6 +235,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_doc() -> str:
+    from ocr2synth.pipelines.tools import export
+
+    return export.__doc__ or ""
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ocr2synth.pipelines.tools.export import export_dataset
+
+    result = export_dataset(args.dir, args.format, args.out,
+                            absolute_paths=args.absolute_paths,
+                            samples_per_tar=args.samples_per_tar,
+                            progress=not args.no_progress)
+    print(f"{result.out}: {result.rows:,} samples as {result.format} "
+          f"({result.exported_shards} shards exported, {result.skipped_shards} already done)")
+    for path in result.files[:8]:
+        print(f"  {path}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from ocr2synth.pipelines.format.verify import verify_dataset
 
@@ -276,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
                 "renderers": cmd_renderers,
-                "preview": cmd_preview, "publish": cmd_publish,
+                "preview": cmd_preview, "publish": cmd_publish, "export": cmd_export,
                 "bench": cmd_bench, **trainer_cli.COMMANDS}
     try:
         return handlers[args.command](args)
