@@ -85,6 +85,13 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--samples-per-tar", type=int, default=1000,
                         help="webdataset: samples per tar shard")
     export.add_argument("--no-progress", action="store_true")
+    assets = sub.add_parser(
+        "setup-assets", help="install the npm packages and MOSES SMILES an installed wheel "
+        "needs (a clone gets them from `make setup`)")
+    assets.add_argument("--dir", type=Path, default=None,
+                        help="install here instead of this environment's share/ocr2synth "
+                        "(then export the variables it prints)")
+    assets.add_argument("--only", choices=["npm", "moses"], default=None)
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     params = sub.add_parser("renderers", help="the renderers, or one renderer's parameters")
@@ -255,6 +262,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_setup_assets(args: argparse.Namespace) -> int:
+    from ocr2synth.pipelines.tools.setup_assets import setup_assets
+
+    for line in setup_assets(args.dir, args.only):
+        print(f"export {line}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from ocr2synth.pipelines.format.verify import verify_dataset
 
@@ -308,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
                 "renderers": cmd_renderers,
                 "preview": cmd_preview, "publish": cmd_publish, "export": cmd_export,
+                "setup-assets": cmd_setup_assets,
                 "bench": cmd_bench, **trainer_cli.COMMANDS}
     try:
         return handlers[args.command](args)
