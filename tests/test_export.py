@@ -195,3 +195,31 @@ def test_load_dataset_on_the_folder_returns_every_row_and_each_entry(dataset, tm
     assert ds[0]["image"].size == (ds[0]["width"], ds[0]["height"])
     pages = datasets.load_dataset(str(dataset), "multi-page", split="train", cache_dir=cache)
     assert sorted(pages["id"]) == sorted(i for i in rows if i.startswith("multi-page"))
+
+
+@pytest.mark.unit
+def test_the_front_matter_names_the_recipes_licence_languages_and_size():
+    import yaml
+    from ocr2synth.pipelines.core.recipe import RecipeError
+    from ocr2synth.pipelines.format.card import front_matter
+    from ocr2synth.pipelines.format.figures import DatasetFigures
+
+    raw = {**RECIPE, "license": "cc-by-4.0"}
+    recipe = parse_recipe(raw, Path.cwd(), {"latex-formula", "multi-page"})
+    assert recipe.license == "cc-by-4.0"
+    assert "license" not in parse_recipe(RECIPE, Path.cwd(), {"latex-formula",
+                                                              "multi-page"}).to_dict()
+    with pytest.raises(RecipeError, match="licence id"):
+        parse_recipe({**RECIPE, "license": "My Licence"}, Path.cwd(), {"latex-formula",
+                                                                       "multi-page"})
+    manifest = {"name": "exp", "recipe": recipe.to_dict(), "totals": {"rows": 12_345},
+                "shards": {"part-000000": {"entry": "a", "file": "shards/part-000000.parquet"},
+                           "part-000001": {"entry": "b", "file": "shards/part-000001.parquet"}}}
+    text = front_matter(manifest, DatasetFigures(han_rows=3))
+    assert text.startswith("---\n") and text.endswith("---\n\n")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["license"] == "cc-by-4.0" and meta["language"] == ["zh"]
+    assert meta["size_categories"] == ["10K<n<100K"]
+    assert [c["config_name"] for c in meta["configs"]] == ["default", "a", "b"]
+    assert meta["configs"][1]["data_files"] == [{"split": "train",
+                                                 "path": ["shards/part-000000.parquet"]}]
