@@ -52,7 +52,8 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--shard-size", type=int, default=1024, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
                         metavar="KEY=VALUE", help="renderer parameter (YAML value)")
-    render.add_argument("--out", help="output folder (default: out/RECIPE_NAME)")
+    render.add_argument("--out", help="output folder or s3://BUCKET/PREFIX (AWS_* variables; "
+                        "AWS_ENDPOINT_URL for a non-AWS server); default: out/RECIPE_NAME")
     render.add_argument("--workers", type=int, default=2, help="local worker processes")
     render.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
     render.add_argument("--scale", type=float, default=1.0, help="multiply every count")
@@ -169,7 +170,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise RecipeError(f"--workers must be at least 1, got {args.workers}")
     recipe = _recipe_from_args(args)
-    out = Path(args.out or Path("out") / recipe.name)
+    out = args.out or Path("out") / recipe.name  # a folder, or an object store's URI
     summary = run_recipe(recipe, out, workers=args.workers, address=args.address,
                          progress=not args.no_progress)
     print(f"\n{out}: {summary.rendered_shards} shards rendered, "
@@ -200,8 +201,7 @@ def cmd_renderers(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    print(inspect_text(root, load_manifest(root)))
+    print(inspect_text(args.dir, load_manifest(args.dir)))
     return 0
 
 
