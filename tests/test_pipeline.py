@@ -120,6 +120,29 @@ def test_datasets_pyarrow_and_duckdb_read_the_shards(rendered):
     assert (count, renderer) == (len(rows), "latex-formula")
 
 
+def test_a_worker_that_cannot_see_the_output_folder_hands_its_shards_to_the_driver(
+    rendered, tmp_path: Path, monkeypatch
+):
+    """Workers write where they see the job's marker file; here none does (the driver writes
+    its marker under another name, as if the folder were on another machine), so the
+    driver writes every shard, with the same bytes."""
+    from ocr2synth.pipelines.core import runner
+
+    monkeypatch.setattr(runner, "_MARKER", ".ocr2synth-job-elsewhere")
+    here: list[str] = []  # shards written in this process, the driver's
+    write_here = runner._write_here
+    monkeypatch.setattr(runner, "_write_here",
+                        lambda layout, name, *a: here.append(name) or write_here(layout, name, *a))
+    out = tmp_path / "driver-writes"
+    run_recipe(recipe(), out, workers=2, progress=False)
+    assert sorted(here) == ["part-000000", "part-000001", "part-000002"]
+    names = sorted(p.name for p in (rendered / "shards").iterdir())
+    assert sorted(p.name for p in (out / "shards").iterdir()) == names
+    for name in names:
+        assert (out / "shards" / name).read_bytes() == (rendered / "shards" / name).read_bytes()
+    assert not (out / ".ocr2synth-job-elsewhere").exists()
+
+
 def test_rerun_skips_finished_shards_and_refuses_another_recipe(rendered):
     before = {p.name: p.stat().st_mtime_ns for p in (rendered / "shards").iterdir()}
     summary = run_recipe(recipe(), rendered, workers=2, progress=False)

@@ -3,6 +3,7 @@ the figures read back from it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -221,6 +222,15 @@ class Manifest:
         blob = json.dumps(self.data, indent=2, sort_keys=True).encode()
         # one atomic write (a rename, or one PUT): the commit point of every shard it lists
         self.layout.store.write_bytes(MANIFEST, blob)
+
+
+def dataset_hash(manifest: dict[str, Any]) -> str:
+    """What identifies a dataset's content: its recipe and every committed shard's
+    checksum. A task composed from a base dataset is a function of this and its seed."""
+    shards = manifest.get("shards", {})
+    blob = json.dumps([manifest.get("recipe_hash"),
+                       sorted((name, r["sha256"], r["rows"]) for name, r in shards.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_manifest(root: str | Path | Layout) -> dict[str, Any]:

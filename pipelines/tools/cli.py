@@ -48,6 +48,9 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--renderer", choices=sorted(REGISTRY), help="render one renderer")
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
+    render.add_argument("--from", dest="base_from", metavar="DIR",
+                        help="a stage-3 task (fine-grained, multi-crop, multi-page) composes "
+                             "from this rendered dataset instead of rendering base pages")
     render.add_argument("--seed", type=int, default=0, help="recipe seed (with --renderer)")
     render.add_argument("--shard-size", type=int, default=1024, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
@@ -131,6 +134,8 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     known = set(REGISTRY)
     if sum(map(bool, (args.recipe, args.renderer, args.demo))) > 1:
         raise RecipeError("give one of a recipe file, --renderer or --demo")
+    if args.base_from and not args.renderer:
+        raise RecipeError("--from goes with --renderer; a recipe entry says base: {from: DIR}")
     if args.demo:
         recipe = parse_recipe(demo_recipe(), None, known)
     elif args.recipe:
@@ -139,9 +144,13 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
         if args.source and not Path(args.source).exists():
             raise RecipeError(f"--source {args.source!r} does not exist")
         count = args.count
+        params = dict(args.param)
+        if args.base_from:
+            params["from"] = args.base_from
         raw_entry = {"renderer": args.renderer, "count": max(1, count or 1),
-                     "params": dict(args.param)}
-        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, None, known)
+                     "params": params}
+        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, Path.cwd(),
+                     known)
         if count is None:
             if not args.source:
                 raise RecipeError("--renderer needs --count (or a --source to count)")
@@ -152,7 +161,7 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
             "seed": args.seed,
             "shard_size": args.shard_size,
             "entries": [{"renderer": args.renderer, "count": count,
-                         "params": dict(args.param), "source": args.source}],
+                         "params": params, "source": args.source}],
         }
         recipe = parse_recipe(raw, Path.cwd(), known)
     else:
