@@ -128,10 +128,10 @@ def test_a_worker_that_cannot_see_the_output_folder_hands_its_shards_to_the_driv
     driver writes every shard, with the same bytes."""
     from ocr2synth.pipelines.core import runner
 
-    monkeypatch.setattr(runner, "_MARKER", ".ocr2synth-job-elsewhere")
+    monkeypatch.setattr(runner, "MARKER", ".ocr2synth-job-elsewhere")
     here: list[str] = []  # shards written in this process, the driver's
-    write_here = runner._write_here
-    monkeypatch.setattr(runner, "_write_here",
+    write_here = runner.write_here
+    monkeypatch.setattr(runner, "write_here",
                         lambda layout, name, *a: here.append(name) or write_here(layout, name, *a))
     out = tmp_path / "driver-writes"
     run_recipe(recipe(), out, workers=2, progress=False)

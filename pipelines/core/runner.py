@@ -12,31 +12,34 @@ writes that shard itself, as it once wrote all of them.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, plan_shards
+# ray_session: imported by others from here, where it always was
+from ocr2synth.pipelines.core.actor import (  # noqa: F401
+    MARKER,
+    actor_errors,
+    ray_session,
+    render_actor_class,
+    write_here,
+)
+from ocr2synth.pipelines.core.assembly import Piece, ShardAssembly, Write, retry, shard_pieces
+from ocr2synth.pipelines.core.plan import ShardSpec, plan_shards
 from ocr2synth.pipelines.core.recipe import Recipe
-from ocr2synth.pipelines.core.worker import ChunkResult, RendererFailed, RenderWorker
+from ocr2synth.pipelines.core.worker import RendererFailed
 from ocr2synth.pipelines.format.card import write_card
 from ocr2synth.pipelines.format.manifest import (
     DatasetError,
     Layout,
     Manifest,
-    shard_record,
     stats_by_entry,
-    write_shard,
 )
 from ocr2synth.pipelines.format.shards import is_disk_full
 from ocr2synth.pipelines.format.verify import verify_dataset
-from ocr2synth.renderers.registry import get_spec
 from tqdm import tqdm
 
 # Chunks queued per actor beyond the one it is rendering: hides the driver's write time.
@@ -46,20 +49,9 @@ _QUEUE_DEPTH = 2
 _COMMIT_S = 1.0
 # Attempts at writing one shard (each after rendering it again) before the job gives up.
 _WRITE_ATTEMPTS = 3
-# A local output folder holds this file while a job runs: a worker that does not see it
-# is on a node without the folder, and hands that shard's writing to the driver.
-_MARKER = ".ocr2synth-job"
 # How long a dead actor may take to come back (its pings failing) before the job gives up.
 # A ping to an actor whose node died waits, rather than fails, while no CPU is free.
 _RECOVERY_S = 600.0
-
-
-def _actor_errors() -> tuple[type[Exception], ...]:
-    import ray
-
-    # ObjectLostError: a result was made, but on a node that died before it was fetched.
-    return (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-            ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError)
 
 
 class RejectRateExceeded(RuntimeError):
@@ -87,126 +79,6 @@ class RunSummary:
     rendered_shards: int
     wall_s: float
     manifest: dict[str, Any] = field(default_factory=dict)
-
-
-def _render_actor_class():
-    import ray
-
-    @ray.remote
-    class RenderActor:
-        """One warm RenderWorker per actor, for the actor's whole life."""
-
-        def __init__(self, image, timeout_s: float) -> None:
-            self.worker = RenderWorker(image, timeout_s)
-
-        @ray.method(num_returns=2)
-        def render(self, chunk: ChunkSpec) -> tuple[tuple[float, ChunkResult, str], list]:
-            """Returns the small summary, which the driver reads, and the rows, which stay
-            in the object store until the actor that writes their shard fetches them."""
-            started = time.perf_counter()
-            try:
-                result = self.worker.render_chunk(chunk)
-            except RendererFailed as exc:
-                result = ChunkResult(error=str(exc))
-            rows, result.rows = result.rows, []
-            # The node is recorded per shard (manifest `nodes`): which machine made what.
-            node = ray.get_runtime_context().get_node_id()
-            return (time.perf_counter() - started, result, node), rows
-
-        def write(self, out: str, name: str, rejects: list[dict[str, Any]],
-                  *row_lists: list[dict[str, Any]]) -> dict[str, Any]:
-            """Writes a shard (Ray resolves `row_lists` from the object store here). An
-            error is returned, not raised: a raised one would read as a dead worker."""
-            layout = Layout(out)
-            if layout.is_local and not layout.store.exists(_MARKER):
-                return {"unseen": True}
-            return _write_here(layout, name, (row for part in row_lists for row in part),
-                               rejects)
-
-        def ping(self) -> bool:
-            return True
-
-        def close(self) -> None:
-            self.worker.close()
-
-    return RenderActor
-
-
-@contextmanager
-def ray_session(workers: int, address: str | None) -> Iterator[None]:
-    """Join the given cluster, reuse a running session, or start a small local one."""
-    import ray
-
-    if ray.is_initialized():
-        yield
-        return
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    if address:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-    else:
-        ray.init(
-            num_cpus=workers,
-            include_dashboard=False,
-            object_store_memory=256 * 1024 * 1024,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-        )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-class _ShardAssembly:
-    """Collects a shard's chunk results, in plan order, until the shard is whole. A chunk
-    that was split after a worker crash arrives in parts, merged in item order."""
-
-    def __init__(self, shard: ShardSpec, chunks: int) -> None:
-        self.shard = shard
-        self.results: list[tuple[float, ChunkResult] | None] = [None] * chunks
-        self.rows: list[list[Any]] = [[] for _ in range(chunks)]  # refs, in item order
-        self.parts: dict[int, list[tuple[int, float, ChunkResult, Any]]] = {}
-        self.outstanding = dict.fromkeys(range(chunks), 1)
-        self.nodes: set[str] = set()  # Ray node ids that rendered a part of this shard
-
-    def split(self, position: int) -> None:
-        self.outstanding[position] += 1  # one piece became two
-
-    def add(self, position: int, start: int, result: tuple[float, ChunkResult],
-            rows: Any = None) -> bool:
-        """`rows`: the object ref of the piece's rows (None: a piece that has none)."""
-        self.parts.setdefault(position, []).append((start, *result, rows))
-        self.outstanding[position] -= 1
-        if self.outstanding[position] == 0:
-            parts = sorted(self.parts.pop(position), key=lambda p: p[0])
-            merged = ChunkResult(
-                rejects=sorted((rej for _, _, r, _ in parts for rej in r.rejects),
-                               key=lambda rej: rej["id"]),
-                render_s=sum(r.render_s for _, _, r, _ in parts),
-                encode_s=sum(r.encode_s for _, _, r, _ in parts),
-            )
-            self.results[position] = (sum(s for _, s, _, _ in parts), merged)
-            self.rows[position] = [ref for *_, ref in parts if ref is not None]
-        return all(r is not None for r in self.results)
-
-    def row_refs(self) -> list[Any]:
-        return [ref for refs in self.rows for ref in refs]
-
-    def rejects(self) -> list[dict[str, Any]]:
-        return [rej for _, res in self._results() for rej in res.rejects]
-
-    def _results(self) -> list[tuple[float, ChunkResult]]:
-        return [r for r in self.results if r is not None]
-
-    def record(self, written: dict[str, Any], recipe_hash: str) -> dict[str, Any]:
-        results = self._results()
-        return shard_record(
-            self.shard, recipe_hash, written,
-            seconds=sum(s for s, _ in results),
-            render_s=sum(r.render_s for _, r in results),
-            encode_s=sum(r.encode_s for _, r in results),
-            nodes=sorted(self.nodes),
-        )
 
 
 def run_recipe(
@@ -274,12 +146,6 @@ def _damaged(layout: Layout, manifest: Manifest, shard: ShardSpec) -> bool:
     return store.size(rel) != record["bytes"] or store.sha256(rel) != record["sha256"]
 
 
-def _pieces(shard: ShardSpec, recipe: Recipe) -> tuple[_ShardAssembly, list[_Piece]]:
-    chunks = plan_chunks(shard, recipe.seed, get_spec(shard.renderer).batch_size)
-    pieces = [_Piece(shard, position, chunk) for position, chunk in enumerate(chunks)]
-    return _ShardAssembly(shard, len(chunks)), pieces
-
-
 def _forwarded_env(layout: Layout) -> dict[str, str]:
     """What the workers need from the driver's environment: the project's own settings, and
     for an object store the standard AWS_* settings (credentials included: a worker node
@@ -299,12 +165,12 @@ def _render_pending(
     progress: bool,
 ) -> None:
     if layout.is_local:
-        layout.store.write_bytes(_MARKER, b"")
+        layout.store.write_bytes(MARKER, b"")
     try:
         _render(recipe, layout, manifest, planned, pending, workers, address, progress)
     finally:
         if layout.is_local:
-            layout.store.delete(_MARKER)
+            layout.store.delete(MARKER)
 
 
 def _render(
@@ -319,12 +185,12 @@ def _render(
 ) -> None:
     import ray
 
-    _ACTOR_ERRORS = _actor_errors()  # noqa: N806 - a constant, once Ray is imported
-    queue: list[_Piece] = []
-    assemblies: dict[str, _ShardAssembly] = {}
+    _ACTOR_ERRORS = actor_errors()  # noqa: N806 - a constant, once Ray is imported
+    queue: list[Piece] = []
+    assemblies: dict[str, ShardAssembly] = {}
     for shard in pending:
-        assemblies[shard.name], pieces = _pieces(shard, recipe)
-        queue.extend(pieces)
+        assemblies[shard.name], parts = shard_pieces(shard, recipe)
+        queue.extend(parts)
     queue.reverse()  # pop() from the end takes chunks in plan order
     write_attempts: dict[str, int] = {}
     recipe_hash = manifest.data["recipe_hash"]
@@ -338,7 +204,7 @@ def _render(
                              f"has {cpus:g}")
         bar = tqdm(total=sum(s.count for s in pending), unit="sample", disable=not progress,
                    file=sys.stderr, desc="render", smoothing=0.1, dynamic_ncols=True)
-        actor_class = _render_actor_class()
+        actor_class = render_actor_class()
         # Ray restarts a dead actor (on another node where its node died, wherever a CPU
         # is free); the runner decides what to render again (see _retry). SPREAD puts
         # actors on as many nodes as it can, so a lost node costs the fewest of them.
@@ -352,8 +218,8 @@ def _render(
             for _ in range(max(1, workers))
         ]
         # piece None: a ping to an actor that died, answered once Ray has restarted it;
-        # a _Write: a shard being written
-        in_flight: dict[Any, tuple[int, _Piece | _Write | None]] = {}
+        # a Write: a shard being written
+        in_flight: dict[Any, tuple[int, Piece | Write | None]] = {}
         load = {i: 0 for i in range(len(actors))}
         alone = {i: False for i in range(len(actors))}
         # Actors that died and are not known to be back. Nothing is sent to them until a
@@ -379,12 +245,20 @@ def _render(
             if write_attempts[shard.name] >= _WRITE_ATTEMPTS:
                 raise RuntimeError(f"shard {shard.name} could not be written "
                                    f"{_WRITE_ATTEMPTS} times: {why}")
-            assemblies[shard.name], pieces = _pieces(shard, recipe)
-            queue.extend(reversed(pieces))
+            assemblies[shard.name], parts = shard_pieces(shard, recipe)
+            queue.extend(reversed(parts))
 
+        # The loop's cost per event must not grow with the cluster: only actors whose load
+        # fell (or that came back) are refilled, and every result ready is taken per wait.
+        refill = set(range(len(actors)))
+        queued = len(queue)
+        busy = 0  # pieces and writes in flight (pings aside)
         try:
-            while queue or any(p is not None for _, p in in_flight.values()):
-                for index, actor in enumerate(actors):
+            while queue or busy:
+                if len(queue) > queued:  # pieces came back (a crash, a lost write): anyone
+                    refill = set(range(len(actors)))
+                for index in sorted(refill):
+                    actor = actors[index]
                     while (queue and load[index] < _QUEUE_DEPTH and not alone[index]
                            and recovering[index] is None):
                         if queue[-1].suspect and load[index]:
@@ -393,10 +267,17 @@ def _render(
                         summary_ref, rows_ref = actor.render.remote(piece.chunk)
                         in_flight[summary_ref] = (index, replace(piece, rows=rows_ref))
                         load[index] += 1
+                        busy += 1
                         alone[index] = piece.suspect
-                done, _ = ray.wait(list(in_flight), num_returns=1)
+                refill.clear()
+                queued = len(queue)
+                refs = list(in_flight)
+                done, rest = ray.wait(refs, num_returns=1)
+                if rest:
+                    done += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
                 for ref in done:
                     index, piece = in_flight.pop(ref)
+                    refill.add(index)
                     if piece is None:
                         try:
                             ray.get(ref)
@@ -409,7 +290,8 @@ def _render(
                             in_flight[actors[index].ping.remote()] = (index, None)
                         continue
                     load[index] -= 1
-                    if isinstance(piece, _Write):
+                    busy -= 1
+                    if isinstance(piece, Write):
                         try:
                             answer = ray.get(ref)
                         except _ACTOR_ERRORS as exc:
@@ -423,7 +305,7 @@ def _render(
                             # that node lacks the output folder: the driver writes it
                             rows = (row for part in ray.get(assembly.row_refs())
                                     for row in part)
-                            answer = _write_here(layout, piece.shard.name, rows,
+                            answer = write_here(layout, piece.shard.name, rows,
                                                  assembly.rejects())
                         if "error" in answer:
                             if answer["disk_full"]:
@@ -444,7 +326,7 @@ def _render(
                         assembly.nodes.add(node)
                     except _ACTOR_ERRORS as exc:
                         died(index)
-                        result = _retry(piece, exc, assembly, queue)
+                        result = retry(piece, exc, assembly, queue)
                         if result is None:
                             continue
                         rows_ref = None  # a poison reject has no rows
@@ -457,8 +339,9 @@ def _render(
                         write_ref = actors[target].write.remote(
                             str(layout.store), piece.shard.name, assembly.rejects(),
                             *assembly.row_refs())
-                        in_flight[write_ref] = (target, _Write(piece.shard))
+                        in_flight[write_ref] = (target, Write(piece.shard))
                         load[target] += 1
+                        busy += 1
             if unsaved:
                 manifest.save(planned)
                 unsaved = False
@@ -480,52 +363,6 @@ def _render(
 def _any_live(recovering: dict[int, float | None]) -> int:
     live = [i for i, since in recovering.items() if since is None]
     return live[0] if live else 0
-
-
-def _write_here(layout: Layout, name: str, rows: Any,
-                rejects: list[dict[str, Any]]) -> dict[str, Any]:
-    try:
-        return {"written": write_shard(layout, name, rows, rejects)}
-    except OSError as exc:
-        return {"error": f"{type(exc).__name__}: {exc}", "disk_full": is_disk_full(exc)}
-
-
-@dataclass(frozen=True)
-class _Write:
-    """A whole shard on its way to a writer."""
-
-    shard: ShardSpec
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """A chunk, or part of one, on its way to a worker."""
-
-    shard: ShardSpec
-    position: int  # the chunk's place in its shard
-    chunk: ChunkSpec
-    # Its worker died while it was queued or running: it now runs alone on its actor.
-    suspect: bool = False
-    rows: Any = None  # once sent: the object ref of its rows
-
-
-def _retry(piece: _Piece, exc: Exception, assembly: _ShardAssembly,
-           queue: list[_Piece]) -> tuple[float, ChunkResult] | None:
-    """After a worker died: run a piece that shared the worker again, alone; split a piece
-    that killed its worker running alone, until the item that kills stands alone and
-    becomes a `poison` reject. A poison item costs about log2(batch) + 2 worker restarts."""
-    chunk = piece.chunk
-    if not piece.suspect:
-        queue.append(replace(piece, suspect=True))
-        return None
-    if chunk.stop - chunk.start > 1:
-        middle = (chunk.start + chunk.stop) // 2
-        assembly.split(piece.position)
-        for start, stop in ((middle, chunk.stop), (chunk.start, middle)):
-            queue.append(replace(piece, chunk=replace(chunk, start=start, stop=stop)))
-        return None
-    detail = f"its worker died rendering it alone ({type(exc).__name__})"
-    return 0.0, ChunkResult(rejects=[RenderWorker.poison_reject(chunk, detail)])
 
 
 def check_reject_rates(manifest: dict[str, Any], limit: float) -> None:

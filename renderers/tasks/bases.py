@@ -146,5 +146,6 @@ def base_meta(item: Item, sample: Sample) -> dict[str, Any]:
             "size": list(sample.image.size)}
     stored = sample.meta.get("stored")
     if isinstance(stored, dict) and isinstance(item.content, StoredRef):
-        meta.update(id=stored["id"], seed=stored["seed"], row=item.content.index)
+        meta.update(id=stored["id"], seed=stored["seed"], row=item.content.index,
+                    dataset=stored["dataset"])
     return meta

@@ -93,8 +93,9 @@ class StoredBases:
         return self._cache[key][offset - starts[group]]
 
 
-def stored_sample(row: dict[str, Any]) -> Sample | Reject:
-    """The Sample a stored row was made from (its image decoded as it was encoded)."""
+def stored_sample(row: dict[str, Any], dataset: str) -> Sample | Reject:
+    """The Sample a stored row was made from (its image decoded as it was encoded);
+    `dataset` is the base's content hash, kept with the row's id in its meta."""
     if row["images"]:
         return Reject("not-a-page", f"{row['id']} is a {row['task']} sample of "
                                          f"{len(row['images'])} images, not one page")
@@ -103,7 +104,8 @@ def stored_sample(row: dict[str, Any]) -> Sample | Reject:
         picture = image if image.mode in ("L", "RGB") else image.convert("RGB")
     meta = json.loads(row["meta"]) if row["meta"] else {}
     boxes = [Box(b["x0"], b["y0"], b["x1"], b["y1"], b["text"]) for b in row["boxes"]]
-    meta["stored"] = {"id": row["id"], "seed": row["seed"], "renderer": row["renderer"]}
+    meta["stored"] = {"id": row["id"], "seed": row["seed"], "renderer": row["renderer"],
+                      "dataset": dataset}
     return Sample(image=picture, target=row["target"], prompt=row["prompt"],
                   task=row["task"], boxes=boxes, meta=meta)
 
@@ -123,7 +125,7 @@ class StoredBaseRenderer:
             if not isinstance(ref, StoredRef):
                 out.append(Reject("bad-content", "a stored base item names no row"))
                 continue
-            out.append(stored_sample(self.bases.row(ref.index)))
+            out.append(stored_sample(self.bases.row(ref.index), self.bases.hash))
         return out
 
     def close(self) -> None:
