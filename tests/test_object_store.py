@@ -202,3 +202,15 @@ def test_verify_names_a_changed_shard_on_s3(s3, tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify", str(layout.store)]) == 4
     assert "part-000000: checksum differs from the manifest" in capsys.readouterr().out
+
+
+@pytest.mark.unit
+def test_a_missing_bucket_is_one_line_of_error_and_no_local_folder(s3, tmp_path, monkeypatch,
+                                                                   capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["render", "--renderer", "latex-formula", "--count", "2", "--workers", "1",
+                 "--out", "s3://no-such-bucket/set", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err, err
+    assert err.startswith("error: cannot write to s3://no-such-bucket/set") and "bucket" in err
+    assert list(tmp_path.iterdir()) == []  # no folder named `s3:` as before

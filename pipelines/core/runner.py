@@ -95,6 +95,8 @@ def run_recipe(
         if is_disk_full(exc):
             raise _disk_full(layout, getattr(exc, "filename", None) or "the manifest or card"
                              ) from None
+        if not layout.is_local:  # a missing bucket, refused credentials, an unreachable server
+            raise DatasetError(f"cannot write to {layout.root}: {exc}") from None
         raise
 
 
