@@ -118,10 +118,33 @@ def _resolve_source(source: str | None, base_dir: Path | None, where: str) -> st
     return str(path.resolve())
 
 
+def _resolve_base(location: Any, base_dir: Path | None, where: str) -> dict[str, str]:
+    """A base dataset's place and content hash: the hash enters the recipe's, so a resume
+    over a base that changed is refused as another recipe, and the workers check it."""
+    from ocr2synth.pipelines.format.manifest import DatasetError, dataset_hash, load_manifest
+    from ocr2synth.pipelines.format.store import is_uri
+
+    if not isinstance(location, str):
+        raise RecipeError(f"{where}: expected a folder or URI, got {type(location).__name__}")
+    if not is_uri(location):
+        path = Path(location).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        location = str(path.resolve())
+    try:
+        manifest = load_manifest(location)
+    except (DatasetError, OSError, ValueError) as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+    if not manifest.get("shards"):
+        raise RecipeError(f"{where}: {location} holds no finished shard")
+    return {"from": location, "from_hash": dataset_hash(manifest)}
+
+
 def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) -> Entry:
     where = f"entries[{index}]"
     _expect(raw, dict, where)
-    _check_keys(raw, {f.name for f in fields(Entry)}, where)
+    # `base: {from: DIR}`: a stage-3 task composed from a dataset rendered before
+    _check_keys(raw, {f.name for f in fields(Entry)} | {"base"}, where)
     if "renderer" not in raw:
         raise RecipeError(f"{where}: missing 'renderer'")
     renderer = _expect(raw["renderer"], str, f"{where}.renderer")
@@ -134,7 +157,13 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
     count = _expect(raw["count"], int, f"{where}.count")
     if count < 1:
         raise RecipeError(f"{where}.count: must be at least 1, got {count}")
-    params = _expect(raw.get("params") or {}, dict, f"{where}.params")
+    params = dict(_expect(raw.get("params") or {}, dict, f"{where}.params"))
+    if raw.get("base") is not None:
+        base = _expect(raw["base"], dict, f"{where}.base")
+        _check_keys(base, {"from"}, f"{where}.base")
+        params["from"] = _expect(base.get("from"), str, f"{where}.base.from")
+    if params.get("from") and not params.get("from_hash"):
+        params.update(_resolve_base(params["from"], base_dir, f"{where}.base.from"))
     _check_params(renderer, params, f"{where} ({raw.get('name') or renderer})")
     source = raw.get("source")
     if source is not None:

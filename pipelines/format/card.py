@@ -17,7 +17,6 @@ from ocr2synth.pipelines.format.figures import (
 )
 from ocr2synth.pipelines.format.manifest import Layout, stats_by_entry
 from ocr2synth.pipelines.format.schema import SCHEMA
-from ocr2synth.pipelines.format.shards import atomic_write_bytes
 from ocr2synth.renderers.registry import REGISTRY
 
 
@@ -93,7 +92,7 @@ def size_table(manifest: dict[str, Any], figures: DatasetFigures) -> str:
     return "\n".join(lines)
 
 
-def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
+def inspect_text(root: str | Path, manifest: dict[str, Any]) -> str:
     shards = manifest.get("shards", {})
     figures = collect(root)
     parts = [
@@ -114,9 +113,8 @@ def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
         "",
         *text_histograms(figures),
     ]
-    sheet = Layout(root).root / PLOTS["samples"]
-    if sheet.exists():
-        parts += ["", f"contact sheet and plots: {sheet.parent}/card-*.png"]
+    if Layout(root).store.exists(PLOTS["samples"]):
+        parts += ["", f"contact sheet and plots: {Layout(root).store}/card-*.png"]
     reasons = top_reasons(manifest)
     if reasons:
         parts.append("")
@@ -171,7 +169,7 @@ def front_matter(manifest: dict[str, Any], figures: DatasetFigures) -> str:
     return f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n"
 
 
-def write_card(root: Path, manifest: dict[str, Any]) -> None:
+def write_card(root: str | Path, manifest: dict[str, Any]) -> None:
     """The dataset card, README.md beside the shards, and its plots beside it."""
     recipe = manifest["recipe"]
     figures = collect(root)
@@ -278,4 +276,4 @@ ocr2synth preview {root}   # an offline HTML gallery of the samples
 {json.dumps(recipe, indent=2, sort_keys=True)}
 ```
 """
-    atomic_write_bytes(root / "README.md", text.encode("utf-8"))
+    Layout(root).store.write_bytes("README.md", text.encode("utf-8"))

@@ -8,12 +8,13 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.format.manifest import Layout
+from ocr2synth.pipelines.format.store import Store
 from PIL import Image
 
 SAMPLES_PER_RENDERER = 4
@@ -46,11 +47,16 @@ class DatasetFigures:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> DatasetFigures:
+def collect(root: str | Path, samples_per_renderer: int = SAMPLES_PER_RENDERER
+            ) -> DatasetFigures:
     """One pass over the shards' small columns; image bytes only for the samples shown."""
     figures = DatasetFigures()
-    for path in sorted(Layout(root).shards.glob("part-*.parquet")):
-        table = pq.read_table(path, columns=["renderer", "task", "target", "width", "height"])
+    layout = Layout(root)
+    for name in layout.shard_names():
+        if not name.startswith("part-"):
+            continue
+        parquet = pq.ParquetFile(layout.store.open_input(layout.shard_rel(name)))
+        table = parquet.read(columns=["renderer", "task", "target", "width", "height"])
         if table.num_rows == 0:
             continue
         renderers = table.column("renderer").to_pylist()
@@ -73,7 +79,7 @@ def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> Dat
             have = len(figures.samples.setdefault(name, []))
             wanted += list(np.flatnonzero(mask)[: max(0, samples_per_renderer - have)])
         if wanted:
-            picked = pq.read_table(path, columns=["id", "renderer", "image"]).take(wanted)
+            picked = parquet.read(columns=["id", "renderer", "image"]).take(wanted)
             for row in picked.to_pylist():
                 figures.samples[row["renderer"]].append((row["id"], row["image"]["bytes"]))
     return figures
@@ -96,12 +102,12 @@ def _thumb(data: bytes, box: int = 320) -> np.ndarray:
         return np.asarray(image)
 
 
-def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
-    """The three PNG plots beside the card; returns their paths by kind."""
+def write_plots(root: str | Path, figures: DatasetFigures) -> dict[str, PurePosixPath]:
+    """The three PNG plots beside the card; returns their paths in the dataset by kind."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    out = {kind: root / name for kind, name in PLOTS.items()}
+    store = Layout(root).store
     names = figures.renderers
     if not names:
         return {}
@@ -132,7 +138,7 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
     fig.suptitle("samples per renderer", fontsize=12, y=1 - 0.12 / height, va="top")
     fig.subplots_adjust(left=0.04 + 0.1 / cols, right=0.99, bottom=0.1 / height,
                         top=1 - 0.8 / height, wspace=0.06, hspace=0.35)
-    fig.savefig(out["samples"], pil_kwargs=_PNG)
+    _save(fig, store, PLOTS["samples"])
 
     # Target lengths, log-spaced bins shared by every renderer.
     edges = _log_edges([figures.values("target_chars", n) for n in names])
@@ -148,7 +154,7 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
     ax.set_title("target length per renderer")
     ax.legend(fontsize=8)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
-    fig.savefig(out["target_length"], pil_kwargs=_PNG)
+    _save(fig, store, PLOTS["target_length"])
 
     # Image sizes: width and height.
     fig = Figure(figsize=(11, 4.5), dpi=100)
@@ -165,8 +171,14 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
         ax.set_title(f"image {label} per renderer")
     ax_w.legend(fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.22)
-    fig.savefig(out["image_size"], pil_kwargs=_PNG)
-    return out
+    _save(fig, store, PLOTS["image_size"])
+    return {kind: PurePosixPath(name) for kind, name in PLOTS.items()}
+
+
+def _save(fig, store: Store, name: str) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", pil_kwargs=_PNG)
+    store.write_bytes(name, buffer.getvalue())
 
 
 def _spark(values: np.ndarray, edges: np.ndarray) -> str:

@@ -48,11 +48,15 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--renderer", choices=sorted(REGISTRY), help="render one renderer")
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
+    render.add_argument("--from", dest="base_from", metavar="DIR",
+                        help="a stage-3 task (fine-grained, multi-crop, multi-page) composes "
+                             "from this rendered dataset instead of rendering base pages")
     render.add_argument("--seed", type=int, default=0, help="recipe seed (with --renderer)")
     render.add_argument("--shard-size", type=int, default=1024, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
                         metavar="KEY=VALUE", help="renderer parameter (YAML value)")
-    render.add_argument("--out", help="output folder (default: out/RECIPE_NAME)")
+    render.add_argument("--out", help="output folder or s3://BUCKET/PREFIX (AWS_* variables; "
+                        "AWS_ENDPOINT_URL for a non-AWS server); default: out/RECIPE_NAME")
     render.add_argument("--workers", type=int, default=2, help="local worker processes")
     render.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
     render.add_argument("--scale", type=float, default=1.0, help="multiply every count")
@@ -148,6 +152,8 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     known = set(REGISTRY)
     if sum(map(bool, (args.recipe, args.renderer, args.demo))) > 1:
         raise RecipeError("give one of a recipe file, --renderer or --demo")
+    if args.base_from and not args.renderer:
+        raise RecipeError("--from goes with --renderer; a recipe entry says base: {from: DIR}")
     if args.demo:
         recipe = parse_recipe(demo_recipe(), None, known)
     elif args.recipe:
@@ -156,9 +162,13 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
         if args.source and not Path(args.source).exists():
             raise RecipeError(f"--source {args.source!r} does not exist")
         count = args.count
+        params = dict(args.param)
+        if args.base_from:
+            params["from"] = args.base_from
         raw_entry = {"renderer": args.renderer, "count": max(1, count or 1),
-                     "params": dict(args.param)}
-        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, None, known)
+                     "params": params}
+        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, Path.cwd(),
+                     known)
         if count is None:
             if not args.source:
                 raise RecipeError("--renderer needs --count (or a --source to count)")
@@ -169,7 +179,7 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
             "seed": args.seed,
             "shard_size": args.shard_size,
             "entries": [{"renderer": args.renderer, "count": count,
-                         "params": dict(args.param), "source": args.source}],
+                         "params": params, "source": args.source}],
         }
         recipe = parse_recipe(raw, Path.cwd(), known)
     else:
@@ -187,7 +197,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise RecipeError(f"--workers must be at least 1, got {args.workers}")
     recipe = _recipe_from_args(args)
-    out = Path(args.out or Path("out") / recipe.name)
+    out = args.out or Path("out") / recipe.name  # a folder, or an object store's URI
     summary = run_recipe(recipe, out, workers=args.workers, address=args.address,
                          progress=not args.no_progress)
     print(f"\n{out}: {summary.rendered_shards} shards rendered, "
@@ -218,8 +228,7 @@ def cmd_renderers(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    print(inspect_text(root, load_manifest(root)))
+    print(inspect_text(args.dir, load_manifest(args.dir)))
     return 0
 
 

@@ -273,7 +273,10 @@ def export_dataset(root: str | Path, fmt: str, out: str | Path, *,
         raise ValueError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     if samples_per_tar < 1:
         raise ValueError(f"--samples-per-tar must be at least 1, got {samples_per_tar}")
-    layout = Layout(Path(root))
+    layout = Layout(root)
+    if not layout.is_local:
+        raise DatasetError(f"{root}: export reads a local dataset folder (copy it first, "
+                           "or export where it was rendered)")
     manifest = load_manifest(layout.root)
     if not manifest.get("complete"):
         raise DatasetError(f"{root}: the dataset is incomplete (finish `ocr2synth render` "
