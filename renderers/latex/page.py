@@ -13,11 +13,21 @@ import re
 from typing import Any
 
 import pymupdf
-from ocr2synth.renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.base import (
+    PROMPT_FORMAT,
+    PROMPT_LAYOUT,
+    Box,
+    Item,
+    Reject,
+    Renderer,
+    Sample,
+)
 from ocr2synth.renderers.latex.batching import Style, chosen_names, render_grouped
 from ocr2synth.renderers.latex.engine import TexEngine
 from ocr2synth.renderers.latex.formula import lint_formula
+from ocr2synth.renderers.latex.page_layout import dest_points, latex_layout
 from ocr2synth.renderers.latex.table import lint_table
+from ocr2synth.renderers.layout import layout_target
 from ocr2synth.renderers.templates import render_template
 from PIL import Image
 
@@ -98,6 +108,7 @@ class LatexPageRenderer(Renderer):
         self.fonts = chosen_names("latex-page", "fonts", params, PAGE_FONTS)
         self.dpi = tuple(params.get("dpi", [96, 144]))
         self.probe_math = bool(params.get("probe_math", False))
+        self.target = str(params.get("target", "format"))  # or "layout"
         self.engine = TexEngine(timeout_s)
 
     def close(self) -> None:
@@ -149,14 +160,28 @@ class LatexPageRenderer(Renderer):
             math = f"\\textcolor[rgb]{{{r},{g},{b}}}{{{math}}}"
         return math
 
-    def inline(self, parts: list[list[str]], footnotes: list[str]) -> str:
+    def edges(self, item: Item, index: int) -> str:
+        """Destinations at the top and bottom of box 0 (a display or a table), for the
+        layout target; zero-width boxes no taller than box 0, so the page is unchanged."""
+        if self.target != "layout":
+            return ""
+        top, bottom = self.dest(item, index, "t"), self.dest(item, index, "b")
+        return f"\\rlap{{\\raisebox{{\\ht0}}{{{top}}}}}\\rlap{{\\raisebox{{-\\dp0}}{{{bottom}}}}}"
+
+    def inline(self, parts: list[list[str]], footnotes: list[str],
+               note_dests: tuple[Item, int] | None = None) -> str:
         out = []
         for kind, text in parts:
             if kind == "m":
                 out.append(self.math(text, display=False))
             elif kind == "f":
                 footnotes.append(text)
-                out.append(f"\\footnote{{{escape(text)}}}")
+                marks = ("", "")
+                if note_dests is not None and self.target == "layout":
+                    item, index = note_dests  # the note's own start and end, for its box
+                    n = len(footnotes) - 1
+                    marks = (self.dest(item, index, f"f{n}s"), self.dest(item, index, f"f{n}e"))
+                out.append(f"\\footnote{{{marks[0]}{escape(text)}{marks[1]}}}")
             else:
                 out.append(escape(text))
         return "".join(out)
@@ -197,28 +222,34 @@ class LatexPageRenderer(Renderer):
                     before, after = "\\chapter*{", "}"
                 out.append(f"{before}{start}{escape(block['text'])}{end}{after}")
             elif kind == "para":
-                out.append(f"{start}{self.inline(block['parts'], [])}{end}\\par")
+                out.append(f"{start}{self.inline(block['parts'], [], (item, index))}{end}\\par")
             elif kind == "item":
                 if open_list is None:
                     open_list = want_list
                     out.append(f"\\begin{{{open_list}}}")
                 label = f"[{block['number']}.]" if block.get("ordered") else ""
-                out.append(f"\\item{label} {start}{self.inline(block['parts'], [])}{end}")
+                out.append(f"\\item{label} "
+                           f"{start}{self.inline(block['parts'], [], (item, index))}{end}")
             elif kind == "display":
-                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{self.math(block['math'], display=True)}}}{end}"
-                           "\\par}\\medskip")
+                out.append(self.boxed(item, index, self.math(block["math"], display=True)))
             elif kind == "table":
                 table = block["latex"]
                 if self.probe_math:
                     table = _CELL_MATH.sub(lambda m: self.math(m.group(1), False), table)
-                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{table}}}{end}\\par}}\\medskip")
+                out.append(self.boxed(item, index, table))
         if open_list:
             out.append(f"\\end{{{open_list}}}")
         if style["lang"] == "zh":
             out.append("\\end{CJK*}")
         return "\n".join(out)
+
+    def boxed(self, item: Item, index: int, inner: str) -> str:
+        """A display or a table: centred, scaled down to the line width if wider."""
+        start, end = self.dest(item, index, "s"), self.dest(item, index, "e")
+        fitted = f"\\adjustbox{{max width=\\linewidth}}{{{inner}}}"
+        if self.target == "layout":
+            fitted = f"\\sbox0{{{fitted}}}{self.edges(item, index)}\\usebox0"
+        return f"\\par\\medskip{{\\centering{start}{fitted}{end}\\par}}\\medskip"
 
     # ----- after TeX: which blocks are on the chosen page, its target and boxes -----
 
@@ -244,15 +275,37 @@ class LatexPageRenderer(Renderer):
             return Reject(*problem)
         pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
         image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
-        target = page_markdown([item.content["blocks"][i] for i in on_page],
-                               first_footnote=_footnotes_before(item.content["blocks"],
-                                                                on_page[0]))
+        shown = [item.content["blocks"][i] for i in on_page]
+        first_note = _footnotes_before(item.content["blocks"], on_page[0])
         paragraphs = sum(1 for box in boxes if box.text.startswith("\u2029"))
         boxes = [Box(b.x0, b.y0, b.x1, b.y1, b.text.lstrip("\u2029")) for b in boxes]
         meta = {**style, **item.meta, "page": number - pages.start, "pages": len(pages),
                 "blocks": on_page, "paragraph_boxes": paragraphs}
+        if self.target == "layout":
+            layout = self.layout(page, number, item, style, on_page, first_note, image)
+            if isinstance(layout, Reject):
+                return layout
+            return Sample(image=image, target=layout, prompt=PROMPT_LAYOUT, task="layout",
+                          boxes=boxes, meta={**meta, "target": "layout"})
+        target = page_markdown(shown, first_footnote=first_note)
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
                       boxes=boxes, meta=meta)
+
+    def layout(self, page: pymupdf.Page, number: int, item: Item, style: Style,
+               on_page: list[int], first_note: int, image: Image.Image) -> str | Reject:
+        """The page's layout target (renderers/latex/page_layout.py), or why not."""
+        blocks = [(i, item.content["blocks"][i]) for i in on_page]
+        chunks, notes_md = page_chunks([b for _, b in blocks], first_footnote=first_note)
+        owners = [(i, n) for i, b in blocks
+                  for n, _ in enumerate(p for p in b.get("parts", []) if p[0] == "f")]
+        found = latex_layout(page, number, dest_points(page.parent), f"p{item.k}x{item.seed}",
+                             blocks, chunks, [(i, n, md) for (i, n), md
+                                              in zip(owners, notes_md, strict=True)],
+                             text_frames(style, page.rect.width), style["dpi"] / 72)
+        if isinstance(found, Reject):
+            return found
+        target, problem = layout_target(found, image)
+        return Reject("layout-ink", problem) if problem else target
 
 
 def pick_page(pages: range, pick: float) -> int:
@@ -294,10 +347,24 @@ def markdown_inline(parts: list[list[str]], footnotes: list[str], counter: list[
 
 def page_markdown(blocks: list[dict], first_footnote: int = 0) -> str:
     """Mathpix markdown of the blocks a page shows, in reading order; footnotes last."""
+    chunks, footnotes = page_chunks(blocks, first_footnote)
+    out = []
+    for n, (block, text) in enumerate(zip(blocks, chunks, strict=True)):
+        # list items of one list sit on consecutive lines; other blocks are paragraphs
+        previous_item = n > 0 and blocks[n - 1]["kind"] == "item"
+        joiner = "\n" if block["kind"] == "item" and previous_item else "\n\n"
+        out.append((joiner if out else "") + text)
+    if footnotes:
+        out.append("\n\n" + "\n".join(footnotes))
+    return "".join(out)
+
+
+def page_chunks(blocks: list[dict], first_footnote: int = 0) -> tuple[list[str], list[str]]:
+    """Each block's own markdown, and the footnotes (`[^n]: text`) its blocks call, in
+    order: the format target is these joined, the layout target's texts are these."""
     chunks: list[str] = []
     footnotes: list[str] = []
     counter = [first_footnote]
-    previous_item = False
     for block in blocks:
         kind = block["kind"]
         if kind == "heading":
@@ -310,13 +377,8 @@ def page_markdown(blocks: list[dict], first_footnote: int = 0) -> str:
             text = f"\\[{block['math']}\\]"
         else:
             text = block["latex"]
-        # list items of one list sit on consecutive lines; other blocks are paragraphs
-        joiner = "\n" if kind == "item" and previous_item else "\n\n"
-        chunks.append((joiner if chunks else "") + text)
-        previous_item = kind == "item"
-    if footnotes:
-        chunks.append("\n\n" + "\n".join(footnotes))
-    return "".join(chunks)
+        chunks.append(text)
+    return chunks, footnotes
 
 
 def text_frames(style: Style, width: float) -> list[tuple[float, float]]:
