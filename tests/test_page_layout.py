@@ -177,3 +177,72 @@ def test_reject_reasons_are_declared(latex_pages):
     for outcome in latex_pages[1]["layout"]:
         if isinstance(outcome, Reject):
             assert outcome.reason in declared
+
+
+def render(name: str, params: dict, items: list[Item]) -> list:
+    from ocr2synth.renderers.registry import get_spec
+
+    renderer = get_spec(name).make_renderer(params, 30)
+    try:
+        return renderer.render_batch(items)
+    finally:
+        renderer.close()
+
+
+@pytest.mark.engine
+def test_markdown_page_layout_is_the_pages_blocks():
+    from ocr2synth.renderers.browser.markdown_page import target_markdown
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("markdown-page").make_source(None, {})
+    items = [source.item(7300 + k, k) for k in range(8)]
+    kept = 0
+    for item, lay in zip(items, render("markdown-page", {"target": "layout"}, items),
+                         strict=True):
+        if not isinstance(lay, Sample):
+            assert lay.reason in ("split-block", "layout-ink", "document-ended"), lay
+            continue
+        assert lay.task == "layout" and lay.prompt == PROMPT_LAYOUT
+        rows = json.loads(lay.target)
+        blocks = [item.content["blocks"][i] for i in lay.meta["blocks"]]
+        body = rows[:len(blocks)]
+        want = [{"heading": "title" if b["md"].startswith("# ") else "section-header",
+                 "para": "text", "item": "list-item", "display": "formula", "table": "table",
+                 "mdtable": "table"}[b["kind"]] for b in blocks]
+        assert [r["category"] for r in body] == want
+        assert [r["text"] for r in body] == [b["md"] for b in blocks]
+        notes = rows[len(blocks):]
+        assert all(r["category"] == "footnote" for r in notes)
+        # the texts are the page's markdown, block by block
+        shown_notes = [{"n": int(r["text"][2:].split("]")[0]), "md": r["text"].split(": ", 1)[1]}
+                       for r in notes]
+        assert target_markdown(blocks, shown_notes).startswith(body[0]["text"])
+        assert_boxes_hold_their_own_ink(lay)
+        kept += 1
+    assert kept >= 5
+
+
+@pytest.mark.engine
+def test_pdf_page_layout_generated_pages_and_refused_files(tmp_path):
+    from ocr2synth.renderers.registry import get_spec
+
+    spec = get_spec("pdf-page")
+    items = [spec.make_source(None, {}).item(7400 + k, k) for k in range(4)]
+    layouts = render("pdf-page", {"target": "layout"}, items)
+    pages = [o for o in layouts if isinstance(o, Sample)]
+    assert len(pages) >= 3
+    for sample in pages:
+        rows = json.loads(sample.target)
+        assert sample.task == "layout" and rows
+        assert {r["category"] for r in rows} <= set(CATEGORIES)
+        assert_boxes_hold_their_own_ink(sample)
+    # a PDF file says nothing of its blocks' roles: no guessed layout
+    pdf = tmp_path / "one.pdf"
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Hello layout", fontsize=12)
+    doc.save(pdf)
+    files = spec.make_source(str(tmp_path), {})
+    outcome = render("pdf-page", {"target": "layout"}, [files.item(1, 0)])[0]
+    assert isinstance(outcome, Reject) and outcome.reason == "no-roles"

@@ -256,19 +256,9 @@ class LatexPageRenderer(Renderer):
     def page_sample(self, pdf: pymupdf.Document, pages: range, item: Item, style: Style
                     ) -> Sample | Reject:
         number = pick_page(pages, style["page_pick"])
-        names = _dests(pdf)
-        on_page: list[int] = []
-        for index in range(len(item.content["blocks"])):
-            start = names.get(f"p{item.k}x{item.seed}b{index}s")
-            end = names.get(f"p{item.k}x{item.seed}b{index}e")
-            if start is None or end is None:
-                return Reject("lost-block", f"block {index} has no position in the PDF")
-            if (start == number) != (end == number):
-                return Reject("split-block", f"block {index} runs over a page break")
-            if start == number:
-                on_page.append(index)
-        if not on_page:
-            return Reject("blank", "the chosen page shows no block")
+        on_page = blocks_on_page(pdf, number, item)
+        if isinstance(on_page, Reject):
+            return on_page
         page = pdf[number]
         boxes, problem = page_boxes(page, style)
         if problem:
@@ -276,7 +266,7 @@ class LatexPageRenderer(Renderer):
         pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
         image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
         shown = [item.content["blocks"][i] for i in on_page]
-        first_note = _footnotes_before(item.content["blocks"], on_page[0])
+        first_note = footnotes_before(item.content["blocks"], on_page[0])
         paragraphs = sum(1 for box in boxes if box.text.startswith("\u2029"))
         boxes = [Box(b.x0, b.y0, b.x1, b.y1, b.text.lstrip("\u2029")) for b in boxes]
         meta = {**style, **item.meta, "page": number - pages.start, "pages": len(pages),
@@ -308,6 +298,24 @@ class LatexPageRenderer(Renderer):
         return Reject("layout-ink", problem) if problem else target
 
 
+def blocks_on_page(pdf: pymupdf.Document, number: int, item: Item) -> list[int] | Reject:
+    """The document's blocks that page `number` shows, from their named destinations."""
+    names = _dests(pdf)
+    on_page: list[int] = []
+    for index in range(len(item.content["blocks"])):
+        start = names.get(f"p{item.k}x{item.seed}b{index}s")
+        end = names.get(f"p{item.k}x{item.seed}b{index}e")
+        if start is None or end is None:
+            return Reject("lost-block", f"block {index} has no position in the PDF")
+        if (start == number) != (end == number):
+            return Reject("split-block", f"block {index} runs over a page break")
+        if start == number:
+            on_page.append(index)
+    if not on_page:
+        return Reject("blank", "the chosen page shows no block")
+    return on_page
+
+
 def pick_page(pages: range, pick: float) -> int:
     """The sample's page: mostly a full page (not the document's last, which is often
     short), sometimes the last one, so short pages are in the data too."""
@@ -326,7 +334,7 @@ def _dests(pdf: pymupdf.Document) -> dict[str, int]:
     return cached
 
 
-def _footnotes_before(blocks: list[dict], first: int) -> int:
+def footnotes_before(blocks: list[dict], first: int) -> int:
     return sum(1 for block in blocks[:first] for kind, _ in block.get("parts", [])
                if kind == "f")
 

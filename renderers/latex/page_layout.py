@@ -28,6 +28,10 @@ CATEGORY = {"para": "text", "item": "list-item", "display": "formula", "table": 
 ABOVE_PT = 6.0
 BELOW_PT = 4.0
 COLUMN_SLACK_PT = 2.0
+# A line's descenders reach about this far below its baseline, its capitals and ascenders
+# about this far above (in font sizes): where a block's box may end next to a neighbour.
+DESCENT = 0.3
+ASCENT = 0.75
 
 
 def category_of(block: dict[str, Any]) -> str:
@@ -51,15 +55,16 @@ def dest_points(pdf: pymupdf.Document) -> dict[str, tuple[int, float, float]]:
     return cached
 
 
-def _spans(page: pymupdf.Page) -> list[tuple[float, float, tuple[float, ...]]]:
-    """(x centre, baseline y, bbox) of every non-blank span of the page's text layer."""
+def _spans(page: pymupdf.Page) -> list[tuple[float, float, tuple[float, ...], float]]:
+    """(x centre, baseline y, bbox, size) of every non-blank span of the text layer."""
     out = []
     for block in page.get_text("dict")["blocks"]:
         for line in block.get("lines", []):
             for span in line["spans"]:
                 if span["text"].strip():
                     x0, _, x1, _ = span["bbox"]
-                    out.append(((x0 + x1) / 2, span["origin"][1], tuple(span["bbox"])))
+                    out.append(((x0 + x1) / 2, span["origin"][1], tuple(span["bbox"]),
+                                float(span["size"])))
     return out
 
 
@@ -123,9 +128,23 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
     def between(start: tuple[float, float], end: tuple[float, float]
                 ) -> tuple[float, float, float, float] | None:
         lo, hi = column(start[0])
-        return _union([bbox for x, y, bbox in spans
-                       if start[1] - ABOVE_PT <= y <= end[1] + BELOW_PT
-                       and lo - COLUMN_SLACK_PT <= x <= hi + COLUMN_SLACK_PT])
+        near = [s for s in spans if lo - COLUMN_SLACK_PT <= s[0] <= hi + COLUMN_SLACK_PT]
+        top, bottom = start[1] - ABOVE_PT, end[1] + BELOW_PT
+        found = _union([s[2] for s in near if top <= s[1] <= bottom])
+        if found is None:
+            return None
+        # A font's box is taller than its glyphs and may reach into the next line: the
+        # block's box stops short of its neighbours' descenders above and ascenders below.
+        x0, y0, x1, y1 = found
+        above = [(y, size) for _, y, _, size in near if y < top]
+        below = [(y, size) for _, y, _, size in near if y > bottom]
+        if above:
+            y, size = max(above)
+            y0 = max(y0, y + DESCENT * size)
+        if below:
+            y, size = min(below)
+            y1 = min(y1, y - ASCENT * size)
+        return x0, y0, x1, y1
 
     out: list[LayoutBlock] = []
     for (index, block), chunk in zip(blocks, chunks, strict=True):
