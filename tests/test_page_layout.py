@@ -246,3 +246,25 @@ def test_pdf_page_layout_generated_pages_and_refused_files(tmp_path):
     files = spec.make_source(str(tmp_path), {})
     outcome = render("pdf-page", {"target": "layout"}, [files.item(1, 0)])[0]
     assert isinstance(outcome, Reject) and outcome.reason == "no-roles"
+
+
+@pytest.mark.unit
+def test_gallery_draws_layout_boxes_over_the_page():
+    import io
+
+    from ocr2synth.pipelines.tools.preview import LAYOUT_COLOUR, _Drawings, target_kind
+
+    page = Image.new("L", (400, 200), 255)
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    target = json.dumps([{"category": "table", "bbox": [250, 500, 750, 900], "text": "x"}])
+    png, note = _Drawings.layout(buf.getvalue(), target)
+    drawn = Image.open(io.BytesIO(png)).convert("RGB")
+    assert drawn.size == page.size and "boxes" in note
+    assert drawn.getpixel((100, 150)) == LAYOUT_COLOUR["table"]  # the box's left edge
+    assert drawn.getpixel((200, 150)) == (255, 255, 255)  # inside: the page untouched
+    assert _Drawings.layout(buf.getvalue(), "not json")[0] is None
+    for renderer in ("latex-page", "markdown-page", "pdf-page"):
+        assert target_kind(renderer, "layout", target, {"target": "layout"}) == "layout"
+    assert target_kind("latex-page", "format", "# x", {}) == "markdown"
+    assert target_kind("chart-mpl", "format", "<table></table>", {"target": "html"}) == "code"
