@@ -79,7 +79,7 @@ def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
     """Greedy line breaking at spaces (at any character for Chinese); a word longer than
     the line is left whole on its own line (and the page then rejects as too wide)."""
-    tokens = list(text) if cjk else text.split(" ")
+    tokens = list(text) if cjk else text.split()
     joiner = "" if cjk else " "
     lines: list[str] = []
     line = ""
