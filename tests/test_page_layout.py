@@ -129,7 +129,7 @@ def test_latex_page_layout_is_the_format_pages_blocks(latex_pages):
 def test_latex_text_check_refuses_another_blocks_text(latex_pages):
     """The text check that keeps a box honest fails when the box holds another block."""
     import pymupdf
-    from ocr2synth.renderers.latex.page_layout import text_problem
+    from ocr2synth.renderers.latex.page_layout import _spans, text_in, text_problem
 
     items, outcomes = latex_pages
     item, lay = next((i, o) for i, o in zip(items, outcomes["layout"], strict=True)
@@ -145,8 +145,9 @@ def test_latex_text_check_refuses_another_blocks_text(latex_pages):
     rect_a = [v * (scale if i % 2 == 0 else page.rect.height / 1000)
               for i, v in enumerate(rows[na]["bbox"])]
     rect_a = pymupdf.Rect(rect_a[0] - 1, rect_a[1] - 1, rect_a[2] + 1, rect_a[3] + 1)
-    assert text_problem(page, tuple(rect_a), a) == ""
-    assert text_problem(page, tuple(rect_a), b) != ""
+    inside = text_in(_spans(page), tuple(rect_a))
+    assert text_problem(inside, a) == ""
+    assert text_problem(inside, b) != ""
 
 
 def _typeset_alone(item: Item):

@@ -26,6 +26,7 @@ from ocr2synth.renderers.latex.batching import Style, chosen_names, render_group
 from ocr2synth.renderers.latex.engine import TexEngine
 from ocr2synth.renderers.latex.formula import lint_formula
 from ocr2synth.renderers.latex.page_layout import dest_points, latex_layout
+from ocr2synth.renderers.latex.page_markdown import page_chunks, page_markdown
 from ocr2synth.renderers.latex.table import lint_table
 from ocr2synth.renderers.layout import layout_target
 from ocr2synth.renderers.templates import render_template
@@ -45,11 +46,11 @@ PAGE_FONTS: dict[str, str] = {
     "computer-modern": "cmr", "latin-modern": "lmr", "times": "ptm", "palatino": "ppl",
     "bookman": "pbk", "sans": "phv",
 }
-# Headings: (LaTeX before, after) and the markdown prefix of the target.
+# Headings: LaTeX before and after (the target's markdown: renderers/latex/page_markdown.py).
 HEADINGS = {
-    1: ("{\\centering\\LARGE\\bfseries ", "\\par}\\vspace{1.2ex}", "# "),
-    2: ("\\section*{", "}", "## "),
-    3: ("\\subsection*{", "}", "### "),
+    1: ("{\\centering\\LARGE\\bfseries ", "\\par}\\vspace{1.2ex}"),
+    2: ("\\section*{", "}"),
+    3: ("\\subsection*{", "}"),
 }
 MAX_BLOCKS = 400
 _CELL_MATH = re.compile(r"(?<!\\)\$([^$]*)\$")
@@ -216,7 +217,7 @@ class LatexPageRenderer(Renderer):
                 out.append(f"\\end{{{open_list}}}")
                 open_list = None
             if kind == "heading":
-                before, after, _ = HEADINGS[block["level"]]
+                before, after = HEADINGS[block["level"]]
                 if block["level"] == 1 and style["layout"] == "report":
                     # a report's title block is a chapter opening (it starts a new page)
                     before, after = "\\chapter*{", "}"
@@ -337,56 +338,6 @@ def _dests(pdf: pymupdf.Document) -> dict[str, int]:
 def footnotes_before(blocks: list[dict], first: int) -> int:
     return sum(1 for block in blocks[:first] for kind, _ in block.get("parts", [])
                if kind == "f")
-
-
-def markdown_inline(parts: list[list[str]], footnotes: list[str], counter: list[int]) -> str:
-    out = []
-    for kind, text in parts:
-        if kind == "m":
-            out.append(f"\\({text}\\)")
-        elif kind == "f":
-            counter[0] += 1
-            footnotes.append(f"[^{counter[0]}]: {text}")
-            out.append(f"[^{counter[0]}]")
-        else:
-            out.append(text)
-    return "".join(out)
-
-
-def page_markdown(blocks: list[dict], first_footnote: int = 0) -> str:
-    """Mathpix markdown of the blocks a page shows, in reading order; footnotes last."""
-    chunks, footnotes = page_chunks(blocks, first_footnote)
-    out = []
-    for n, (block, text) in enumerate(zip(blocks, chunks, strict=True)):
-        # list items of one list sit on consecutive lines; other blocks are paragraphs
-        previous_item = n > 0 and blocks[n - 1]["kind"] == "item"
-        joiner = "\n" if block["kind"] == "item" and previous_item else "\n\n"
-        out.append((joiner if out else "") + text)
-    if footnotes:
-        out.append("\n\n" + "\n".join(footnotes))
-    return "".join(out)
-
-
-def page_chunks(blocks: list[dict], first_footnote: int = 0) -> tuple[list[str], list[str]]:
-    """Each block's own markdown, and the footnotes (`[^n]: text`) its blocks call, in
-    order: the format target is these joined, the layout target's texts are these."""
-    chunks: list[str] = []
-    footnotes: list[str] = []
-    counter = [first_footnote]
-    for block in blocks:
-        kind = block["kind"]
-        if kind == "heading":
-            text = HEADINGS[block["level"]][2] + block["text"]
-        elif kind in ("para", "item"):
-            text = markdown_inline(block["parts"], footnotes, counter)
-            if kind == "item":
-                text = (f"{block['number']}. " if block.get("ordered") else "- ") + text
-        elif kind == "display":
-            text = f"\\[{block['math']}\\]"
-        else:
-            text = block["latex"]
-        chunks.append(text)
-    return chunks, footnotes
 
 
 def text_frames(style: Style, width: float) -> list[tuple[float, float]]:

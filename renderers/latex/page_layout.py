@@ -55,8 +55,13 @@ def dest_points(pdf: pymupdf.Document) -> dict[str, tuple[int, float, float]]:
     return cached
 
 
-def _spans(page: pymupdf.Page) -> list[tuple[float, float, tuple[float, ...], float]]:
-    """(x centre, baseline y, bbox, size) of every non-blank span of the text layer."""
+Span = tuple[float, float, tuple[float, ...], float, str]
+
+
+def _spans(page: pymupdf.Page) -> list[Span]:
+    """(x centre, baseline y, bbox, size, text) of every non-blank span of the text layer,
+    in the layer's order; read once per page (PyMuPDF's own per-rectangle text extraction
+    walks every character of the page in Python, once per call)."""
     out = []
     for block in page.get_text("dict")["blocks"]:
         for line in block.get("lines", []):
@@ -64,8 +69,15 @@ def _spans(page: pymupdf.Page) -> list[tuple[float, float, tuple[float, ...], fl
                 if span["text"].strip():
                     x0, _, x1, _ = span["bbox"]
                     out.append(((x0 + x1) / 2, span["origin"][1], tuple(span["bbox"]),
-                                float(span["size"])))
+                                float(span["size"]), span["text"]))
     return out
+
+
+def text_in(spans: list[Span], rect: tuple[float, ...]) -> str:
+    """The text layer inside a box: the spans whose centre lies in it, in layer order."""
+    x0, y0, x1, y1 = rect
+    return "".join(text for _, _, (a, b, c, d), _, text in spans
+                   if x0 - 1 <= (a + c) / 2 <= x1 + 1 and y0 - 1 <= (b + d) / 2 <= y1 + 1)
 
 
 def _union(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float] | None:
@@ -87,11 +99,12 @@ def _subsequence(needle: str, hay: str) -> bool:
     return all(ch in it for ch in needle)
 
 
-def text_problem(page: pymupdf.Page, rect: tuple[float, ...], block: dict[str, Any]) -> str:
-    """Why the text layer inside a text block's box is not the block's own text, or ""."""
+def text_problem(inside: str, block: dict[str, Any]) -> str:
+    """Why `inside`, the text layer in a text block's box, is not the block's own text,
+    or ""."""
     if block["kind"] in ("display", "table"):
         return ""
-    found = _letters(page.get_textbox(pymupdf.Rect(rect)))
+    found = _letters(inside)
     if block["kind"] == "heading":
         want, exact = _letters(block["text"]), True
     else:
@@ -136,8 +149,8 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
         # A font's box is taller than its glyphs and may reach into the next line: the
         # block's box stops short of its neighbours' descenders above and ascenders below.
         x0, y0, x1, y1 = found
-        above = [(y, size) for _, y, _, size in near if y < top]
-        below = [(y, size) for _, y, _, size in near if y > bottom]
+        above = [(y, size) for _, y, _, size, _ in near if y < top]
+        below = [(y, size) for _, y, _, size, _ in near if y > bottom]
         if above:
             y, size = max(above)
             y0 = max(y0, y + DESCENT * size)
@@ -160,7 +173,7 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
             rect = between(start, end)
             if rect is None:
                 return Reject("lost-block", f"block {index}: no text between its marks")
-            problem = text_problem(page, rect, block)
+            problem = text_problem(text_in(spans, rect), block)
             if problem:
                 return Reject("layout-text", f"block {index}: {problem}")
         out.append(LayoutBlock(category_of(block), *(v * scale for v in rect), chunk))

@@ -32,9 +32,9 @@ SPECS = [
             ("generated pages of English or Chinese prose with 2-4 captioned objects drawn "
              "by the project's own renderers (formulas, tables, charts of both engines, "
              "molecules, music, TikZ), one or two columns"),
-            ("Mathpix markdown, each object inline in its own renderer's target: `\\[..\\]`, "
-             "`tabular`, `<smiles>..</smiles>`, fenced ```` ```kern ````/```` ```tikz ````/"
-             "```` ```chart ````; or `target=layout`"),
+            ("Mathpix markdown, each object inline in its own renderer's target (`\\[..\\]`, "
+             "`tabular`, `<smiles>..</smiles>`, kern/tikz/chart fenced blocks); or "
+             "`target=layout`"),
         ),
         description="pages mixing prose with captioned OCR-2.0 objects drawn by the other "
         "renderers (target: Mathpix markdown with each object's own target inline)",
@@ -48,8 +48,8 @@ SPECS = [
             choice("objects", "all", "the renderers whose objects pages hold", _OBJECTS,
                    kind="choices"),
             numbers("widths", [1000, 1100, 1240], "page widths drawn per page, px", 400, 4096),
-            numbers("columns", [], "column counts drawn per page (default: the plan's one "
-                    "or two)", 1, 2),
+            numbers("columns", None, "column counts drawn per page (default: the plan's, "
+                    "one column in two pages of three, else two)", 1, 2),
             number("zh", 0.2, "share of Chinese pages", 0, 1),
             target_param(),
         ),
