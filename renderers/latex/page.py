@@ -261,7 +261,9 @@ class LatexPageRenderer(Renderer):
         if isinstance(on_page, Reject):
             return on_page
         page = pdf[number]
-        boxes, problem = page_boxes(page, style)
+        # one read of the text layer serves the boxes and the layout
+        layer = page.get_text("dict", clip=pymupdf.INFINITE_RECT())
+        boxes, problem = page_boxes(page, style, layer)
         if problem:
             return Reject(*problem)
         pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
@@ -273,7 +275,7 @@ class LatexPageRenderer(Renderer):
         meta = {**style, **item.meta, "page": number - pages.start, "pages": len(pages),
                 "blocks": on_page, "paragraph_boxes": paragraphs}
         if self.target == "layout":
-            layout = self.layout(page, number, item, style, on_page, first_note, image)
+            layout = self.layout(pdf, number, item, style, on_page, first_note, image, layer)
             if isinstance(layout, Reject):
                 return layout
             return Sample(image=image, target=layout, prompt=PROMPT_LAYOUT, task="layout",
@@ -282,17 +284,19 @@ class LatexPageRenderer(Renderer):
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
                       boxes=boxes, meta=meta)
 
-    def layout(self, page: pymupdf.Page, number: int, item: Item, style: Style,
-               on_page: list[int], first_note: int, image: Image.Image) -> str | Reject:
+    def layout(self, pdf: pymupdf.Document, number: int, item: Item, style: Style,
+               on_page: list[int], first_note: int, image: Image.Image,
+               layer: dict | None = None) -> str | Reject:
         """The page's layout target (renderers/latex/page_layout.py), or why not."""
         blocks = [(i, item.content["blocks"][i]) for i in on_page]
         chunks, notes_md = page_chunks([b for _, b in blocks], first_footnote=first_note)
         owners = [(i, n) for i, b in blocks
                   for n, _ in enumerate(p for p in b.get("parts", []) if p[0] == "f")]
-        found = latex_layout(page, number, dest_points(page.parent), f"p{item.k}x{item.seed}",
+        page = pdf[number]
+        found = latex_layout(page, number, dest_points(pdf), f"p{item.k}x{item.seed}",
                              blocks, chunks, [(i, n, md) for (i, n), md
                                               in zip(owners, notes_md, strict=True)],
-                             text_frames(style, page.rect.width), style["dpi"] / 72)
+                             text_frames(style, page.rect.width), style["dpi"] / 72, layer)
         if isinstance(found, Reject):
             return found
         target, problem = layout_target(found, image)
@@ -349,7 +353,8 @@ def text_frames(style: Style, width: float) -> list[tuple[float, float]]:
     return [(margin, margin + column), (width - margin - column, width - margin)]
 
 
-def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, str] | None]:
+def page_boxes(page: pymupdf.Page, style: Style, layer: dict | None = None
+               ) -> tuple[list[Box], tuple[str, str] | None]:
     """Paragraph boxes (text prefixed with U+2029) then line boxes, in pixels; or why the
     page is unusable: text off the page, or a line that overflows its column (an overfull
     line would run into the next column or the margin)."""
@@ -359,7 +364,9 @@ def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, 
     paragraphs: list[Box] = []
     lines: list[Box] = []
     # No clip to the page: text pushed off the page must be seen, to be rejected.
-    for block in page.get_text("dict", clip=pymupdf.INFINITE_RECT())["blocks"]:
+    if layer is None:
+        layer = page.get_text("dict", clip=pymupdf.INFINITE_RECT())
+    for block in layer["blocks"]:
         if block.get("type") != 0:
             continue
         texts = []

@@ -14,6 +14,8 @@ This module does not typeset and does not pick pages: it reads a typeset page.
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from typing import Any
 
@@ -21,6 +23,7 @@ import pymupdf
 from ocr2synth.renderers.base import Reject
 from ocr2synth.renderers.layout import LayoutBlock
 
+_NOT_LETTERS = re.compile(r"[\s\-\u00ad\u2010]+")
 CATEGORY = {"para": "text", "item": "list-item", "display": "formula", "table": "table"}
 # How far (points) a span's baseline may sit above a block's first baseline (a raised
 # footnote mark or superscript) or below its last one (a subscript) and still be its own:
@@ -32,6 +35,7 @@ COLUMN_SLACK_PT = 2.0
 # about this far above (in font sizes): where a block's box may end next to a neighbour.
 DESCENT = 0.3
 ASCENT = 0.75
+TALLEST_PT = 30.0  # the tallest glyph a text line holds (a big operator in inline math)
 
 
 def category_of(block: dict[str, Any]) -> str:
@@ -45,12 +49,15 @@ def dest_points(pdf: pymupdf.Document) -> dict[str, tuple[int, float, float]]:
     cached = getattr(pdf, "_ocr2synth_points", None)
     if cached is None:
         cached = {}
+        heights: dict[int, float] = {}
         for name, d in pdf.resolve_names().items():
             if isinstance(d, dict) and "page" in d and d.get("to"):
-                page = pdf[int(d["page"])]
+                number = int(d["page"])
+                if number not in heights:
+                    heights[number] = pdf[number].rect.height
                 x, y = d["to"]
                 # a destination's point is in PDF space, y up from the page's foot
-                cached[name] = (int(d["page"]), float(x), page.rect.height - float(y))
+                cached[name] = (number, float(x), heights[number] - float(y))
         pdf._ocr2synth_points = cached
     return cached
 
@@ -58,12 +65,12 @@ def dest_points(pdf: pymupdf.Document) -> dict[str, tuple[int, float, float]]:
 Span = tuple[float, float, tuple[float, ...], float, str]
 
 
-def _spans(page: pymupdf.Page) -> list[Span]:
+def _spans(page: pymupdf.Page, layer: dict | None = None) -> list[Span]:
     """(x centre, baseline y, bbox, size, text) of every non-blank span of the text layer,
     in the layer's order; read once per page (PyMuPDF's own per-rectangle text extraction
     walks every character of the page in Python, once per call)."""
     out = []
-    for block in page.get_text("dict")["blocks"]:
+    for block in (layer or page.get_text("dict"))["blocks"]:
         for line in block.get("lines", []):
             for span in line["spans"]:
                 if span["text"].strip():
@@ -90,8 +97,7 @@ def _union(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float] 
 def _letters(text: str) -> str:
     """What a text layer and a source can agree on: no whitespace, no hyphens (TeX breaks
     words at line ends), ligatures and full-width forms unfolded."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if not ch.isspace() and ch not in "-\u00ad\u2010")
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _subsequence(needle: str, hay: str) -> bool:
@@ -125,10 +131,18 @@ def text_problem(inside: str, block: dict[str, Any]) -> str:
 def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, float, float]],
                  prefix: str, blocks: list[tuple[int, dict[str, Any]]], chunks: list[str],
                  notes: list[tuple[int, int, str]], frames: list[tuple[float, float]],
-                 scale: float) -> list[LayoutBlock] | Reject:
+                 scale: float, layer: dict | None = None) -> list[LayoutBlock] | Reject:
     """The page's blocks (source index and block, with their markdown `chunks`) and its
     footnotes ((owner index, n within the owner, markdown)) as layout blocks in pixels."""
-    spans = _spans(page)
+    spans = _spans(page, layer)
+    layer_order = {sp: n for n, sp in enumerate(spans)}  # the text layer's reading order
+    # each column's spans by baseline, so a block's lines and neighbours are a bisection
+    by_column: dict[tuple[float, float], tuple[list[Span], list[float]]] = {}
+    for frame in frames:
+        lo, hi = frame
+        own = sorted((sp for sp in spans if lo - COLUMN_SLACK_PT <= sp[0] <= hi + COLUMN_SLACK_PT),
+                     key=lambda sp: sp[1])
+        by_column[frame] = own, [sp[1] for sp in own]
 
     def point(name: str) -> tuple[float, float] | None:
         found = names.get(prefix + name)
@@ -139,25 +153,27 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
                    min(abs(x - f[0]), abs(x - f[1])))
 
     def between(start: tuple[float, float], end: tuple[float, float]
-                ) -> tuple[float, float, float, float] | None:
-        lo, hi = column(start[0])
-        near = [s for s in spans if lo - COLUMN_SLACK_PT <= s[0] <= hi + COLUMN_SLACK_PT]
+                ) -> tuple[tuple[float, float, float, float], str] | None:
+        """The block's box from its spans, and the text layer inside it."""
+        near, ys = by_column[column(start[0])]
         top, bottom = start[1] - ABOVE_PT, end[1] + BELOW_PT
-        found = _union([s[2] for s in near if top <= s[1] <= bottom])
+        first, last = bisect.bisect_left(ys, top), bisect.bisect_right(ys, bottom)
+        found = _union([sp[2] for sp in near[first:last]])
         if found is None:
             return None
         # A font's box is taller than its glyphs and may reach into the next line: the
         # block's box stops short of its neighbours' descenders above and ascenders below.
         x0, y0, x1, y1 = found
-        above = [(y, size) for _, y, _, size, _ in near if y < top]
-        below = [(y, size) for _, y, _, size, _ in near if y > bottom]
-        if above:
-            y, size = max(above)
+        if first > 0:
+            y, size = near[first - 1][1], near[first - 1][3]
             y0 = max(y0, y + DESCENT * size)
-        if below:
-            y, size = min(below)
+        if last < len(near):
+            y, size = near[last][1], near[last][3]
             y1 = min(y1, y - ASCENT * size)
-        return x0, y0, x1, y1
+        rect = (x0, y0, x1, y1)
+        # spans whose centre is in the box have their baseline at most a glyph below it
+        nearby = near[bisect.bisect_left(ys, y0 - 1):bisect.bisect_right(ys, y1 + TALLEST_PT)]
+        return rect, text_in(sorted(nearby, key=layer_order.__getitem__), rect)
 
     out: list[LayoutBlock] = []
     for (index, block), chunk in zip(blocks, chunks, strict=True):
@@ -170,10 +186,11 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
                 return Reject("lost-block", f"block {index} has no box on the page")
             rect = (start[0], top[1], end[0], bottom[1])
         else:
-            rect = between(start, end)
-            if rect is None:
+            found = between(start, end)
+            if found is None:
                 return Reject("lost-block", f"block {index}: no text between its marks")
-            problem = text_problem(text_in(spans, rect), block)
+            rect, inside = found
+            problem = text_problem(inside, block)
             if problem:
                 return Reject("layout-text", f"block {index}: {problem}")
         out.append(LayoutBlock(category_of(block), *(v * scale for v in rect), chunk))
@@ -181,8 +198,9 @@ def latex_layout(page: pymupdf.Page, number: int, names: dict[str, tuple[int, fl
         start, end = point(f"b{owner}f{n}s"), point(f"b{owner}f{n}e")
         if start is None or end is None:
             return Reject("split-block", f"a footnote of block {owner} is not on its page")
-        rect = between(start, end)
-        if rect is None:
+        found = between(start, end)
+        if found is None:
             return Reject("lost-block", f"a footnote of block {owner} has no text")
+        rect, _ = found
         out.append(LayoutBlock("footnote", *(v * scale for v in rect), markdown))
     return out

@@ -44,13 +44,13 @@ from PIL import Image, ImageDraw, ImageFont
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
 # 1100 px), plain paper and no title for music (the page is the paper).
 SUB_PARAMS: dict[str, dict[str, Any]] = {
-    "chart-mpl": {"widths": [480, 560, 640]},
-    "chart-echarts": {"widths": [480, 560, 640]},
+    "chart-mpl": {"widths": [440, 520, 600]},
+    "chart-echarts": {"widths": [440, 520, 600]},
     "music": {"paper_rate": 0.0, "title_rate": 0.0},
 }
 # An object is scaled down to its column, never below this (its text would be too small
 # to read), and to at most this share of the page's text height.
-MIN_SCALE = 0.4
+MIN_SCALE = 0.5
 TRIM_KEEP = 6  # pixels of an object's own background kept around its ink
 MAX_HEIGHT_SHARE = 0.45
 FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),

@@ -46,12 +46,15 @@ class MixedPages(Source):
     def item(self, seed: int, k: int) -> Item:
         rng = random.Random(seed)
         lang = "zh" if rng.random() < self.zh_share else "en"
+        columns = rng.choice([1, 1, 2])
+        # two narrower columns hold about twice the prose around the same objects
+        paras = (1, 2) if columns == 1 else (2, 4)
         prose = ChineseProse(rng) if lang == "zh" else EnglishProse(rng)
         blocks: list[dict[str, Any]] = [{"kind": "heading", "text": prose.title()}]
         weights = [OBJECTS[n] for n in self.objects]
         for n in range(rng.randint(2, 4)):
             blocks += [{"kind": "para", "text": prose.paragraph((2, 5))}
-                       for _ in range(rng.randint(1, 2))]
+                       for _ in range(rng.randint(*paras))]
             name = rng.choices(self.objects, weights)[0]
             sub = self._sources[name].item(object_seed(seed, n), k * 16 + n)
             # the number is the renderer's to give: only placed figures are counted
@@ -60,7 +63,8 @@ class MixedPages(Source):
                            "caption": prose.words(4, 10).capitalize()})
             if rng.random() < 0.3:
                 blocks.append({"kind": "heading", "text": prose.title()})
-        blocks += [{"kind": "para", "text": prose.paragraph((2, 5))} for _ in range(2)]
-        return Item(k=k, seed=seed, content={"lang": lang, "columns": rng.choice([1, 1, 2]),
+        blocks += [{"kind": "para", "text": prose.paragraph((2, 5))}
+                   for _ in range(2 * columns)]
+        return Item(k=k, seed=seed, content={"lang": lang, "columns": columns,
                                              "blocks": blocks},
                     meta={"source": "generated", "lang": lang})

@@ -235,7 +235,7 @@ class PdfPageRenderer(Renderer):
         if isinstance(on_page, Reject):
             return on_page
         first = footnotes_before(doc_item.content["blocks"], on_page[0])
-        layout = self._latex.layout(pdf[number], number, doc_item,
+        layout = self._latex.layout(pdf, number, doc_item,
                                     {**tex_style, "dpi": sample.meta["dpi"]}, on_page, first,
                                     sample.image)
         if isinstance(layout, Reject):
