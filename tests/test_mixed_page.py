@@ -69,9 +69,9 @@ def test_placed_objects_are_the_targets_objects(pages):
             assert object_markdown(p["renderer"], row["text"]) in fmt.target
             block = item.content["blocks"][p["block"]]
             assert (block["item"].k, block["item"].seed) == (p["k"], p["seed"])
-        # every object has its caption right after it
+        # every object has its caption right after it (a table may typeset its own)
         for n, row in enumerate(rows):
-            if row in objects:
+            if row in objects and not row["text"].startswith("\\caption*{"):
                 assert rows[n + 1]["category"] == "caption"
                 assert rows[n + 1]["bbox"][1] >= row["bbox"][3]
         assert_boxes_hold_their_own_ink(lay)

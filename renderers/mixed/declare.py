@@ -27,7 +27,8 @@ def _source(path: str | None, params: dict[str, Any]) -> Source:
 SPECS = [
     RendererSpec(
         "mixed-page", _source, ref(f"{_HERE}.page:MixedPageRenderer"),
-        batch_size=32,
+        # large batches: each object engine (TeX above all) starts once per batch
+        batch_size=128,
         readme=(
             ("generated pages of English or Chinese prose with 2-4 captioned objects drawn "
              "by the project's own renderers (formulas, tables, charts of both engines, "

@@ -245,13 +245,19 @@ class MixedPageRenderer(Renderer):
                           "height": step * len(lines), "markdown": markdown, "text": markdown,
                           "index": n}]
             height = sum(p["height"] for p in piece) + line * 0.6 * (len(piece) - 1)
-            if y + height > bottom:
+            # a heading keeps with the paragraph after it (or a few lines of what follows)
+            need = height
+            if kind == "heading":
+                after = item.content["blocks"][n + 1:n + 2]
+                need += (line * len(wrap(after[0]["text"], body, col_w, cjk))
+                         if after and after[0]["kind"] == "para" else 3 * line)
+            if y + need > bottom:
                 if col + 1 < cols and height <= bottom - m:
                     col, y = col + 1, float(m)
                 else:
                     break  # the page is full: this block and the rest go unplaced
             x = m + col * (col_w + gap)
-            if kind == "object":
+            if kind == "object" and len(piece) > 1:
                 numbers[block["label"]] += 1
             for p in piece:
                 left = x + (col_w - p["width"]) / 2 if "width" in p else x
@@ -281,14 +287,17 @@ class MixedPageRenderer(Renderer):
         if scale < 1.0:
             image = image.resize((max(1, round(image.width * scale)),
                                   max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+        placed = {"kind": "object", "renderer": block["renderer"], "item": block["item"],
+                  "image": image, "width": image.width, "height": image.height,
+                  "scale": round(scale, 4), "target": sample.target, "index": n,
+                  "markdown": object_markdown(block["renderer"], sample.target)}
+        if sample.target.startswith("\\caption*{"):
+            return [placed]  # a table that typesets its own caption needs no second one
         lines = wrap(caption, font, col_w, cjk)
         caption_box = {}
         if len(lines) == 1:  # a one-line caption is centred under its figure
             caption_box["width"] = font.getlength(lines[0])
-        return [{"kind": "object", "renderer": block["renderer"], "item": block["item"],
-                 "image": image, "width": image.width, "height": image.height,
-                 "scale": round(scale, 4), "target": sample.target, "index": n,
-                 "markdown": object_markdown(block["renderer"], sample.target)},
+        return [placed,
                 {"kind": "caption", "lines": lines, "font": font, "step": step,
                  "height": step * len(lines), "markdown": escape(caption),
                  "text": escape(caption), "index": n, **caption_box}]

@@ -47,13 +47,16 @@ class MixedPages(Source):
         rng = random.Random(seed)
         lang = "zh" if rng.random() < self.zh_share else "en"
         columns = rng.choice([1, 1, 2])
-        # two narrower columns hold about twice the prose around the same objects
-        paras = (1, 2) if columns == 1 else (2, 4)
+        # two narrower columns hold about twice the prose around the same objects, and a
+        # Chinese sentence is shorter than an English one
+        paras = {(1, "en"): (1, 2), (1, "zh"): (2, 3), (2, "en"): (2, 4),
+                 (2, "zh"): (3, 6)}[(columns, lang)]
         prose = ChineseProse(rng) if lang == "zh" else EnglishProse(rng)
+        sentences = (4, 8) if lang == "zh" else (2, 5)
         blocks: list[dict[str, Any]] = [{"kind": "heading", "text": prose.title()}]
         weights = [OBJECTS[n] for n in self.objects]
         for n in range(rng.randint(2, 4)):
-            blocks += [{"kind": "para", "text": prose.paragraph((2, 5))}
+            blocks += [{"kind": "para", "text": prose.paragraph(sentences)}
                        for _ in range(rng.randint(*paras))]
             name = rng.choices(self.objects, weights)[0]
             sub = self._sources[name].item(object_seed(seed, n), k * 16 + n)
@@ -63,7 +66,7 @@ class MixedPages(Source):
                            "caption": prose.words(4, 10).capitalize()})
             if rng.random() < 0.3:
                 blocks.append({"kind": "heading", "text": prose.title()})
-        blocks += [{"kind": "para", "text": prose.paragraph((2, 5))}
+        blocks += [{"kind": "para", "text": prose.paragraph(sentences)}
                    for _ in range(2 * columns)]
         return Item(k=k, seed=seed, content={"lang": lang, "columns": columns,
                                              "blocks": blocks},
