@@ -47,6 +47,15 @@ def test_object_formats_and_wrapping():
     lines = wrap(text, font, 200, cjk=False)
     assert len(lines) > 3 and all(font.getlength(line) <= 200 for line in lines)
     assert " ".join(lines) == text.strip()
+    from ocr2synth.renderers.mixed.page import NO_LINE_START, load_font
+
+    cjk_font = load_font("Noto Sans CJK SC", 16)
+    chinese = "总的来说，可靠的经济控制了基本的文化。同时，准确的系统扩展了基本的环境。" * 6
+    for width in (150, 181, 203, 240):
+        lines = wrap(chinese, cjk_font, width, cjk=True)
+        assert "".join(lines) == chinese
+        assert all(cjk_font.getlength(line) <= width for line in lines)
+        assert not any(line[0] in NO_LINE_START for line in lines)
 
 
 @pytest.mark.engine

@@ -59,6 +59,8 @@ FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
          "zh": [("Noto Serif CJK SC", "Noto Serif CJK SC:bold"),
                 ("Noto Sans CJK SC", "Noto Sans CJK SC:bold")]}
 INK = (20, 20, 20)
+# Chinese punctuation that may not open a line (kinsoku)
+NO_LINE_START = set("，。、；：！？）」』】》”’…")
 
 
 @lru_cache(maxsize=32)
@@ -73,26 +75,71 @@ def font_file(pattern: str) -> tuple[str, int]:
 @lru_cache(maxsize=64)
 def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
     path, index = font_file(pattern)
-    return ImageFont.truetype(path, size, index=index)
+    # basic layout (FreeType kerning, no shaping) is enough for Latin and Chinese prose,
+    # and several times cheaper per line than raqm
+    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
     """Greedy line breaking at spaces (at any character for Chinese); a word longer than
-    the line is left whole on its own line (and the page then rejects as too wide)."""
+    the line is left whole on its own line (the page then drops the block as overfull).
+    Lines are built from each token's measured width (cached per font) and each finished
+    line is measured once more whole, so kerning can never push one past `width`."""
     tokens = list(text) if cjk else text.split()
     joiner = "" if cjk else " "
+    gap = 0.0 if cjk else _width(font, " ")
     lines: list[str] = []
-    line = ""
+    line: list[str] = []
+    used = 0.0
     for token in tokens:
-        trial = f"{line}{joiner}{token}" if line else token
-        if line and font.getlength(trial) > width:
-            lines.append(line)
-            line = token.lstrip() if cjk else token
+        size = _width(font, token)
+        if line and used + gap + size > width:
+            carried: list[str] = []
+            if cjk and token in NO_LINE_START and len(line) > 1:
+                carried = [line.pop()]  # a comma never starts a line: its word comes along
+            lines.append(joiner.join(line))
+            line = [*carried, token]
+            used = sum(_width(font, t) for t in line)
         else:
-            line = trial
+            used += (gap if line else 0.0) + size
+            line.append(token)
     if line:
-        lines.append(line)
-    return lines
+        lines.append(joiner.join(line))
+    out: list[str] = []
+    for text_line in lines:
+        out += _exact(text_line, font, width, cjk)
+    return out
+
+
+def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
+    """A line measured whole; in the rare case kerning made it too wide, broken again
+    token by token with whole measurements."""
+    if font.getlength(line) <= width:
+        return [line]
+    tokens = list(line) if cjk else line.split()
+    joiner = "" if cjk else " "
+    out, current = [], ""
+    for token in tokens:
+        trial = f"{current}{joiner}{token}" if current else token
+        if current and font.getlength(trial) > width:
+            out.append(current)
+            current = token
+        else:
+            current = trial
+    return out + ([current] if current else [])
+
+
+_WIDTHS: dict[tuple[int, str], float] = {}
+
+
+def _width(font: ImageFont.FreeTypeFont, token: str) -> float:
+    key = (id(font), token)  # fonts live in load_font's cache for the process
+    found = _WIDTHS.get(key)
+    if found is None:
+        if len(_WIDTHS) > 200_000:
+            _WIDTHS.clear()
+        found = _WIDTHS[key] = font.getlength(token)
+    return found
 
 
 def object_markdown(renderer: str, target: str) -> str:
