@@ -42,8 +42,12 @@ from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
 from PIL import Image, ImageDraw, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
-# 1100 px), plain paper and no title for music (the page is the paper).
+# 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
+# the TeX objects: each font is a TeX run per batch, and a page's objects are few.
 SUB_PARAMS: dict[str, dict[str, Any]] = {
+    "latex-formula": {"fonts": ["computer-modern", "times"]},
+    "latex-table": {"fonts": ["computer-modern", "times"]},
+    "tikz": {"fonts": ["computer-modern", "times"]},
     "chart-mpl": {"widths": [440, 520, 600]},
     "chart-echarts": {"widths": [440, 520, 600]},
     "music": {"paper_rate": 0.0, "title_rate": 0.0},
@@ -223,10 +227,13 @@ class MixedPageRenderer(Renderer):
         if not any(p["kind"] == "object" for p in placed):
             return Reject("no-object", f"no object fits the page ({dropped})")
         image = self.draw(style, placed)
+        if all(p["gray"] for p in placed if p["kind"] == "object"):
+            image = image.convert("L")  # black on white: a third of the bytes to encode
         for p in placed:
             if p["kind"] == "object":
                 x0, y0, x1, y1 = p["box"]
-                if image.crop((x0, y0, x1, y1)).tobytes() != p["image"].tobytes():
+                want = p["image"].convert("L") if image.mode == "L" else p["image"]
+                if image.crop((x0, y0, x1, y1)).tobytes() != want.tobytes():
                     return Reject("not-drawn", f"object {p['index']} is not on the page")
         meta = {**item.meta, **style, "dropped": dropped,
                 "objects": [{"renderer": p["renderer"], "k": p["item"].k,
@@ -320,6 +327,7 @@ class MixedPageRenderer(Renderer):
                 col_w: float, text_h: float, font: ImageFont.FreeTypeFont, step: int,
                 cjk: bool) -> list[dict[str, Any]] | str:
         """An object and its caption, scaled to the column; or why it cannot be placed."""
+        gray = sample.image.mode in ("L", "1")
         image = sample.image.convert("RGB")
         # the white its renderer left around it would part it from its caption
         ink = ink_bbox(image)
@@ -337,7 +345,7 @@ class MixedPageRenderer(Renderer):
         placed = {"kind": "object", "renderer": block["renderer"], "item": block["item"],
                   "image": image, "width": image.width, "height": image.height,
                   "scale": round(scale, 4), "target": sample.target, "index": n,
-                  "markdown": object_markdown(block["renderer"], sample.target)}
+                  "gray": gray, "markdown": object_markdown(block["renderer"], sample.target)}
         if sample.target.startswith("\\caption*{"):
             return [placed]  # a table that typesets its own caption needs no second one
         lines = wrap(caption, font, col_w, cjk)
