@@ -124,3 +124,15 @@ def test_same_seed_draws_the_same_chart_in_every_form(renderer_name):
         assert h.meta["target"] == "html" and "target" not in d.meta
         kept += 1
     assert kept >= 2
+
+
+@pytest.mark.engine
+def test_bench_times_every_target_form():
+    from ocr2synth.pipelines.tools.bench import target_costs
+
+    text = target_costs("chart-mpl", 4, 1)
+    for form in ("dict", "html", "markdown"):
+        assert f"target={form}: " in text
+    assert "cost per sample 1.00x target=dict" in text and "naive (render again" in text
+    with pytest.raises(ValueError, match="no target"):
+        target_costs("molecule", 2, 1)
