@@ -13,7 +13,7 @@ DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
 	poppler-utils chromium chromium-headless-shell fonts-noto-cjk fonts-dejavu-core coreutils \
 	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp \
-	wordnet-base
+	wordnet-base fontconfig
 
 
 R ?= latex-formula

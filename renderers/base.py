@@ -18,6 +18,18 @@ PROMPT_OCR = "OCR: "
 PROMPT_FORMAT = "OCR with format: "
 PROMPT_MULTI_CROP = "OCR with format upon the patch reference: "
 PROMPT_MULTI_PAGE = "OCR with format across multi pages: "
+# The layout target's prompt (`--param target=layout`; renderers/layout.py holds the
+# format). It follows dots.ocr's `prompt_layout_all_en` in shape, in our own words: that
+# convention asks for exactly this target (a JSON list in reading order of bbox, category
+# and text, each text in its block's own format) and is the one public layout prompt that
+# open document models since GOT are run with; boxes here are on GOT's 0-1000 scale and the
+# categories are DocLayNet's names plus GOT's OCR-2.0 objects.
+PROMPT_LAYOUT = (
+    "Give the layout of this page as a JSON list in reading order, one object per block: "
+    '"category" (one of title, section-header, text, list-item, caption, footnote, '
+    "page-header, page-footer, formula, table, picture, chart, molecule, music, geometry), "
+    '"bbox" [x1, y1, x2, y2] on a 0-1000 scale, and "text": markdown for prose, LaTeX for '
+    "formulas and tables, SMILES, **kern, TikZ or the chart's table for objects. ")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ocr2synth.renderers.params import Param
 # The reasons every renderer may give whatever it declares: the worker's own checks.
 COMMON_REJECTS = ("empty-target", "bad-size", "blank", "render-error", "source-error",
                   "poison")
-TARGET_KINDS = ("math", "markdown", "json", "kern", "smiles", "code", "text")
+TARGET_KINDS = ("math", "markdown", "json", "kern", "smiles", "code", "text", "layout")
 
 
 # The README's renderer tables, by the number of cells a spec's `readme` row has.

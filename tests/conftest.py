@@ -25,6 +25,7 @@ ENGINE_MODULES = {
 SLOW_MODULES = {
     "test_bench", "test_cluster", "test_faults", "test_golden", "test_markdown_page",
     "test_pdf_page", "test_pipeline", "test_preview", "test_tasks", "test_trainer",
+    "test_page_layout", "test_mixed_page",
     "test_trainer_eval", "test_trainer_parallel", "test_trainer_starts", "test_trainer_proof",
     "test_trainer_gpu_check", "test_trainer_speed", "test_wheel", "test_export",
 }

@@ -159,6 +159,51 @@ def run_bench(renderer: str, count: int, naive_count: int, repeats: int, memory:
     return "\n".join(lines)
 
 
+def target_costs(renderer: str, count: int, repeats: int) -> str:
+    """What each `target` form costs: the same items rendered with every form the renderer
+    declares (format/layout for pages; dict/html/markdown for charts), end to end on one
+    warm core, the forms interleaved in each repeat so that a loaded machine slows them
+    alike; rates and their ratio against the default form (the naive way to a second
+    target: rendering the page again for it)."""
+    spec = get_spec(renderer)
+    param = spec.param("target")
+    if param is None:
+        raise ValueError(f"{renderer} declares no target parameter")
+    forms = [param.default, *(f for f in param.allowed() if f != param.default)]
+
+    def shard(form: str, n: int) -> ShardSpec:
+        return ShardSpec(0, 0, renderer, renderer, {**spec.bench_params, "target": form},
+                         None, 0, n)
+
+    rates: dict[str, list[float]] = {form: [] for form in forms}
+    rejects: dict[str, int] = dict.fromkeys(forms, 0)
+    worker = RenderWorker(ImageSettings(), timeout_s=30)
+    try:
+        for form in forms:  # each form's engine warm, outside the timed part
+            worker.render_chunk(ChunkSpec(shard(form, 8), 0, 8, BENCH_SEED + 1))
+        for _ in range(repeats):
+            for form in forms:
+                elapsed, _, dropped = _timed_shard(worker, shard(form, count), spec.batch_size)
+                rates[form].append(count / elapsed)
+                rejects[form] = dropped
+    finally:
+        worker.close()
+    base = statistics.median(rates[forms[0]])
+    lines = [f"renderer: {renderer}, {count} samples per run, median of {repeats} "
+             "(forms interleaved)"]
+    for form in forms:
+        rate = statistics.median(rates[form])
+        lines.append(f"target={form}: {rate:,.2f} samples/s "
+                     f"({', '.join(f'{r:.2f}' for r in rates[form])}; {rejects[form]} "
+                     f"rejects); cost per sample {base / rate:.2f}x target={forms[0]}")
+    if len(forms) > 1:
+        second = statistics.median(rates[forms[1]])
+        both = 1 / (1 / base + 1 / second)
+        lines.append(f"naive (render again for target={forms[1]}, both targets): "
+                     f"{both:,.2f} samples/s")
+    return "\n".join(lines)
+
+
 def browser_memory(count: int) -> str:
     """Memory of one warm markdown-page browser over `count` pages (no restart): resident
     and unique set sizes of its Chromium processes after the first pages, at each quarter

@@ -125,6 +125,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--browser-memory", type=int, metavar="PAGES",
                        help="markdown-page: a browser's memory after its first pages and "
                             "after PAGES pages")
+    bench.add_argument("--targets", action="store_true",
+                       help="with --renderer: the same items with each of its target forms "
+                            "(format/layout, dict/html/markdown), costs against the default")
     bench.add_argument("--trainer", action="store_true",
                        help="measure the trainer instead: loader, step rate, tokens/s, MFU")
     bench.add_argument("--data", help="dataset folder (with --trainer)")
@@ -316,8 +319,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(text)
         print(f"\nwritten to {args.out}")
         return 0
-    from ocr2synth.pipelines.tools.bench import browser_memory, run_bench
+    from ocr2synth.pipelines.tools.bench import browser_memory, run_bench, target_costs
 
+    if args.targets:
+        print(target_costs(args.renderer, args.count, args.repeats))
+        return 0
     if args.browser_memory:
         print(browser_memory(args.browser_memory))
         return 0

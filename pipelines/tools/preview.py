@@ -34,6 +34,12 @@ MATHPIX_BUNDLE = "mathpix-markdown-it/es5/bundle.js"
 DETAIL_CHUNK = 64  # samples per detail script
 THUMB_PX = 240
 _LIGHT_COLUMNS = ["renderer", "task"]
+# One colour per layout category, readable on white (an unknown one is drawn dark blue).
+LAYOUT_COLOUR = {"title": (170, 0, 0), "section-header": (200, 60, 0), "text": (0, 90, 200),
+                 "list-item": (0, 130, 130), "caption": (120, 0, 160),
+                 "footnote": (100, 100, 100), "formula": (0, 140, 0), "table": (160, 100, 0),
+                 "picture": (200, 0, 120), "chart": (90, 60, 200), "molecule": (0, 120, 60),
+                 "music": (140, 40, 90), "geometry": (40, 80, 40)}
 _COLUMNS = ["id", "image", "images", "prompt", "target", "task", "renderer", "width",
             "height", "meta"]
 
@@ -99,6 +105,33 @@ class _Drawings:
         rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
         drawer.FinishDrawing()
         return drawer.GetDrawingText(), "drawn back from the target by RDKit"
+
+    @staticmethod
+    def layout(data: bytes, target: str) -> tuple[bytes | None, str]:
+        """The page with its layout target's boxes drawn over it, each labelled with its
+        number in reading order and its category (PNG bytes)."""
+        from PIL import ImageDraw
+
+        try:
+            rows = json.loads(target)
+            boxes = [(r["category"], [float(v) for v in r["bbox"]]) for r in rows]
+        except (ValueError, KeyError, TypeError):
+            return None, "the layout target is not a JSON list of blocks"
+        with Image.open(io.BytesIO(data)) as page:
+            image = page.convert("RGB")
+        draw = ImageDraw.Draw(image)
+        w, h = image.size
+        for n, (category, (x0, y0, x1, y1)) in enumerate(boxes):
+            colour = LAYOUT_COLOUR.get(category, (60, 60, 160))
+            box = (x0 * w / 1000, y0 * h / 1000, x1 * w / 1000, y1 * h / 1000)
+            draw.rectangle(box, outline=colour, width=2)
+            label = f"{n} {category}"
+            at = (box[0], max(0.0, box[1] - 11))
+            draw.rectangle(draw.textbbox(at, label), fill=colour)
+            draw.text(at, label, fill=(255, 255, 255))
+        out = io.BytesIO()
+        image.save(out, "PNG", compress_level=1)
+        return out.getvalue(), "the layout target's boxes drawn over the image"
 
     def close(self) -> None:
         if self._verovio is not None:
@@ -232,6 +265,11 @@ def _sample_files(files: Path, n: int, row: dict[str, Any],
         if svg is not None:
             drawing = f"render/{stem}.svg"
             (files / drawing).write_text(svg, encoding="utf-8")
+    elif kind == "layout" and source is not None:
+        png, note = drawings.layout(source["bytes"], target)
+        if png is not None:
+            drawing = f"render/{stem}.png"
+            (files / drawing).write_bytes(png)
     entry = {
         "id": row["id"], "renderer": row["renderer"], "task": row["task"],
         "prompt": row["prompt"], "excerpt": target[:160], "thumb": thumb,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.page_targets import target_param
 from ocr2synth.renderers.params import choice, flag, integer, mapping, number, numbers, text
 from ocr2synth.renderers.specs import RendererSpec, ref
 
@@ -41,6 +42,8 @@ def _markdown_source(path: str | None, params: dict[str, Any]) -> Source:
 
 def _kind(task: str, target: str, meta: dict[str, Any]) -> str:
     # formula mode: a formula typeset by MathJax, its target the LaTeX
+    if task == "layout":
+        return "layout"
     return "math" if meta.get("engine") == "mathjax" else "markdown"
 
 
@@ -90,15 +93,20 @@ SPECS = [
             integer("pages", 4, "pages per generated document", 1),
             integer("page_chars", 3000, "characters per page when estimating a --source "
                     "file's pages", 1),
+            target_param(),
         ),
         target_kind=_kind,
         naive=ref(f"{_HERE}.baseline:naive_markdown_page"),
         got_mix={2: 1_000_000},
-        demo=({"count": 8},),
+        demo=({"count": 8},
+              {"name": "markdown-page-layout", "count": 4, "params": {"target": "layout"}}),
         rejects=("bad-content", "document-ended", "empty", "mathjax-error", "no-math",
                  "nothing-fits", "raw-math", "too-large", "browser-crash", "timeout",
-                 "too-long", "bad-encoding", "unreadable", "screenshot"),
+                 "too-long", "bad-encoding", "unreadable", "screenshot", "layout-ink",
+                 "split-block"),
         pair_proof="every block that does not fit whole is removed from the DOM before the "
-        "capture, so the target is the markdown of exactly what the page shows",
+        "capture, so the target is the markdown of exactly what the page shows. Layout: "
+        "each block's box is its element's client rects, tightened to its ink; no two "
+        "boxes may share ink",
     ),
 ]

@@ -13,6 +13,7 @@ same browser, for a second formula engine.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import weakref
 from collections import OrderedDict
@@ -21,14 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocr2synth.renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.base import (
+    PROMPT_FORMAT,
+    PROMPT_LAYOUT,
+    Box,
+    Item,
+    Reject,
+    Renderer,
+    Sample,
+)
 from ocr2synth.renderers.browser.engine import Browser, BrowserCrash, asset
 from ocr2synth.renderers.faults import make_scratch_dir, remove_orphans
 from ocr2synth.renderers.imaging import crop_to_ink, is_blank
+from ocr2synth.renderers.layout import LayoutBlock, layout_target
 from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
 from PIL import Image
 
 _TMP_PREFIX = "ocr2synth-browser-"
+_LIST_MARK = re.compile(r"(?:[-*+]|\d+[.)])\s")
 FONTS = {
     "en": ["'Latin Modern Roman', serif", "'DejaVu Serif', serif", "'DejaVu Sans', sans-serif",
            "'Bitstream Charter', serif", "'GFS Baskerville', serif"],
@@ -46,6 +57,36 @@ def page_html(folder: Path) -> Path:
     path = folder / "page.html"
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def block_category(block: dict[str, Any]) -> str:
+    """A block's layout category, from its kind (and, for a heading, its level; for a
+    paragraph of a user's file, a list marker that opens it)."""
+    kind, md = block["kind"], block["md"]
+    if kind == "heading":
+        return "title" if md.startswith("# ") else "section-header"
+    if kind == "para" and _LIST_MARK.match(md):
+        return "list-item"
+    return {"item": "list-item", "display": "formula", "table": "table",
+            "mdtable": "table"}.get(kind, "text")
+
+
+def _corners(box: dict[str, float] | None) -> tuple[float, float, float, float]:
+    # a block the DOM gave no rectangle: an empty box, which the ink check rejects
+    return (box["x0"], box["y0"], box["x1"], box["y1"]) if box else (0.0, 0.0, 0.0, 0.0)
+
+
+def _split_block(style: dict[str, Any], measured: list[dict[str, Any]]) -> int | None:
+    """The first block whose box is wider than a column: one broken across two columns,
+    which no single box can hold."""
+    if style["columns"] < 2:
+        return None
+    _, right, _, left = style["padding"]
+    column = (style["width"] - left - right - style["gap"]) / 2
+    for n, m in enumerate(measured):
+        if m["box"] and m["box"]["x1"] - m["box"]["x0"] > column + 1:
+            return n
+    return None
 
 
 def target_markdown(blocks: list[dict[str, Any]], notes: list[dict[str, Any]]) -> str:
@@ -106,6 +147,7 @@ class MarkdownPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [1, 1, 2])]
         self.fonts = dict(FONTS, **params.get("fonts", {}))
         self.keep_text = bool(params.get("page_text", False))
+        self.target = str(params.get("target", "format"))  # or "layout"
         # pages laid out side by side and taken in one capture
         self.per_capture = min(2, max(1, int(params.get("per_capture", 2))))
         # markdown characters handed to a page at first (more when they all fit); by
@@ -224,6 +266,8 @@ class MarkdownPageRenderer(Renderer):
             result = self.browser.call("ocrPage", {
                 **style, "measure": measure, "pageText": self.keep_text, "slot": slot,
                 "left": left, "joint": bool(content.get("blocks_standalone")),
+                # a layout target boxes each block once: no block may break across columns
+                "whole": self.target == "layout",
                 "blocks": [{"md": b.get("view", b["md"]), "kind": b["kind"]}
                            for b in blocks[start:end]],
                 "notes": [{"owner": notes[j]["owner"] - start,
@@ -314,6 +358,20 @@ class MarkdownPageRenderer(Renderer):
                 "paragraph_boxes": len(para)}
         if self.keep_text:  # the DOM's text of the shown blocks, for checks
             meta["page_text"] = [m["text"] for m in result["blocks"] + result["notes"]]
+        if self.target == "layout":
+            split = _split_block(style, result["blocks"])
+            if split is not None:
+                return Reject("split-block", f"block {fit.shown[split]} runs over a column "
+                              "break (Chromium may break a block the page asks to keep whole)")
+            layout, problem = layout_target(
+                [LayoutBlock(block_category(block), *_corners(m["box"]), block["md"])
+                 for block, m in zip(visible, result["blocks"], strict=True)]
+                + [LayoutBlock("footnote", *_corners(m["box"]), f"[^{note['n']}]: {note['md']}")
+                   for note, m in zip(shown_notes, result["notes"], strict=True)], image)
+            if problem:
+                return Reject("layout-ink", problem)
+            return Sample(image=image, target=layout, prompt=PROMPT_LAYOUT, task="layout",
+                          boxes=para + lines, meta={**meta, "target": "layout"})
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
                       boxes=para + lines, meta=meta)
 

@@ -22,7 +22,10 @@ CHART_TARGET_NOTE = (
     "drawn; x_title names the category axis (on the left for horizontal bars); stacked "
     "bars hold segment values. Pie/donut: one series named by the caption under the pie, "
     "{slice: value}, x_title and y_title \"\". Scatter: {group: {x: y}}. Radar: "
-    "{series: {indicator: value}}, x_title and y_title \"\""
+    "{series: {indicator: value}}, x_title and y_title \"\". With target=html or "
+    "target=markdown: the same values as one table (renderers/chart/targets.py): a header "
+    "row of x_title (\"\" for pie and radar) and the series, one row per category, the "
+    "same printed numbers, an empty cell for a missing point; no title or source"
 )
 CHART_REJECTS = ("bad-content", "label-too-long", "values-too-small", "no-numeric-series",
                  "empty-series", "missing-glyph", "overlap", "clipped", "not-drawn",
@@ -33,6 +36,9 @@ CHART_PARAMS = (
     number("labels", 0.4, "probability of data labels", 0, 1),
     number("vega", 0.25, "share of built-in items that chart real vega_datasets tables", 0,
            1),
+    choice("target", "dict", "the target's form: the OneChart dict, or the chart's values as "
+           "an HTML <table> (as DeepSeek-OCR writes chart targets) or a markdown table",
+           ("dict", "html", "markdown")),
 )
 
 
@@ -73,12 +79,14 @@ SPECS = [
             integer("dpi", 100, "figure dpi", 36, 600),
             *CHART_PARAMS,
         ),
-        target_kind="json",
+        target_kind=ref(f"{_HERE}.targets:target_kind"),
         naive=ref(f"{_HERE}.baseline:naive_chart_mpl"),
         floor=Floor("Matplotlib building and drawing the same charts, nothing else",
                     ref(f"{_HERE}.baseline:floor_chart_mpl"), warm=8),
         got_mix={2: 1_000_000},
-        demo=({"count": 16},),
+        demo=({"count": 16},
+              {"name": "chart-mpl-html", "count": 4, "params": {"target": "html"}},
+              {"name": "chart-mpl-markdown", "count": 4, "params": {"target": "markdown"}}),
         rejects=(*CHART_REJECTS, "rtl-text"),
         pair_proof="the artists are read back (bar heights, line data, wedges, offsets, "
         "ticks, legend) and must equal the target; text boxes must not overlap or clip",
@@ -102,10 +110,12 @@ SPECS = [
             *CHART_PARAMS,
             *BROWSER_PARAMS,
         ),
-        target_kind="json",
+        target_kind=ref(f"{_HERE}.targets:target_kind"),
         naive=fresh_renderer_per_sample("chart-echarts"),
         got_mix={2: 1_000_000},
-        demo=({"count": 16},),
+        demo=({"count": 16},
+              {"name": "chart-echarts-html", "count": 4, "params": {"target": "html"}},
+              {"name": "chart-echarts-markdown", "count": 4, "params": {"target": "markdown"}}),
         rejects=(*CHART_REJECTS, "browser-crash"),
         pair_proof="chart.getOption() after setOption and every painted text are read "
         "back from the page and must equal the target",

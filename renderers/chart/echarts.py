@@ -24,7 +24,6 @@ from ocr2synth.renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
     boxes_clash,
-    canonical_target,
     fmt,
     layout_attempts,
     mismatch,
@@ -32,6 +31,7 @@ from ocr2synth.renderers.chart.spec import (
     unwrap_label,
     wrap_label,
 )
+from ocr2synth.renderers.chart.targets import target_or_reject
 from ocr2synth.renderers.imaging import is_blank
 from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
 from PIL import Image
@@ -75,6 +75,9 @@ class EchartsChartRenderer(Renderer):
         self.themes = [t for t in params.get("themes", available) if t in available]
         self.widths = [int(w) for w in params.get("widths", [640, 720, 800, 900, 1024])]
         self.label_p = float(params.get("labels", 0.4))
+        self.target_form = str(params.get("target", "dict"))  # targets.TARGETS
+        # named in meta only when not the default, so dict rows keep their bytes
+        self.target_meta = {} if self.target_form == "dict" else {"target": self.target_form}
         self.engine = str(params.get("engine", "canvas"))  # or "svg"
         self._warmed = -1  # the browser start whose fonts are loaded
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-chart-")
@@ -148,6 +151,9 @@ class EchartsChartRenderer(Renderer):
         spec = spec_of(item.content)
         if isinstance(spec, Reject):
             return spec
+        target = target_or_reject(spec, self.target_form)
+        if isinstance(target, Reject):
+            return target
         style = self.style(item, spec)
         self.browser.page  # noqa: B018 - (re)starts the browser where needed
         if self._warmed != self.browser.stats.starts:
@@ -184,9 +190,10 @@ class EchartsChartRenderer(Renderer):
         image = Image.open(io.BytesIO(png)).convert("RGB")
         if is_blank(image):
             return Reject("blank", "the chart rendered blank")
-        return Sample(image=image, target=canonical_target(spec), prompt=PROMPT_FORMAT,
+        return Sample(image=image, target=target, prompt=PROMPT_FORMAT,
                       task="format", meta={**look, **item.meta, "engine": "echarts",
-                                           "echarts_renderer": self.engine})
+                                           "echarts_renderer": self.engine,
+                                           **self.target_meta})
 
     # -- read-back --------------------------------------------------------------------------
     @staticmethod

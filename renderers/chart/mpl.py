@@ -30,7 +30,6 @@ from ocr2synth.renderers.chart.spec import (
     SOURCE_PREFIX,
     ChartSpec,
     boxes_clash,
-    canonical_target,
     fmt,
     layout_attempts,
     mismatch,
@@ -38,6 +37,7 @@ from ocr2synth.renderers.chart.spec import (
     unwrap_label,
     wrap_label,
 )
+from ocr2synth.renderers.chart.targets import target_or_reject
 from ocr2synth.renderers.imaging import is_blank
 from PIL import Image
 
@@ -66,6 +66,9 @@ class MplChartRenderer(Renderer):
         self.widths = [int(w) for w in params.get("widths", [640, 720, 800, 900, 1024])]
         self.dpi = int(params.get("dpi", 100))
         self.label_p = float(params.get("labels", 0.4))
+        self.target_form = str(params.get("target", "dict"))  # targets.TARGETS
+        # named in meta only when not the default, so dict rows keep their bytes
+        self.target_meta = {} if self.target_form == "dict" else {"target": self.target_form}
         known = {f.name for f in fontManager.ttflist}
         self.fonts = {lang: [f for f in names if f in known] or ["DejaVu Sans"]
                       for lang, names in FONTS.items()}
@@ -116,6 +119,9 @@ class MplChartRenderer(Renderer):
         spec = spec_of(item.content)
         if isinstance(spec, Reject):
             return spec
+        target = target_or_reject(spec, self.target_form)
+        if isinstance(target, Reject):
+            return target
         if spec.has_rtl():
             # Matplotlib lays text out left to right without shaping: Arabic or Hebrew
             # would be drawn reversed and unjoined
@@ -138,9 +144,10 @@ class MplChartRenderer(Renderer):
         image = self.image()
         if is_blank(image):
             return Reject("blank", "the chart rendered blank")
-        return Sample(image=image, target=canonical_target(spec), prompt=PROMPT_FORMAT,
+        return Sample(image=image, target=target, prompt=PROMPT_FORMAT,
                       task="format", meta={**style, **attempt, **item.meta,
-                                           "engine": "matplotlib"})
+                                           "engine": "matplotlib",
+                                           **self.target_meta})
 
     def _missing_glyph(self, spec: ChartSpec, fonts: list[str]) -> str:
         """A character that none of `fonts` can draw."""

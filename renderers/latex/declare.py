@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.page_targets import kind_by_task, target_param
 from ocr2synth.renderers.params import choice, flag, integer, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
 
@@ -152,12 +153,18 @@ SPECS = [
             flag("probe_math", False, "colour math imperceptibly, so tests tell it from "
                  "prose"),
             ZH,
+            target_param(),
         ),
-        target_kind="markdown",
+        target_kind=kind_by_task("markdown"),
         naive=ref(f"{_HERE}.baselines:naive_latex_page"),
-        demo=({"count": 8},),
-        rejects=(*TEX_REJECTS, "lost-block", "split-block", "blank"),
+        demo=({"count": 8},
+              {"name": "latex-page-layout", "count": 4, "params": {"target": "layout"}}),
+        rejects=(*TEX_REJECTS, "lost-block", "split-block", "blank", "layout-text",
+                 "layout-ink"),
         pair_proof="named PDF destinations at each block's start and end say which blocks "
-        "the page shows; the target is exactly those blocks",
+        "the page shows; the target is exactly those blocks. Layout: each block's box is "
+        "the text layer between its marks (displays and tables: marks at their box's "
+        "corners), tightened to its ink; no two boxes may share ink, and the text layer "
+        "in a text block's box must be the source's prose",
     ),
 ]

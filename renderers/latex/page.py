@@ -13,11 +13,22 @@ import re
 from typing import Any
 
 import pymupdf
-from ocr2synth.renderers.base import PROMPT_FORMAT, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.base import (
+    PROMPT_FORMAT,
+    PROMPT_LAYOUT,
+    Box,
+    Item,
+    Reject,
+    Renderer,
+    Sample,
+)
 from ocr2synth.renderers.latex.batching import Style, chosen_names, render_grouped
 from ocr2synth.renderers.latex.engine import TexEngine
 from ocr2synth.renderers.latex.formula import lint_formula
+from ocr2synth.renderers.latex.page_layout import dest_points, latex_layout
+from ocr2synth.renderers.latex.page_markdown import page_chunks, page_markdown
 from ocr2synth.renderers.latex.table import lint_table
+from ocr2synth.renderers.layout import layout_target
 from ocr2synth.renderers.templates import render_template
 from PIL import Image
 
@@ -35,11 +46,11 @@ PAGE_FONTS: dict[str, str] = {
     "computer-modern": "cmr", "latin-modern": "lmr", "times": "ptm", "palatino": "ppl",
     "bookman": "pbk", "sans": "phv",
 }
-# Headings: (LaTeX before, after) and the markdown prefix of the target.
+# Headings: LaTeX before and after (the target's markdown: renderers/latex/page_markdown.py).
 HEADINGS = {
-    1: ("{\\centering\\LARGE\\bfseries ", "\\par}\\vspace{1.2ex}", "# "),
-    2: ("\\section*{", "}", "## "),
-    3: ("\\subsection*{", "}", "### "),
+    1: ("{\\centering\\LARGE\\bfseries ", "\\par}\\vspace{1.2ex}"),
+    2: ("\\section*{", "}"),
+    3: ("\\subsection*{", "}"),
 }
 MAX_BLOCKS = 400
 _CELL_MATH = re.compile(r"(?<!\\)\$([^$]*)\$")
@@ -98,6 +109,7 @@ class LatexPageRenderer(Renderer):
         self.fonts = chosen_names("latex-page", "fonts", params, PAGE_FONTS)
         self.dpi = tuple(params.get("dpi", [96, 144]))
         self.probe_math = bool(params.get("probe_math", False))
+        self.target = str(params.get("target", "format"))  # or "layout"
         self.engine = TexEngine(timeout_s)
 
     def close(self) -> None:
@@ -149,14 +161,28 @@ class LatexPageRenderer(Renderer):
             math = f"\\textcolor[rgb]{{{r},{g},{b}}}{{{math}}}"
         return math
 
-    def inline(self, parts: list[list[str]], footnotes: list[str]) -> str:
+    def edges(self, item: Item, index: int) -> str:
+        """Destinations at the top and bottom of box 0 (a display or a table), for the
+        layout target; zero-width boxes no taller than box 0, so the page is unchanged."""
+        if self.target != "layout":
+            return ""
+        top, bottom = self.dest(item, index, "t"), self.dest(item, index, "b")
+        return f"\\rlap{{\\raisebox{{\\ht0}}{{{top}}}}}\\rlap{{\\raisebox{{-\\dp0}}{{{bottom}}}}}"
+
+    def inline(self, parts: list[list[str]], footnotes: list[str],
+               note_dests: tuple[Item, int] | None = None) -> str:
         out = []
         for kind, text in parts:
             if kind == "m":
                 out.append(self.math(text, display=False))
             elif kind == "f":
                 footnotes.append(text)
-                out.append(f"\\footnote{{{escape(text)}}}")
+                marks = ("", "")
+                if note_dests is not None and self.target == "layout":
+                    item, index = note_dests  # the note's own start and end, for its box
+                    n = len(footnotes) - 1
+                    marks = (self.dest(item, index, f"f{n}s"), self.dest(item, index, f"f{n}e"))
+                out.append(f"\\footnote{{{marks[0]}{escape(text)}{marks[1]}}}")
             else:
                 out.append(escape(text))
         return "".join(out)
@@ -191,68 +217,108 @@ class LatexPageRenderer(Renderer):
                 out.append(f"\\end{{{open_list}}}")
                 open_list = None
             if kind == "heading":
-                before, after, _ = HEADINGS[block["level"]]
+                before, after = HEADINGS[block["level"]]
                 if block["level"] == 1 and style["layout"] == "report":
                     # a report's title block is a chapter opening (it starts a new page)
                     before, after = "\\chapter*{", "}"
                 out.append(f"{before}{start}{escape(block['text'])}{end}{after}")
             elif kind == "para":
-                out.append(f"{start}{self.inline(block['parts'], [])}{end}\\par")
+                out.append(f"{start}{self.inline(block['parts'], [], (item, index))}{end}\\par")
             elif kind == "item":
                 if open_list is None:
                     open_list = want_list
                     out.append(f"\\begin{{{open_list}}}")
                 label = f"[{block['number']}.]" if block.get("ordered") else ""
-                out.append(f"\\item{label} {start}{self.inline(block['parts'], [])}{end}")
+                out.append(f"\\item{label} "
+                           f"{start}{self.inline(block['parts'], [], (item, index))}{end}")
             elif kind == "display":
-                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{self.math(block['math'], display=True)}}}{end}"
-                           "\\par}\\medskip")
+                out.append(self.boxed(item, index, self.math(block["math"], display=True)))
             elif kind == "table":
                 table = block["latex"]
                 if self.probe_math:
                     table = _CELL_MATH.sub(lambda m: self.math(m.group(1), False), table)
-                out.append(f"\\par\\medskip{{\\centering{start}\\adjustbox{{max width="
-                           f"\\linewidth}}{{{table}}}{end}\\par}}\\medskip")
+                out.append(self.boxed(item, index, table))
         if open_list:
             out.append(f"\\end{{{open_list}}}")
         if style["lang"] == "zh":
             out.append("\\end{CJK*}")
         return "\n".join(out)
 
+    def boxed(self, item: Item, index: int, inner: str) -> str:
+        """A display or a table: centred, scaled down to the line width if wider."""
+        start, end = self.dest(item, index, "s"), self.dest(item, index, "e")
+        fitted = f"\\adjustbox{{max width=\\linewidth}}{{{inner}}}"
+        if self.target == "layout":
+            fitted = f"\\sbox0{{{fitted}}}{self.edges(item, index)}\\usebox0"
+        return f"\\par\\medskip{{\\centering{start}{fitted}{end}\\par}}\\medskip"
+
     # ----- after TeX: which blocks are on the chosen page, its target and boxes -----
 
     def page_sample(self, pdf: pymupdf.Document, pages: range, item: Item, style: Style
                     ) -> Sample | Reject:
         number = pick_page(pages, style["page_pick"])
-        names = _dests(pdf)
-        on_page: list[int] = []
-        for index in range(len(item.content["blocks"])):
-            start = names.get(f"p{item.k}x{item.seed}b{index}s")
-            end = names.get(f"p{item.k}x{item.seed}b{index}e")
-            if start is None or end is None:
-                return Reject("lost-block", f"block {index} has no position in the PDF")
-            if (start == number) != (end == number):
-                return Reject("split-block", f"block {index} runs over a page break")
-            if start == number:
-                on_page.append(index)
-        if not on_page:
-            return Reject("blank", "the chosen page shows no block")
+        on_page = blocks_on_page(pdf, number, item)
+        if isinstance(on_page, Reject):
+            return on_page
         page = pdf[number]
-        boxes, problem = page_boxes(page, style)
+        # one read of the text layer serves the boxes and the layout
+        layer = page.get_text("dict", clip=pymupdf.INFINITE_RECT())
+        boxes, problem = page_boxes(page, style, layer)
         if problem:
             return Reject(*problem)
         pix = page.get_pixmap(dpi=style["dpi"], colorspace=pymupdf.csGRAY, alpha=False)
         image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
-        target = page_markdown([item.content["blocks"][i] for i in on_page],
-                               first_footnote=_footnotes_before(item.content["blocks"],
-                                                                on_page[0]))
+        shown = [item.content["blocks"][i] for i in on_page]
+        first_note = footnotes_before(item.content["blocks"], on_page[0])
         paragraphs = sum(1 for box in boxes if box.text.startswith("\u2029"))
         boxes = [Box(b.x0, b.y0, b.x1, b.y1, b.text.lstrip("\u2029")) for b in boxes]
         meta = {**style, **item.meta, "page": number - pages.start, "pages": len(pages),
                 "blocks": on_page, "paragraph_boxes": paragraphs}
+        if self.target == "layout":
+            layout = self.layout(pdf, number, item, style, on_page, first_note, image, layer)
+            if isinstance(layout, Reject):
+                return layout
+            return Sample(image=image, target=layout, prompt=PROMPT_LAYOUT, task="layout",
+                          boxes=boxes, meta={**meta, "target": "layout"})
+        target = page_markdown(shown, first_footnote=first_note)
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT, task="format",
                       boxes=boxes, meta=meta)
+
+    def layout(self, pdf: pymupdf.Document, number: int, item: Item, style: Style,
+               on_page: list[int], first_note: int, image: Image.Image,
+               layer: dict | None = None) -> str | Reject:
+        """The page's layout target (renderers/latex/page_layout.py), or why not."""
+        blocks = [(i, item.content["blocks"][i]) for i in on_page]
+        chunks, notes_md = page_chunks([b for _, b in blocks], first_footnote=first_note)
+        owners = [(i, n) for i, b in blocks
+                  for n, _ in enumerate(p for p in b.get("parts", []) if p[0] == "f")]
+        page = pdf[number]
+        found = latex_layout(page, number, dest_points(pdf), f"p{item.k}x{item.seed}",
+                             blocks, chunks, [(i, n, md) for (i, n), md
+                                              in zip(owners, notes_md, strict=True)],
+                             text_frames(style, page.rect.width), style["dpi"] / 72, layer)
+        if isinstance(found, Reject):
+            return found
+        target, problem = layout_target(found, image)
+        return Reject("layout-ink", problem) if problem else target
+
+
+def blocks_on_page(pdf: pymupdf.Document, number: int, item: Item) -> list[int] | Reject:
+    """The document's blocks that page `number` shows, from their named destinations."""
+    names = _dests(pdf)
+    on_page: list[int] = []
+    for index in range(len(item.content["blocks"])):
+        start = names.get(f"p{item.k}x{item.seed}b{index}s")
+        end = names.get(f"p{item.k}x{item.seed}b{index}e")
+        if start is None or end is None:
+            return Reject("lost-block", f"block {index} has no position in the PDF")
+        if (start == number) != (end == number):
+            return Reject("split-block", f"block {index} runs over a page break")
+        if start == number:
+            on_page.append(index)
+    if not on_page:
+        return Reject("blank", "the chosen page shows no block")
+    return on_page
 
 
 def pick_page(pages: range, pick: float) -> int:
@@ -273,50 +339,9 @@ def _dests(pdf: pymupdf.Document) -> dict[str, int]:
     return cached
 
 
-def _footnotes_before(blocks: list[dict], first: int) -> int:
+def footnotes_before(blocks: list[dict], first: int) -> int:
     return sum(1 for block in blocks[:first] for kind, _ in block.get("parts", [])
                if kind == "f")
-
-
-def markdown_inline(parts: list[list[str]], footnotes: list[str], counter: list[int]) -> str:
-    out = []
-    for kind, text in parts:
-        if kind == "m":
-            out.append(f"\\({text}\\)")
-        elif kind == "f":
-            counter[0] += 1
-            footnotes.append(f"[^{counter[0]}]: {text}")
-            out.append(f"[^{counter[0]}]")
-        else:
-            out.append(text)
-    return "".join(out)
-
-
-def page_markdown(blocks: list[dict], first_footnote: int = 0) -> str:
-    """Mathpix markdown of the blocks a page shows, in reading order; footnotes last."""
-    chunks: list[str] = []
-    footnotes: list[str] = []
-    counter = [first_footnote]
-    previous_item = False
-    for block in blocks:
-        kind = block["kind"]
-        if kind == "heading":
-            text = HEADINGS[block["level"]][2] + block["text"]
-        elif kind in ("para", "item"):
-            text = markdown_inline(block["parts"], footnotes, counter)
-            if kind == "item":
-                text = (f"{block['number']}. " if block.get("ordered") else "- ") + text
-        elif kind == "display":
-            text = f"\\[{block['math']}\\]"
-        else:
-            text = block["latex"]
-        # list items of one list sit on consecutive lines; other blocks are paragraphs
-        joiner = "\n" if kind == "item" and previous_item else "\n\n"
-        chunks.append((joiner if chunks else "") + text)
-        previous_item = kind == "item"
-    if footnotes:
-        chunks.append("\n\n" + "\n".join(footnotes))
-    return "".join(chunks)
 
 
 def text_frames(style: Style, width: float) -> list[tuple[float, float]]:
@@ -328,7 +353,8 @@ def text_frames(style: Style, width: float) -> list[tuple[float, float]]:
     return [(margin, margin + column), (width - margin - column, width - margin)]
 
 
-def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, str] | None]:
+def page_boxes(page: pymupdf.Page, style: Style, layer: dict | None = None
+               ) -> tuple[list[Box], tuple[str, str] | None]:
     """Paragraph boxes (text prefixed with U+2029) then line boxes, in pixels; or why the
     page is unusable: text off the page, or a line that overflows its column (an overfull
     line would run into the next column or the margin)."""
@@ -338,7 +364,9 @@ def page_boxes(page: pymupdf.Page, style: Style) -> tuple[list[Box], tuple[str, 
     paragraphs: list[Box] = []
     lines: list[Box] = []
     # No clip to the page: text pushed off the page must be seen, to be rejected.
-    for block in page.get_text("dict", clip=pymupdf.INFINITE_RECT())["blocks"]:
+    if layer is None:
+        layer = page.get_text("dict", clip=pymupdf.INFINITE_RECT())
+    for block in layer["blocks"]:
         if block.get("type") != 0:
             continue
         texts = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.page_targets import kind_by_task, target_param
 from ocr2synth.renderers.params import choice, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
 
@@ -38,7 +39,10 @@ SPECS = [
         "order; line/paragraph boxes); `unit: line|paragraph` gives stage-1 slices",
         target_note="plain text from the PDF's own text layer: lines in reading order "
         "(two-column pages column by column), a blank line between paragraphs; pages "
-        "with an empty, garbled or scanned (image-only) text layer are rejected",
+        "with an empty, garbled or scanned (image-only) text layer are rejected. "
+        "target=layout (whole pages): generated documents get latex-page's layout of "
+        "the page (from pdfTeX's marks); a PDF file is rejected (no-roles): its text layer "
+        "records where text is, not which blocks are headings, captions or running heads",
         params=(
             pair("dpi", [100, 200], "resolution drawn per item, [lo, hi]", 36, 600),
             choice("backend", "pymupdf", "rasterizer; poppler (pdf2image) renders whole "
@@ -48,20 +52,24 @@ SPECS = [
             choice("color", "auto", "auto keeps RGB only for pages that show colour",
                    ("auto", "gray", "rgb")),
             number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
+            target_param(),
         ),
-        target_kind="text",
+        target_kind=kind_by_task("text"),
         naive=ref(f"{_HERE}.baseline:naive_pdf_page"),
         bench_params={"dpi": [150, 150]},  # its speed goal names 150 dpi
         bench_corpus=ref(f"{_HERE}.baseline:bench_corpus"),
         got_mix={1: 2_000_000},  # PDF pages 1.2M + line/paragraph slices 0.8M
         demo=({"count": 8},
+              {"name": "pdf-page-layout", "count": 4, "params": {"target": "layout"}},
               {"name": "pdf-slices", "count": 8, "params": {"unit": ["line", "paragraph"]},
                "degrade": {"p": 0.5}}),
         rejects=("bad-content", "bad-page", "corrupt-pdf", "encrypted", "zero-page",
                  "missing-page", "raster-error", "slice-cut", "slice-overlap", "no-line",
                  "no-paragraph", "scanned-page", "no-text-layer", "garbled-text",
-                 "tex-error", "timeout", "lost-block", "split-block"),
+                 "tex-error", "timeout", "lost-block", "split-block", "layout-text",
+                 "layout-ink", "blank", "no-roles"),
         pair_proof="the target is the page's own text layer; a slice's text inside its crop "
-        "must be exactly the target and no ink may touch the crop's edge",
+        "must be exactly the target and no ink may touch the crop's edge. Layout (whole "
+        "pages): generated documents only, as latex-page's layout of the page",
     ),
 ]

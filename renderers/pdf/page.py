@@ -23,7 +23,15 @@ from typing import Any
 
 import numpy as np
 import pymupdf
-from ocr2synth.renderers.base import PROMPT_OCR, Box, Item, Reject, Renderer, Sample
+from ocr2synth.renderers.base import (
+    PROMPT_LAYOUT,
+    PROMPT_OCR,
+    Box,
+    Item,
+    Reject,
+    Renderer,
+    Sample,
+)
 from ocr2synth.renderers.imaging import ink_bbox, touches_edge
 from ocr2synth.renderers.latex.batching import reject_from
 from ocr2synth.renderers.pdf.text import (
@@ -70,6 +78,7 @@ class PdfPageRenderer(Renderer):
         self.color = str(params.get("color", "auto"))
         if self.color not in COLORS:
             raise ValueError(f"pdf-page: unknown color {self.color!r} (known: {COLORS})")
+        self.target = str(params.get("target", "format"))  # or "layout" (whole pages)
         self._docs: OrderedDict[str, pymupdf.Document] = OrderedDict()
         self._latex = None  # LatexPageRenderer, started on the first generated item
 
@@ -138,6 +147,9 @@ class PdfPageRenderer(Renderer):
             if isinstance(outcome, Sample):
                 outcome.meta.update(layout=tex_style["layout"], font=tex_style["font"],
                                     page=number - pages.start, pages=len(pages))
+                if self.target == "layout" and outcome.meta["unit"] == "page":
+                    doc_item = Item(items[pos].k, items[pos].seed, items[pos].content["latex"])
+                    outcome = self._typeset_layout(outcome, pdf, number, doc_item, tex_style)
             results[pos] = outcome
 
     def typeset(self, items: list[Item], positions: list[int]
@@ -148,7 +160,8 @@ class PdfPageRenderer(Renderer):
         from ocr2synth.renderers.latex.page import LatexPageRenderer, lint_document, pick_page
 
         if self._latex is None:
-            self._latex = LatexPageRenderer({}, self.timeout_s)
+            # in layout mode its documents carry the marks its layout reads (same pixels)
+            self._latex = LatexPageRenderer({"target": self.target}, self.timeout_s)
         latex = self._latex
         groups: dict[str, list[tuple[int, Item, dict]]] = defaultdict(list)
         for pos in positions:
@@ -189,19 +202,46 @@ class PdfPageRenderer(Renderer):
         meta = {**item.meta, "dpi": dpi, "backend": self.backend, "unit": style["unit"],
                 "page": number, "pages": doc.page_count, "columns": text.columns}
         if style["unit"] == "page":
-            return self._page_sample(doc, page, number, text, dpi, meta)
+            # a generated document's layout comes from its marks, once it is drawn
+            from_file = not (isinstance(item.content, dict) and "latex" in item.content)
+            return self._page_sample(doc, page, number, text, dpi, meta, from_file)
         return self._slice_sample(doc, page, number, text, textpage, dpi, style, meta)
 
     def _page_sample(self, doc: pymupdf.Document, page: pymupdf.Page, number: int,
-                     text: PageText, dpi: int, meta: dict[str, Any]) -> Sample | Reject:
+                     text: PageText, dpi: int, meta: dict[str, Any],
+                     from_file: bool = True) -> Sample | Reject:
         image = self.raster(doc, page, number, dpi, None, text)
         if isinstance(image, Reject):
             return image
         paragraphs = [Box(*to_pixels(page, p.bbox, image.size), p.text) for p in text.paragraphs]
         lines = [Box(*to_pixels(page, _bbox(ln), image.size), ln.text) for ln in text.lines]
         meta["paragraph_boxes"] = len(paragraphs)
+        if self.target == "layout" and from_file:
+            # A PDF's text layer says where text is, not what it is: its paragraphs split
+            # and merge where the page's blocks do not, and nothing marks a heading, a
+            # caption or a running head. Guessed categories would be wrong labels.
+            return Reject("no-roles", "a PDF file records no block roles; layout targets "
+                          "come from generated documents")
         return Sample(image=image, target=text.text, prompt=PROMPT_OCR, task="ocr",
                       boxes=paragraphs + lines, meta=meta)
+
+    def _typeset_layout(self, sample: Sample, pdf: pymupdf.Document, number: int,
+                        doc_item: Item, tex_style: dict[str, Any]) -> Sample | Reject:
+        """A generated page's layout target: latex-page's, from the marks it typeset, at
+        the dpi this page was drawn with; the roles are the source document's."""
+        from ocr2synth.renderers.latex.page import blocks_on_page, footnotes_before
+
+        on_page = blocks_on_page(pdf, number, doc_item)
+        if isinstance(on_page, Reject):
+            return on_page
+        first = footnotes_before(doc_item.content["blocks"], on_page[0])
+        layout = self._latex.layout(pdf, number, doc_item,
+                                    {**tex_style, "dpi": sample.meta["dpi"]}, on_page, first,
+                                    sample.image)
+        if isinstance(layout, Reject):
+            return layout
+        return Sample(image=sample.image, target=layout, prompt=PROMPT_LAYOUT, task="layout",
+                      boxes=sample.boxes, meta={**sample.meta, "target": "layout"})
 
     def _slice_sample(self, doc: pymupdf.Document, page: pymupdf.Page, number: int,
                       text: PageText, textpage: pymupdf.TextPage, dpi: int,

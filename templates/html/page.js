@@ -190,7 +190,7 @@
 
   // a: {width, height, padding: [t, r, b, l], columns, gap, font, size, lineHeight,
   //     align, blocks: [{md, kind}], notes: [{owner, md}], lang, measure, pageText, joint,
-  //     slot (0 or 1), left (slot 1's x)}
+  //     slot (0 or 1), left (slot 1's x), whole (no block breaks across columns)}
   // Returns the blocks shown (all blocks before `cut`, less those too wide for a column);
   // with measure false, only which blocks fit (to find where the next page starts).
   window.ocrPage = function (a) {
@@ -205,6 +205,7 @@
     page.style.textAlign = a.align;
     body.style.columnCount = String(a.columns);
     body.style.columnGap = a.gap + "px";
+    body.classList.toggle("whole", !!a.whole);
     body.textContent = "";
     foot.textContent = "";
     if (a.joint) {

@@ -114,6 +114,17 @@
       case "json":
         try { return el("pre", "json", JSON.stringify(JSON.parse(t), null, 2)); }
         catch (e) { return el("pre", "json", t); }
+      case "layout":
+        var wrap = el("div", "layout");
+        if (detail.drawing) {
+          var drawn = el("img", "drawing");
+          drawn.src = url(detail.drawing);
+          drawn.alt = "layout boxes drawn over the image";
+          wrap.appendChild(drawn);
+        }
+        try { wrap.appendChild(el("pre", "json", JSON.stringify(JSON.parse(t), null, 1))); }
+        catch (e) { wrap.appendChild(el("pre", "json", t)); }
+        return wrap;
       case "kern":
       case "smiles":
         if (detail.drawing) {

@@ -1,0 +1,68 @@
+"""The renderer this package provides: mixed-page (prose with captioned OCR-2.0 objects,
+each drawn by its own renderer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocr2synth.renderers.base import Source
+from ocr2synth.renderers.baselines import fresh_renderer_per_sample
+from ocr2synth.renderers.page_targets import kind_by_task, target_param
+from ocr2synth.renderers.params import choice, number, numbers
+from ocr2synth.renderers.specs import RendererSpec, ref
+
+_HERE = __package__  # this package, for the spec references below
+_OBJECTS = ("latex-formula", "latex-table", "molecule", "tikz", "chart-mpl",
+            "chart-echarts", "music")
+
+
+def _source(path: str | None, params: dict[str, Any]) -> Source:
+    from ocr2synth.renderers.mixed.source import MixedPages
+
+    if path:
+        raise ValueError("mixed-page composes its own pages; it takes no --source")
+    return MixedPages(float(params.get("zh", 0.2)), params.get("objects"))
+
+
+SPECS = [
+    RendererSpec(
+        "mixed-page", _source, ref(f"{_HERE}.page:MixedPageRenderer"),
+        # large batches: each object engine (TeX above all) starts once per batch
+        batch_size=128,
+        readme=(
+            ("generated pages of English or Chinese prose with 2-4 captioned objects drawn "
+             "by the project's own renderers (formulas, tables, charts of both engines, "
+             "molecules, music, TikZ), one or two columns"),
+            ("Mathpix markdown, each object inline in its own renderer's target (`\\[..\\]`, "
+             "`tabular`, `<smiles>..</smiles>`, kern/tikz/chart fenced blocks); or "
+             "`target=layout`"),
+        ),
+        description="pages mixing prose with captioned OCR-2.0 objects drawn by the other "
+        "renderers (target: Mathpix markdown with each object's own target inline)",
+        target_note="the page's blocks in reading order (column by column), a blank line "
+        "between blocks: `# title`, `## heading`, prose, each object in its renderer's own "
+        "target (formula `\\[ .. \\]`, table `tabular`, molecule `<smiles>..</smiles>`, "
+        "music/TikZ/chart in ```kern/```tikz/```chart fences; a chart's fence holds its "
+        "OneChart dict), then its caption as a paragraph; target=layout: the same blocks "
+        "as {category, bbox, text}, objects' text their renderer's target verbatim",
+        params=(
+            choice("objects", "all", "the renderers whose objects pages hold", _OBJECTS,
+                   kind="choices"),
+            numbers("widths", [1000, 1100, 1240], "page widths drawn per page, px", 400, 4096),
+            numbers("columns", None, "column counts drawn per page (default: the plan's, "
+                    "one column in two pages of three, else two)", 1, 2),
+            number("zh", 0.2, "share of Chinese pages", 0, 1),
+            target_param(),
+        ),
+        target_kind=kind_by_task("markdown"),
+        # a fresh renderer per page: every object's engine started again for each page
+        naive=fresh_renderer_per_sample("mixed-page"),
+        got_mix={},
+        demo=({"count": 8},
+              {"name": "mixed-page-layout", "count": 4, "params": {"target": "layout"}}),
+        rejects=("bad-content", "no-object", "not-drawn", "layout-ink"),
+        pair_proof="each object's target is the one its own renderer emitted for it; the "
+        "targets are written from the page's record of what it placed, and every placed "
+        "object's pixels are checked in the page as pasted; no two blocks may share ink",
+    ),
+]

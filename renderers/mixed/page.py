@@ -1,0 +1,392 @@
+"""`mixed-page`: pages of prose with OCR-2.0 objects drawn by the project's own renderers,
+placed as captioned figures in one or two columns, in English or Chinese.
+
+Each object (a formula, a table, a chart of either engine, a molecule, a music excerpt, a
+TikZ figure) is an item of that renderer's own source; the batch's objects are rendered
+by those renderers, one batch per engine, and each object's target is exactly the target
+its renderer emitted for it. The page is then composed here: prose set line by line with
+FreeType (Pillow) in real fonts, each object pasted whole with its caption under it, in
+reading order, column after column, until the page is full. What was placed is recorded
+(box, renderer, item) and both targets are written from that record alone; the renderer
+checks that every placed object's pixels are in the page as pasted and that no two
+blocks share ink (renderers/layout.py).
+
+Format target (Mathpix markdown), blocks in reading order separated by a blank line:
+`# title` / `## heading`, prose as text, captions as their own paragraph, and each object
+in its own target format: `\\[ … \\]` around a formula, a table's `tabular` as it is,
+`<smiles>…</smiles>` (as Mathpix markdown writes molecules), and fenced blocks for the
+formats markdown has no syntax for: ```` ```kern ````, ```` ```tikz ```` and
+```` ```chart ```` (the chart's OneChart dict).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from ocr2synth.renderers.base import (
+    PROMPT_FORMAT,
+    PROMPT_LAYOUT,
+    Item,
+    Reject,
+    Renderer,
+    Sample,
+    render_isolated,
+)
+from ocr2synth.renderers.browser.markdown_source import escape
+from ocr2synth.renderers.imaging import ink_bbox
+from ocr2synth.renderers.layout import LayoutBlock, layout_target
+from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
+from PIL import Image, ImageDraw, ImageFont
+
+# The objects' renderers as a page calls them: narrower charts (a page column is ~450-
+# 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
+# the TeX objects: each font is a TeX run per batch, and a page's objects are few.
+SUB_PARAMS: dict[str, dict[str, Any]] = {
+    "latex-formula": {"fonts": ["computer-modern", "times"]},
+    "latex-table": {"fonts": ["computer-modern", "times"]},
+    "tikz": {"fonts": ["computer-modern", "times"]},
+    "chart-mpl": {"widths": [440, 520, 600]},
+    "chart-echarts": {"widths": [440, 520, 600]},
+    "music": {"paper_rate": 0.0, "title_rate": 0.0},
+}
+# An object is scaled down to its column, never below this (its text would be too small
+# to read), and to at most this share of the page's text height.
+MIN_SCALE = 0.5
+TRIM_KEEP = 6  # pixels of an object's own background kept around its ink
+MAX_HEIGHT_SHARE = 0.45
+FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
+                ("DejaVu Serif", "DejaVu Serif:bold"),
+                ("DejaVu Sans", "DejaVu Sans:bold")],
+         "zh": [("Noto Serif CJK SC", "Noto Serif CJK SC:bold"),
+                ("Noto Sans CJK SC", "Noto Sans CJK SC:bold")]}
+INK = (20, 20, 20)
+# Chinese punctuation that may not open a line (kinsoku)
+NO_LINE_START = set("，。、；：！？）」』】》”’…")
+
+
+@lru_cache(maxsize=32)
+def font_file(pattern: str) -> tuple[str, int]:
+    """fontconfig's file and face index for a pattern (a .ttc holds several faces)."""
+    out = subprocess.run(["fc-match", "--format=%{file}\t%{index}", pattern],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    path, _, index = out.partition("\t")
+    return path, int(index or 0)
+
+
+@lru_cache(maxsize=64)
+def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
+    path, index = font_file(pattern)
+    # basic layout (FreeType kerning, no shaping) is enough for Latin and Chinese prose,
+    # and several times cheaper per line than raqm
+    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
+
+
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
+    """Greedy line breaking at spaces (at any character for Chinese); a word longer than
+    the line is left whole on its own line (the page then drops the block as overfull).
+    Lines are built from each token's measured width (cached per font) and each finished
+    line is measured once more whole, so kerning can never push one past `width`."""
+    tokens = list(text) if cjk else text.split()
+    joiner = "" if cjk else " "
+    gap = 0.0 if cjk else _width(font, " ")
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0.0
+    for token in tokens:
+        size = _width(font, token)
+        if line and used + gap + size > width:
+            carried: list[str] = []
+            if cjk and token in NO_LINE_START and len(line) > 1:
+                carried = [line.pop()]  # a comma never starts a line: its word comes along
+            lines.append(joiner.join(line))
+            line = [*carried, token]
+            used = sum(_width(font, t) for t in line)
+        else:
+            used += (gap if line else 0.0) + size
+            line.append(token)
+    if line:
+        lines.append(joiner.join(line))
+    out: list[str] = []
+    for text_line in lines:
+        out += _exact(text_line, font, width, cjk)
+    return out
+
+
+def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
+    """A line measured whole; in the rare case kerning made it too wide, broken again
+    token by token with whole measurements."""
+    if font.getlength(line) <= width:
+        return [line]
+    tokens = list(line) if cjk else line.split()
+    joiner = "" if cjk else " "
+    out, current = [], ""
+    for token in tokens:
+        trial = f"{current}{joiner}{token}" if current else token
+        if current and font.getlength(trial) > width:
+            out.append(current)
+            current = token
+        else:
+            current = trial
+    return out + ([current] if current else [])
+
+
+_WIDTHS: dict[tuple[int, str], float] = {}
+
+
+def _width(font: ImageFont.FreeTypeFont, token: str) -> float:
+    key = (id(font), token)  # fonts live in load_font's cache for the process
+    found = _WIDTHS.get(key)
+    if found is None:
+        if len(_WIDTHS) > 200_000:
+            _WIDTHS.clear()
+        found = _WIDTHS[key] = font.getlength(token)
+    return found
+
+
+def object_markdown(renderer: str, target: str) -> str:
+    """An object's target inline in the page's Mathpix markdown (module docstring)."""
+    kind = CATEGORY[renderer]
+    if kind == "formula":
+        return f"\\[\n{target}\n\\]"
+    if kind == "table":
+        return target
+    if kind == "molecule":
+        return f"<smiles>{target}</smiles>"
+    fence = {"music": "kern", "geometry": "tikz", "chart": "chart"}[kind]
+    # the target verbatim; a closing newline of its own also ends the fence's last line
+    return f"```{fence}\n{target}{'' if target.endswith(chr(10)) else chr(10)}```"
+
+
+class MixedPageRenderer(Renderer):
+    """Params (optional): `target` format|layout, `widths` (page widths, px), `columns`
+    (column counts drawn from, overriding the plan's), `objects` (the renderers a plan
+    draws from; the source reads it)."""
+
+    name = "mixed-page"
+
+    def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
+        super().__init__(params, timeout_s)
+        self.target = str(params.get("target", "format"))
+        self.widths = [int(w) for w in params.get("widths", [1000, 1100, 1240])]
+        self.columns = [int(c) for c in params.get("columns", [])]
+        self._renderers: dict[str, Renderer] = {}
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    def sub(self, name: str) -> Renderer:
+        """An object's renderer, started on first use and kept warm."""
+        if name not in self._renderers:
+            from ocr2synth.renderers.registry import get_spec
+
+            self._renderers[name] = get_spec(name).make_renderer(SUB_PARAMS.get(name, {}),
+                                                                 self.timeout_s)
+        return self._renderers[name]
+
+    def style(self, item: Item) -> dict[str, Any]:
+        rng = self.style_rng(item)
+        lang = item.content["lang"]
+        width = rng.choice(self.widths)
+        columns = rng.choice(self.columns) if self.columns else int(item.content["columns"])
+        body, bold = rng.choice(FONTS[lang])
+        size = rng.randint(15, 19) if columns == 1 else rng.randint(14, 17)
+        return {"width": width, "height": round(width * rng.uniform(1.29, 1.42)),
+                "margin": rng.randint(56, 96), "columns": columns, "gap": rng.randint(28, 44),
+                "font": body, "bold": bold, "size": size,
+                "line": round(size * rng.uniform(1.35, 1.6)), "lang": lang}
+
+    # ----- rendering -----
+
+    def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        bad = {pos: why for pos, item in enumerate(items) if (why := _content_problem(item))}
+        # every object of the batch, one batch per engine
+        wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
+        for pos, item in enumerate(items):
+            if pos in bad:
+                continue
+            for n, block in enumerate(item.content["blocks"]):
+                if block["kind"] == "object":
+                    wanted[block["renderer"]].append((pos, n, block["item"]))
+        drawn: dict[tuple[int, int], Sample | Reject] = {}
+        for name, entries in wanted.items():
+            outcomes = render_isolated(self.sub(name), [sub for _, _, sub in entries])
+            for (pos, n, _), outcome in zip(entries, outcomes, strict=True):
+                drawn[(pos, n)] = outcome
+        return [bad[pos] if pos in bad else
+                self.page(item, {n: o for (p, n), o in drawn.items() if p == pos})
+                for pos, item in enumerate(items)]
+
+    def page(self, item: Item, drawn: dict[int, Sample | Reject]) -> Sample | Reject:
+        style = self.style(item)
+        placed, dropped = self.place(item, style, drawn)
+        if not any(p["kind"] == "object" for p in placed):
+            return Reject("no-object", f"no object fits the page ({dropped})")
+        image = self.draw(style, placed)
+        if all(p["gray"] for p in placed if p["kind"] == "object"):
+            image = image.convert("L")  # black on white: a third of the bytes to encode
+        for p in placed:
+            if p["kind"] == "object":
+                x0, y0, x1, y1 = p["box"]
+                want = p["image"].convert("L") if image.mode == "L" else p["image"]
+                if image.crop((x0, y0, x1, y1)).tobytes() != want.tobytes():
+                    return Reject("not-drawn", f"object {p['index']} is not on the page")
+        meta = {**item.meta, **style, "dropped": dropped,
+                "objects": [{"renderer": p["renderer"], "k": p["item"].k,
+                             "seed": p["item"].seed, "block": p["index"],
+                             "scale": p["scale"], "box": list(p["box"])}
+                            for p in placed if p["kind"] == "object"]}
+        if self.target == "layout":
+            target, problem = layout_target([_layout_block(p) for p in placed], image)
+            if problem:
+                return Reject("layout-ink", problem)
+            return Sample(image=image, target=target, prompt=PROMPT_LAYOUT, task="layout",
+                          meta={**meta, "target": "layout"})
+        return Sample(image=image, target="\n\n".join(p["markdown"] for p in placed),
+                      prompt=PROMPT_FORMAT, task="format", meta=meta)
+
+    def place(self, item: Item, style: dict[str, Any], drawn: dict[int, Sample | Reject]
+              ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Blocks in order, column after column, until one does not fit: (what was placed,
+        with boxes in pixels, and the objects left out, with why)."""
+        w, h, m, gap = style["width"], style["height"], style["margin"], style["gap"]
+        cols = style["columns"]
+        col_w = (w - 2 * m - gap * (cols - 1)) / cols
+        cjk = style["lang"] == "zh"
+        size, line = style["size"], style["line"]
+        body = load_font(style["font"], size)
+        fonts = {"title": load_font(style["bold"], round(size * 1.6)),
+                 "heading": load_font(style["bold"], round(size * 1.25)),
+                 "caption": load_font(style["font"], round(size * 0.9))}
+        placed: list[dict[str, Any]] = []
+        dropped: dict[str, str] = {}
+        col, y = 0, float(m)
+        bottom = h - m
+        headings = 0
+        numbers: dict[str, int] = defaultdict(int)  # placed figures and tables, so far
+        for n, block in enumerate(item.content["blocks"]):
+            kind = block["kind"]
+            if kind == "object":
+                outcome = drawn.get(n)
+                if not isinstance(outcome, Sample):
+                    dropped[str(n)] = outcome.reason if outcome else "not-drawn"
+                    continue
+                label = block["label"]
+                sep = "：" if cjk else ": "
+                caption = f"{label} {numbers[label] + 1}{sep}{block['caption']}"
+                piece = self._figure(n, block, outcome, caption, col_w, (h - 2 * m),
+                                     fonts["caption"], round(line * 0.9), cjk)
+                if isinstance(piece, str):
+                    dropped[str(n)] = piece
+                    continue
+            else:
+                role = ("title" if headings == 0 else "heading") if kind == "heading" else "body"
+                headings += kind == "heading"
+                font = fonts.get(role, body)
+                step = round(line * (1.6 if role == "title" else 1.25 if role == "heading"
+                                     else 1.0))
+                lines = wrap(block["text"], font, col_w, cjk)
+                if any(font.getlength(text) > col_w + 0.5 for text in lines):
+                    dropped[str(n)] = "overfull"  # a word wider than the column
+                    break
+                text = escape(block["text"])
+                markdown = {"title": "# ", "heading": "## "}.get(role, "") + text
+                piece = [{"kind": role, "lines": lines, "font": font, "step": step,
+                          "height": step * len(lines), "markdown": markdown, "text": markdown,
+                          "index": n}]
+            height = sum(p["height"] for p in piece) + line * 0.6 * (len(piece) - 1)
+            # a heading keeps with the paragraph after it (or a few lines of what follows)
+            need = height
+            if kind == "heading":
+                after = item.content["blocks"][n + 1:n + 2]
+                need += (line * len(wrap(after[0]["text"], body, col_w, cjk))
+                         if after and after[0]["kind"] == "para" else 3 * line)
+            if y + need > bottom:
+                if col + 1 < cols and height <= bottom - m:
+                    col, y = col + 1, float(m)
+                else:
+                    break  # the page is full: this block and the rest go unplaced
+            x = m + col * (col_w + gap)
+            if kind == "object" and len(piece) > 1:
+                numbers[block["label"]] += 1
+            for p in piece:
+                left = x + (col_w - p["width"]) / 2 if "width" in p else x
+                x0, y0 = round(left), round(y)
+                p["box"] = (x0, y0, x0 + round(p.get("width", col_w)), y0 + p["height"])
+                p["x"] = x0
+                y += p["height"] + line * 0.6
+                placed.append(p)
+            y += line * 0.4
+        return placed, dropped
+
+    def _figure(self, n: int, block: dict[str, Any], sample: Sample, caption: str,
+                col_w: float, text_h: float, font: ImageFont.FreeTypeFont, step: int,
+                cjk: bool) -> list[dict[str, Any]] | str:
+        """An object and its caption, scaled to the column; or why it cannot be placed."""
+        gray = sample.image.mode in ("L", "1")
+        image = sample.image.convert("RGB")
+        # the white its renderer left around it would part it from its caption
+        ink = ink_bbox(image)
+        if ink is None:
+            return "blank"
+        x0, y0, x1, y1 = ink
+        image = image.crop((max(0, x0 - TRIM_KEEP), max(0, y0 - TRIM_KEEP),
+                            min(image.width, x1 + TRIM_KEEP), min(image.height, y1 + TRIM_KEEP)))
+        scale = min(1.0, col_w / image.width, MAX_HEIGHT_SHARE * text_h / image.height)
+        if scale < MIN_SCALE:
+            return "too-large"
+        if scale < 1.0:
+            image = image.resize((max(1, round(image.width * scale)),
+                                  max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+        placed = {"kind": "object", "renderer": block["renderer"], "item": block["item"],
+                  "image": image, "width": image.width, "height": image.height,
+                  "scale": round(scale, 4), "target": sample.target, "index": n,
+                  "gray": gray, "markdown": object_markdown(block["renderer"], sample.target)}
+        if sample.target.startswith("\\caption*{"):
+            return [placed]  # a table that typesets its own caption needs no second one
+        lines = wrap(caption, font, col_w, cjk)
+        caption_box = {}
+        if len(lines) == 1:  # a one-line caption is centred under its figure
+            caption_box["width"] = font.getlength(lines[0])
+        return [placed,
+                {"kind": "caption", "lines": lines, "font": font, "step": step,
+                 "height": step * len(lines), "markdown": escape(caption),
+                 "text": escape(caption), "index": n, **caption_box}]
+
+    @staticmethod
+    def draw(style: dict[str, Any], placed: list[dict[str, Any]]) -> Image.Image:
+        image = Image.new("RGB", (style["width"], style["height"]), (255, 255, 255))
+        pen = ImageDraw.Draw(image)
+        for p in placed:
+            x0, y0, _, _ = p["box"]
+            if p["kind"] == "object":
+                image.paste(p["image"], (x0, y0))
+                continue
+            for i, text in enumerate(p["lines"]):
+                pen.text((p["x"], y0 + i * p["step"]), text, font=p["font"], fill=INK)
+        return image
+
+
+def _layout_block(p: dict[str, Any]) -> LayoutBlock:
+    category = {"title": "title", "heading": "section-header", "body": "text",
+                "caption": "caption"}.get(p["kind"])
+    if p["kind"] == "object":
+        category = CATEGORY[p["renderer"]]
+    text = p["target"] if p["kind"] == "object" else p["text"]
+    return LayoutBlock(category, *p["box"], text)
+
+
+def _content_problem(item: Item) -> Reject | None:
+    content = item.content
+    if not isinstance(content, dict) or not isinstance(content.get("blocks"), list):
+        return Reject("bad-content", "a page plan of blocks expected")
+    if content.get("lang") not in FONTS:
+        return Reject("bad-content", f"unknown language {content.get('lang')!r}")
+    for block in content["blocks"]:
+        if block.get("kind") == "object" and block.get("renderer") not in OBJECTS:
+            return Reject("bad-content", f"unknown object renderer {block.get('renderer')!r}")
+    return None
