@@ -96,6 +96,19 @@ def test_layers_are_imported_under_the_package_name():
             assert not bad, f"{path.relative_to(ROOT)} imports {bad} without `ocr2synth.`"
 
 
+def test_the_wheel_lists_every_package_folder():
+    # pyproject names the packages one by one (each folder maps under `ocr2synth`): a new
+    # package missing there is missing from the wheel, and only a wheel install shows it.
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    folders = {"ocr2synth." + ".".join(p.parent.relative_to(ROOT).parts)
+               for layer in ("pipelines", "renderers", "trainer")
+               for p in (ROOT / layer).rglob("__init__.py")}
+    assert folders - listed == set(), "add these to pyproject's packages"
+
+
 def test_code_cites_no_file_outside_the_repository():
     for package in ("pipelines", "renderers", "templates", "tests"):
         for path in sorted((ROOT / package).rglob("*")):
