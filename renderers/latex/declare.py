@@ -9,6 +9,7 @@ from typing import Any
 from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.params import choice, flag, integer, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.text.corpus_params import CORPUS_PARAMS, check_source
 
 _HERE = __package__  # this package, for the spec references below
 
@@ -56,12 +57,16 @@ def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
 
 
 def _page_source(path: str | None, params: dict[str, Any]) -> Source:
-    from ocr2synth.renderers.latex.page_source import GeneratedPages, PageFiles
+    from ocr2synth.renderers.latex.page_source import GeneratedPages
 
-    return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
+    if params.get("content", "real") == "generated" and not path:
+        return GeneratedPages(float(params.get("zh", 0.2)))
+    from ocr2synth.renderers.latex.real_page_source import RealPages
+
+    return RealPages.from_params(path, params)
 
 
-ZH = number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1)
+ZH = number("zh", 0.2, "share of Chinese documents (real prose or generated)", 0, 1)
 
 SPECS = [
     RendererSpec(
@@ -152,7 +157,9 @@ SPECS = [
             flag("probe_math", False, "colour math imperceptibly, so tests tell it from "
                  "prose"),
             ZH,
+            *CORPUS_PARAMS,
         ),
+        check_source=check_source,
         target_kind="markdown",
         naive=ref(f"{_HERE}.baselines:naive_latex_page"),
         demo=({"count": 8},),

@@ -8,6 +8,7 @@ from typing import Any
 from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.params import choice, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.text.corpus_params import LICENSE, ORDER
 
 _HERE = __package__  # this package, for the spec references below
 
@@ -15,7 +16,18 @@ _HERE = __package__  # this package, for the spec references below
 def _pdf_source(path: str | None, params: dict[str, Any]) -> Source:
     from ocr2synth.renderers.pdf.source import GeneratedPdfs, PdfFolder
 
-    return PdfFolder(path) if path else GeneratedPdfs(float(params.get("zh", 0.2)))
+    sequential = params.get("order", "spread") == "sequential"
+    if path:
+        return PdfFolder(path, sequential, license=str(params.get("license", "")))
+    if params.get("content", "real") == "generated":
+        return GeneratedPdfs(float(params.get("zh", 0.2)))
+    from ocr2synth.renderers.pdf import texlive_docs
+
+    if not texlive_docs.available():
+        raise FileNotFoundError(f"{texlive_docs.ROOT}: no PDFs; install Debian's "
+                                f"{' and '.join(texlive_docs.PACKAGES)} (make setup), or "
+                                "pass --param content=generated")
+    return PdfFolder(texlive_docs.ROOT, sequential, "texlive-doc", texlive_docs.license_of)
 
 
 SPECS = [
@@ -48,6 +60,11 @@ SPECS = [
             choice("color", "auto", "auto keeps RGB only for pages that show colour",
                    ("auto", "gray", "rgb")),
             number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
+            choice("content", "real", "real: the TeX Live manuals Debian ships (or the "
+                   "--source folder); generated: latex-page documents compiled to PDF",
+                   ("real", "generated")),
+            ORDER,
+            LICENSE,
         ),
         target_kind="text",
         naive=ref(f"{_HERE}.baseline:naive_pdf_page"),

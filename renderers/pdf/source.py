@@ -10,12 +10,14 @@ reason when that item renders; indexing itself never fails on them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
 from ocr2synth.renderers.base import Item, Source
 from ocr2synth.renderers.latex.page_source import GeneratedPages
+from ocr2synth.renderers.text.spread import Rounds
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,20 @@ def inspect_pdf(path: Path) -> PdfFile:
 
 
 class PdfFolder(Source):
-    """Every page of every `*.pdf` under a folder (or of one file), in sorted path order;
-    item k is page k of that sequence, wrapping around past the end."""
+    """Every page of every `*.pdf` under a folder (or of one file). In `sequential` order
+    item k is page k of the files in sorted path order; spread (the default through the
+    spec), round r takes a seeded page of every file with more than r pages, in a seeded
+    file order (`renderers/text/spread.py`), so a prefix covers the files evenly. Both
+    wrap around past the end. `corpus` and `license` name the source in each item's meta
+    (a licence function of the file's path, for the TeX Live documentation)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, sequential: bool = True, corpus: str = "",
+                 license: str | Callable[[str], str] = "") -> None:
         root = Path(path)
+        self.sequential = sequential
+        self.corpus = corpus or root.name
+        self.license = license or "unknown (set --param license=...)"
+        self._rounds: tuple[int, Rounds] | None = None
         if root.is_dir():
             paths = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".pdf"
                            and p.is_file())
@@ -64,16 +75,32 @@ class PdfFolder(Source):
     def size(self) -> int:
         return self.total
 
+    def _unit(self, k: int, spread_seed: int) -> tuple[int, int]:
+        if self.sequential:
+            position = k % self.total
+            index = bisect.bisect_right(self.starts, position) - 1
+            return index, position - self.starts[index]
+        if self._rounds is None or self._rounds[0] != spread_seed:
+            self._rounds = (spread_seed, Rounds([f.pages for f in self.files], spread_seed))
+        return self._rounds[1](k)
+
+    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        return self._item(k, seed_of(k), seed_of(0))
+
     def item(self, seed: int, k: int) -> Item:
-        position = k % self.total
-        index = bisect.bisect_right(self.starts, position) - 1
+        return self._item(k, seed, seed)
+
+    def _item(self, k: int, seed: int, spread_seed: int) -> Item:
+        index, page = self._unit(k, spread_seed)
         file = self.files[index]
-        page = position - self.starts[index]
         content: dict = {"path": file.path, "page": page, "pages": file.pages}
         if file.problem:
             content["error"] = file.problem
+        license = self.license(file.path) if callable(self.license) else self.license
         return Item(k=k, seed=seed, content=content,
-                    meta={"source": Path(file.path).name, "source_page": page})
+                    meta={"source": Path(file.path).name, "source_page": page,
+                          "corpus": self.corpus, "position": f"page {page + 1}",
+                          "license": license})
 
 
 class GeneratedPdfs(Source):

@@ -1,0 +1,44 @@
+"""latex-page content from real prose: a passage of the Debian Reference or of a user's
+corpus (`renderers/text/real_pages.py`), mixed with generated math, tables and lists.
+
+The document is latex-page's (`page_source.py`): {"lang", "blocks"}. Straight quotes are
+given as the curly ones TeX prints for them, so the target says what the page shows.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from ocr2synth.renderers.base import Item, Source
+from ocr2synth.renderers.text.passages import mix, typeset_quotes
+from ocr2synth.renderers.text.real_pages import Prose, make_prose
+
+
+class RealPages(Source):
+    """Sample k: passage k of the prose, mixed by the sample's own seed."""
+
+    def __init__(self, prose: Prose, mixed: bool = True) -> None:
+        self.prose = prose
+        self.mixed = mixed
+
+    @classmethod
+    def from_params(cls, path: str | None, params: dict[str, Any]) -> RealPages:
+        return cls(make_prose(path, params), bool(params.get("mix", True)))
+
+    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
+        seed = seed_of(k)
+        passage = self.prose.passage(k, seed_of)
+        meta = {"source": "real", **passage.meta, "lang": passage.lang}
+        if passage.error:
+            return Item(k=k, seed=seed, content={"lang": passage.lang, "blocks": [],
+                                                 "error": passage.error}, meta=meta)
+        blocks = passage.blocks
+        if self.mixed:
+            blocks = mix(blocks, random.Random(seed), passage.lang)
+        return Item(k=k, seed=seed, content={"lang": passage.lang,
+                                             "blocks": typeset_quotes(blocks)}, meta=meta)
+
+    def item(self, seed: int, k: int) -> Item:
+        return self.item_at(k, lambda _: seed)

@@ -1,0 +1,153 @@
+"""Passages of real prose for the page renderers: which window of which document sample k
+shows, with its provenance.
+
+Two kinds of prose: the Debian Reference (the default; `debian_docs.py`), whose chapters
+are cut once into page-sized windows and spread over as (chapter, window) units; and a
+user's corpus (`corpus.py`), spread over as documents, where the r-th pass over the
+corpus shows each document's r-th window (a corpus of ten million rows is never read
+whole to count its windows).
+
+A passage is latex-page blocks (`passages.py`) plus meta naming its source: `corpus`,
+`source` (file), `position` (row or line, block range) and `license`. Renderers never see
+where text came from; sources never see an engine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocr2synth.renderers.text import debian_docs
+from ocr2synth.renderers.text.corpus import Corpus, open_corpus
+from ocr2synth.renderers.text.passages import (
+    document_language,
+    keep_drawable,
+    text_blocks,
+    windows,
+)
+from ocr2synth.renderers.text.spread import Permutation
+
+# Characters of real text per window: about a page and a bit, as latex-page's generated
+# documents are (one page of the typeset result is sampled).
+PAGE_BUDGET = {"en": 3000, "zh": 1100}
+
+
+@dataclass
+class Passage:
+    lang: str
+    blocks: list[dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # "reason: detail": the item becomes that reject
+
+
+class Prose:
+    """Passages as a pure function of (k, the entry's seeds)."""
+
+    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
+        raise NotImplementedError
+
+    def sources(self) -> list[dict[str, str]]:
+        """The corpora it reads: name and licence, for the dataset card."""
+        return []
+
+
+class DebianProse(Prose):
+    """Windows of the Debian Reference; `zh` of the samples Chinese."""
+
+    def __init__(self, zh: float = 0.2, budget: dict[str, int] | None = None,
+                 sequential: bool = False) -> None:
+        self.zh = zh
+        self.sequential = sequential
+        budget = budget or PAGE_BUDGET
+        self.units: dict[str, list[tuple[str, int, int, list[dict[str, Any]]]]] = {}
+        for lang in ("en", "zh"):
+            units = []
+            for chapter in debian_docs.chapters(lang):
+                blocks = keep_drawable(chapter.blocks, lang)
+                for start, stop in windows(blocks, budget[lang]):
+                    units.append((chapter.name, start, stop, blocks[start:stop]))
+            self.units[lang] = units
+        self.license = {lang: debian_docs.license_of(debian_docs.PACKAGES[lang])
+                        for lang in ("en", "zh")}
+        self._perms: dict[tuple[str, int], Permutation] = {}
+
+    def _perm(self, lang: str, seed: int) -> Permutation:
+        key = (lang, seed)
+        if key not in self._perms:
+            self._perms = {key: Permutation(len(self.units[lang]), seed, self.sequential)}
+        return self._perms[key]
+
+    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
+        lang = "zh" if random.Random(seed_of(k) ^ 0x1A46).random() < self.zh else "en"
+        unit = self._perm(lang, seed_of(0))(k)
+        name, start, stop, blocks = self.units[lang][unit]
+        return Passage(lang, [dict(b) for b in blocks],
+                       {"corpus": debian_docs.PACKAGES[lang], "source": name,
+                        "position": f"blocks {start}-{stop - 1}",
+                        "license": self.license[lang]})
+
+    def sources(self) -> list[dict[str, str]]:
+        return [{"corpus": debian_docs.PACKAGES[lang], "license": self.license[lang]}
+                for lang in ("en", "zh")]
+
+
+class CorpusProse(Prose):
+    """A user's corpus: document perm(k mod n), window (k div n) of it."""
+
+    def __init__(self, corpus: Corpus, budget: dict[str, int] | None = None,
+                 sequential: bool = False, license: str = "") -> None:
+        self.corpus = corpus
+        self.budget = budget or PAGE_BUDGET
+        self.sequential = sequential
+        self.license = license or "unknown (set --param license=...)"
+        self.name = Path(corpus.path).name
+        self._perm: tuple[int, Permutation] | None = None
+
+    @classmethod
+    def open(cls, path: str, params: dict[str, Any], budget: dict[str, int] | None = None
+             ) -> CorpusProse:
+        corpus = open_corpus(path, str(params.get("column", "text")),
+                             str(params.get("text_format", "plain")))
+        return cls(corpus, budget, params.get("order", "spread") == "sequential",
+                   str(params.get("license", "")))
+
+    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
+        n = len(self.corpus)
+        if n == 0:
+            return Passage("en", [], error="empty: the corpus has no documents")
+        seed = seed_of(0)
+        if self._perm is None or self._perm[0] != seed:
+            self._perm = (seed, Permutation(n, seed, self.sequential))
+        index = self._perm[1](k)
+        doc = self.corpus.doc(index)
+        meta = {"corpus": self.name, "source": doc.name,
+                "position": doc.position or f"document {index}", "license": self.license}
+        if doc.error:
+            return Passage("en", [], meta, doc.error)
+        try:
+            blocks = text_blocks(doc.text, doc.suffix)
+        except Exception as exc:  # a parser's surprise is this document's reject
+            return Passage("en", [], meta, f"bad-content: {type(exc).__name__}: {exc}"[:200])
+        lang = document_language(blocks)
+        blocks = keep_drawable(blocks, lang)
+        spans = windows(blocks, self.budget[lang])
+        if not spans:
+            return Passage(lang, [], meta, "unsupported-script: no text the page fonts draw")
+        start, stop = spans[(k // n) % len(spans)]
+        position = f"{meta['position']}, blocks {start}-{stop - 1}"
+        return Passage(lang, blocks[start:stop], {**meta, "position": position})
+
+    def sources(self) -> list[dict[str, str]]:
+        return [{"corpus": self.name, "license": self.license}]
+
+
+def make_prose(path: str | None, params: dict[str, Any],
+               budget: dict[str, int] | None = None) -> Prose:
+    """The prose a page source reads: a --source corpus, else the Debian Reference."""
+    if path:
+        return CorpusProse.open(path, params, budget)
+    return DebianProse(float(params.get("zh", 0.2)), budget,
+                       params.get("order", "spread") == "sequential")
