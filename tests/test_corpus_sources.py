@@ -32,8 +32,9 @@ def seed_of(j: int) -> int:
 
 
 def _parquet(path: Path, texts: list, column: str = "text", row_group: int = 3,
-             kind: pa.DataType = pa.string()) -> Path:
-    table = pa.table({column: pa.array(texts, type=kind), "id": list(range(len(texts)))})
+             kind: pa.DataType | None = None) -> Path:
+    table = pa.table({column: pa.array(texts, type=kind or pa.string()),
+                      "id": list(range(len(texts)))})
     pq.write_table(table, path, row_group_size=row_group)
     return path
 

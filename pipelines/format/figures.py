@@ -6,6 +6,7 @@ lengths, image sizes and a few samples. Drawn as PNG plots beside the dataset ca
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ class DatasetFigures:
     widths: dict[str, list[np.ndarray]] = field(default_factory=dict)
     heights: dict[str, list[np.ndarray]] = field(default_factory=dict)
     samples: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    # (renderer, corpus, licence) -> [rows, distinct source documents]: provenance from
+    # each row's meta (`corpus`, `source`, `license`, set by corpus-reading sources)
+    sources: dict[tuple[str, str, str], list] = field(default_factory=dict)
 
     @property
     def renderers(self) -> list[str]:
@@ -47,10 +51,12 @@ def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> Dat
     """One pass over the shards' small columns; image bytes only for the samples shown."""
     figures = DatasetFigures()
     for path in sorted(Layout(root).shards.glob("part-*.parquet")):
-        table = pq.read_table(path, columns=["renderer", "task", "target", "width", "height"])
+        table = pq.read_table(path, columns=["renderer", "task", "target", "width", "height",
+                                             "meta"])
         if table.num_rows == 0:
             continue
         renderers = table.column("renderer").to_pylist()
+        _count_sources(figures, renderers, table.column("meta").to_pylist())
         figures.tasks.update(zip(renderers, table.column("task").to_pylist(), strict=True))
         chars = pc.utf8_length(table.column("target")).to_numpy(zero_copy_only=False)
         widths = table.column("width").to_numpy()
@@ -69,6 +75,18 @@ def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> Dat
             for row in picked.to_pylist():
                 figures.samples[row["renderer"]].append((row["id"], row["image"]["bytes"]))
     return figures
+
+
+def _count_sources(figures: DatasetFigures, renderers: list[str], metas: list[str]) -> None:
+    for renderer, text in zip(renderers, metas, strict=True):
+        meta = json.loads(text) if text else {}
+        corpus = meta.get("corpus")
+        if not corpus:
+            continue
+        key = (renderer, str(corpus), str(meta.get("license", "unknown")))
+        entry = figures.sources.setdefault(key, [0, set()])
+        entry[0] += 1
+        entry[1].add(str(meta.get("source", "")))
 
 
 def _log_edges(values: list[np.ndarray], bins: int = 24) -> np.ndarray:
