@@ -21,7 +21,7 @@ from ocr2synth.renderers.text.real_pages import Prose, make_prose
 
 # Characters of real text per page, with room to spare (as for generated documents):
 # what does not fit on the last page is left unused.
-PAGE_CHARS = {"en": 4000, "zh": 1600}
+PAGE_CHARS = {"en": 6000, "zh": 3200}
 
 
 class RealMarkdown(Source):
