@@ -217,3 +217,21 @@ See Table~\ref{t}.
     text = " ".join(t for b in blocks for k, t in b.get("parts", []) if k == "t")
     assert "\\" not in text and "{" not in text and "hidden" not in text
     assert "comment" not in text and "tabular" not in text
+
+
+def test_formulas_and_tables_from_corpora(tmp_path):
+    tex = (r"\begin{document} Let $a^2 + b^2 = c^2$ hold, and $x$ too."
+           "\n\\[ \\int_0^1 f(x)\\,dx \\]\n\\begin{align} a &= b \\\\ c &= d \\end{align}"
+           "\n\\end{document}")
+    (tmp_path / "paper.tex").write_text(tex)
+    items = _passages("latex-formula", str(tmp_path), 2, order="sequential")
+    # reading order; `$x$` is too short to be a sample, aligned math is left out
+    assert [it.content for it in items] == ["a^2 + b^2 = c^2", "\\int_0^1 f(x)\\,dx"]
+    assert items[1].meta["position"].endswith("formula 1")
+    table = "\\begin{tabular}{ll}\na & b \\\\\n\\end{tabular}"
+    path = _parquet(tmp_path / "t.parquet", [f"Intro.\n{table}\nEnd.", "no table here"])
+    spec = get_spec("latex-table")
+    source = spec.make_source(str(path), {"order": "sequential"})
+    assert source.item_at(0, seed_of).content == table
+    with pytest.raises(ValueError, match="empty: no table"):
+        source.item_at(1, seed_of)  # the worker's `source-error` reject, with the reason

@@ -68,10 +68,13 @@ SPECS = [
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
-            ('generated Mathpix-markdown documents (the `latex-page` grammar plus bold/italic '
+            ('real prose by default (the Debian Reference in English and Simplified Chinese, '
+             '`--param zh=0.2`, mixed with generated math, tables and lists, as `latex-page`), '
+             'or `--source` Parquet/JSONL (`column`) or `.tex`; `content: generated` gives '
+             'generated Mathpix-markdown documents (the `latex-page` grammar plus bold/italic '
              'and markdown tables: headings, paragraphs, lists, `\\(..\\)`/`\\[..\\]` math, '
-             '`tabular` and markdown tables, footnotes; English or Chinese, `--param zh=0.2`), '
-             'documents of `pages` pages (default 4), or `--source DIR` of `.md`/`.mmd`, each '
+             '`tabular` and markdown tables, footnotes); documents of `pages` pages (default '
+             '4); or `--source DIR` of `.md`/`.mmd`, each '
              'file one document of about (its characters / `page_chars`, default 3000) pages, '
              'after removing raw HTML, images and link targets; a page starts where the one '
              'before it stopped; rendered by mathpix-markdown-it in headless Chromium, one or '

@@ -49,6 +49,9 @@ class RealMarkdown(Source):
         prose = PageGrammar(rng, passage.lang).prose  # words for generated tables
         return passage, markdown_document(rng, blocks, passage.lang, prose)
 
+    def size(self) -> int:
+        return self.prose.size() * self.pages
+
     def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
         page = k % self.pages
         number = k // self.pages

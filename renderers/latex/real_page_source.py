@@ -27,6 +27,9 @@ class RealPages(Source):
     def from_params(cls, path: str | None, params: dict[str, Any]) -> RealPages:
         return cls(make_prose(path, params), bool(params.get("mix", True)))
 
+    def size(self) -> int:
+        return self.prose.size()
+
     def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
         seed = seed_of(k)
         passage = self.prose.passage(k, seed_of)

@@ -36,17 +36,19 @@ SPECS = [
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
-            ('`--source DIR` of PDFs (every page of every `*.pdf`, in sorted path order; item k '
-             "is page k of that sequence), or by default `latex-page`'s generated documents "
-             'compiled to PDF in-process; rasterized by PyMuPDF or poppler (`backend: '
+            ('by default the TeX Live manuals Debian ships (about 630 real typeset PDFs, '
+             '`texlive-*-doc`), or `--source DIR` of PDFs; pages spread over the files (round '
+             'r takes a seeded page of every file with more than r pages; `order: sequential` '
+             "walks the files in path order); `content: generated`: `latex-page`'s generated "
+             'documents compiled to PDF in-process; rasterized by PyMuPDF or poppler (`backend: '
              'pymupdf\\|poppler`) at a per-sample dpi (`dpi: [100, 200]`); `unit: '
              'page\\|line\\|paragraph` (or a list)'),
             ("the page's plain text from its own text layer (prompt `OCR: `), lines in reading "
              "order with a blank line between paragraphs; slices: the line, or the paragraph's "
              'lines; boxes: paragraph boxes, then line boxes, in pixels'),
         ),
-        description="PDF pages (a --source folder, or latex-page documents compiled to "
-        "PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
+        description="PDF pages (TeX Live's manuals, a --source folder, or latex-page documents "
+        "compiled to PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
         "order; line/paragraph boxes); `unit: line|paragraph` gives stage-1 slices",
         target_note="plain text from the PDF's own text layer: lines in reading order "
         "(two-column pages column by column), a blank line between paragraphs; pages "

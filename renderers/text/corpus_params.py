@@ -14,11 +14,17 @@ CONTENT = choice("content", "real", "real: prose of the Debian Reference (Englis
 ORDER = choice("order", "spread", "spread: a seeded permutation over the corpus, so any "
                "prefix covers it evenly; sequential: file order", ("spread", "sequential"))
 LICENSE = text("license", "", "the licence of a --source corpus, for the dataset card")
+COLUMN = text("column", "text", "the text column of a Parquet --source, the field of a "
+              "JSONL one")
+TEXT_FORMAT = choice("text_format", "plain", "how a Parquet or JSONL cell is read (tex: "
+                     "prose, math and tables are extracted from LaTeX source)",
+                     ("plain", "markdown", "tex"))
+# What a renderer that takes pieces (formulas, tables) of a corpus reads.
+SOURCE_PARAMS = (COLUMN, TEXT_FORMAT, ORDER, LICENSE)
 CORPUS_PARAMS = (
     CONTENT,
-    text("column", "text", "the text column of a Parquet --source, the field of a JSONL one"),
-    choice("text_format", "plain", "how a Parquet or JSONL cell is read",
-           ("plain", "markdown", "tex")),
+    COLUMN,
+    TEXT_FORMAT,
     ORDER,
     LICENSE,
     flag("mix", True, "mix generated display math, tables and lists among real paragraphs"),

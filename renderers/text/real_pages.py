@@ -49,9 +49,9 @@ class Prose:
     def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
         raise NotImplementedError
 
-    def sources(self) -> list[dict[str, str]]:
-        """The corpora it reads: name and licence, for the dataset card."""
-        return []
+    def size(self) -> int:
+        """Passages in one pass over the prose (a corpus: one per document)."""
+        raise NotImplementedError
 
 
 class DebianProse(Prose):
@@ -89,9 +89,8 @@ class DebianProse(Prose):
                         "position": f"blocks {start}-{stop - 1}",
                         "license": self.license[lang]})
 
-    def sources(self) -> list[dict[str, str]]:
-        return [{"corpus": debian_docs.PACKAGES[lang], "license": self.license[lang]}
-                for lang in ("en", "zh")]
+    def size(self) -> int:
+        return sum(len(units) for units in self.units.values())
 
 
 class CorpusProse(Prose):
@@ -140,8 +139,8 @@ class CorpusProse(Prose):
         position = f"{meta['position']}, blocks {start}-{stop - 1}"
         return Passage(lang, blocks[start:stop], {**meta, "position": position})
 
-    def sources(self) -> list[dict[str, str]]:
-        return [{"corpus": self.name, "license": self.license}]
+    def size(self) -> int:
+        return len(self.corpus)
 
 
 def make_prose(path: str | None, params: dict[str, Any],

@@ -122,3 +122,26 @@ def clean_tex(text: str) -> str:
     """Controls dropped and Unicode composed; `<` and `>` stay (they are math in TeX)."""
     text = unicodedata.normalize("NFC", text)
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+_INLINE_MIN = 6  # shorter inline math ($x$, $n$) is a symbol, not a formula worth a sample
+
+
+def tex_formulas(text: str) -> list[str]:
+    """The math of a `.tex` source in reading order: display environments, `\\[..\\]`,
+    `$$..$$`, and inline math of at least a few characters; aligned (`&`, `\\\\`) math left out,
+    since latex-formula typesets one display formula."""
+    text = _drop_envs(body(clean_tex(text)))
+    envs = "|".join(re.escape(e) for e in _DISPLAY_ENVS)
+    pattern = re.compile(rf"\\begin\{{({envs})\}}(?P<a>.*?)\\end\{{\1\}}|\\\[(?P<b>.*?)\\\]"
+                         r"|\$\$(?P<c>.*?)\$\$|\\\((?P<d>.+?)\\\)|(?<![\\$])\$(?P<e>[^$]+?)"
+                         r"(?<!\\)\$", re.S)
+    out: list[str] = []
+    for match in pattern.finditer(text):
+        math = next(g for g in match.group("a", "b", "c", "d", "e") if g is not None)
+        math = squash(re.sub(r"\\label\{[^{}]*\}", "", math))
+        inline = match.group("d") is not None or match.group("e") is not None
+        if not math or "&" in math or "\\\\" in math or (inline and len(math) < _INLINE_MIN):
+            continue
+        out.append(math)
+    return out
