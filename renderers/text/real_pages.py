@@ -62,14 +62,19 @@ class DebianProse(Prose):
         self.zh = zh
         self.sequential = sequential
         budget = budget or PAGE_BUDGET
-        self.units: dict[str, list[tuple[str, int, int, list[dict[str, Any]]]]] = {}
+        # (chapter, first block, chapter of the last block, last block, blocks) per window;
+        # windows run on across chapters (the book in reading order), so every window is
+        # long enough for its pages
+        self.units: dict[str, list[tuple[str, int, str, int, list[dict[str, Any]]]]] = {}
         for lang in ("en", "zh"):
-            units = []
+            where: list[tuple[str, int]] = []
+            blocks: list[dict[str, Any]] = []
             for chapter in debian_docs.chapters(lang):
-                blocks = keep_drawable(chapter.blocks, lang)
-                for start, stop in windows(blocks, budget[lang]):
-                    units.append((chapter.name, start, stop, blocks[start:stop]))
-            self.units[lang] = units
+                kept = keep_drawable(chapter.blocks, lang)
+                where += [(chapter.name, index) for index in range(len(kept))]
+                blocks += kept
+            self.units[lang] = [(*where[start], *where[stop - 1], blocks[start:stop])
+                                for start, stop in windows(blocks, budget[lang])]
         self.license = {lang: debian_docs.license_of(debian_docs.PACKAGES[lang])
                         for lang in ("en", "zh")}
         self._perms: dict[tuple[str, int], Permutation] = {}
@@ -83,11 +88,12 @@ class DebianProse(Prose):
     def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
         lang = "zh" if random.Random(seed_of(k) ^ 0x1A46).random() < self.zh else "en"
         unit = self._perm(lang, seed_of(0))(k)
-        name, start, stop, blocks = self.units[lang][unit]
+        name, start, last_name, last, blocks = self.units[lang][unit]
+        position = (f"blocks {start}-{last}" if last_name == name
+                    else f"block {start} to {last_name} block {last}")
         return Passage(lang, [dict(b) for b in blocks],
                        {"corpus": debian_docs.PACKAGES[lang], "source": name,
-                        "position": f"blocks {start}-{stop - 1}",
-                        "license": self.license[lang]})
+                        "position": position, "license": self.license[lang]})
 
     def size(self) -> int:
         return sum(len(units) for units in self.units.values())
