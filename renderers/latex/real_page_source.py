@@ -2,7 +2,9 @@
 corpus (`renderers/text/real_pages.py`), mixed with generated math, tables and lists.
 
 The document is latex-page's (`page_source.py`): {"lang", "blocks"}. Straight quotes are
-given as the curly ones TeX prints for them, so the target says what the page shows.
+given as the curly ones TeX prints for them, so the target says what the page shows;
+paragraphs with long unbreakable runs (URLs, paths) are left out, since TeX would set
+them sticking out of the column.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocr2synth.renderers.base import Item, Source
-from ocr2synth.renderers.text.passages import mix, typeset_quotes
+from ocr2synth.renderers.text.passages import keep_breakable, mix, typeset_quotes
 from ocr2synth.renderers.text.real_pages import Prose, make_prose
 
 
@@ -37,7 +39,7 @@ class RealPages(Source):
         if passage.error:
             return Item(k=k, seed=seed, content={"lang": passage.lang, "blocks": [],
                                                  "error": passage.error}, meta=meta)
-        blocks = passage.blocks
+        blocks = keep_breakable(passage.blocks)
         if self.mixed:
             blocks = mix(blocks, random.Random(seed), passage.lang)
         return Item(k=k, seed=seed, content={"lang": passage.lang,

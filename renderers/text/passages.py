@@ -94,6 +94,18 @@ def keep_drawable(blocks: list[Block], lang: str) -> list[Block]:
     return out
 
 
+_UNBROKEN = re.compile(r"[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+
+
+def keep_breakable(blocks: list[Block], longest: int = 24) -> list[Block]:
+    """The blocks whose text has no run longer than `longest` characters without a place
+    to break the line (URLs, file paths): TeX cannot break them, and a line that sticks
+    out of its column is a rejected page, so such paragraphs are left out before."""
+    return [b for b in blocks if b["kind"] not in ("para", "item", "heading")
+            or max((len(run) for run in _UNBROKEN.findall(_text_of(b))), default=0)
+            <= longest]
+
+
 def block_chars(block: Block) -> int:
     return (sum(len(t) for _, t in block.get("parts", [])) + len(block.get("text", ""))
             + len(block.get("math", "")) + len(block.get("latex", "")) // 2)
