@@ -12,6 +12,7 @@ or `... memory --small FILE --large FILE [--count N]`.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -37,18 +38,28 @@ def rate(renderer: str, count: int, params: dict, source: str | None) -> tuple[f
     return (count - rejects) / elapsed, rejects
 
 
-def speed(renderer: str, count: int, parquet: str | None) -> list[str]:
-    runs = [("generated prose", {"content": "generated"}, None),
-            ("Debian Reference", {}, None)]
+def speed(renderer: str, count: int, parquet: str | None, repeats: int = 1,
+          zh: float | None = None) -> list[str]:
+    """Each source `repeats` times, interleaved (load drifts alike over all); medians."""
+    extra = {} if zh is None else {"zh": zh}
+    runs = [("generated prose", {"content": "generated", **extra}, None),
+            ("Debian Reference", dict(extra), None)]
     if parquet:
         runs.append((f"Parquet {Path(parquet).name}", {}, parquet))
-    lines = [f"{renderer}, {count} samples each, one core:"]
-    base = None
-    for name, params, source in runs:
-        samples_s, rejects = rate(renderer, count, params, source)
-        base = base or samples_s
-        lines.append(f"  {name:<28} {samples_s:6.2f} samples/s  ({rejects} rejects, "
-                     f"x{samples_s / base:.2f} of generated)")
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    rejects: dict[str, int] = dict.fromkeys(rates, 0)
+    for _ in range(repeats):
+        for name, params, source in runs:
+            samples_s, rejected = rate(renderer, count, params, source)
+            rates[name].append(samples_s)
+            rejects[name] += rejected
+    lines = [f"{renderer}, {count} samples per run, {repeats} runs each (median), one core:"]
+    base = statistics.median(rates[runs[0][0]])
+    for name, values in rates.items():
+        median = statistics.median(values)
+        lines.append(f"  {name:<28} {median:6.2f} samples/s  ({rejects[name]} rejects, "
+                     f"x{median / base:.2f} of generated; runs "
+                     f"{', '.join(f'{v:.2f}' for v in values)})")
     return lines
 
 
@@ -68,12 +79,15 @@ def main() -> None:
     parser.add_argument("--renderer", default="latex-page")
     parser.add_argument("--count", type=int, default=64)
     parser.add_argument("--parquet")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--zh", type=float, help="the Chinese share of both prose sources")
     parser.add_argument("--small")
     parser.add_argument("--large")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory():
         if args.what == "speed":
-            print("\n".join(speed(args.renderer, args.count, args.parquet)))
+            print("\n".join(speed(args.renderer, args.count, args.parquet, args.repeats,
+                                   args.zh)))
         else:
             print("\n".join(memory(args.renderer, args.count, args.small, args.large)))
 

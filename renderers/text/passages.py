@@ -25,9 +25,12 @@ _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"',
            "&#39;": "'"}
 _SPACE = re.compile(r"[ \t\n\r\u00a0\u2000-\u200b\u202f\u3000]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[。！？])")
-# What every page font draws: printable ASCII, Latin-1 letters and signs, the common
-# typographic punctuation; for Chinese also CJK ideographs and full-width punctuation.
-_LATIN = "\u0020-\u007e\u00a1-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2026"
+# What every page font draws: printable ASCII, the accented Latin-1 letters that TeX's OT1
+# text fonts compose (not eth, thorn, guillemets or Latin-1 signs: "Command unavailable in
+# encoding OT1", and the whole page would be a reject), the common typographic
+# punctuation; for Chinese also CJK ideographs and full-width punctuation.
+_LATIN = ("\u0020-\u007e\u00c0-\u00cf\u00d1-\u00d6\u00d8-\u00dd\u00df-\u00ef"
+          "\u00f1-\u00f6\u00f8-\u00fd\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2026")
 _CJK = "\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e"
 _DRAWABLE = {"en": re.compile(f"[{_LATIN}]*"), "zh": re.compile(f"[{_LATIN}{_CJK}]*")}
 
