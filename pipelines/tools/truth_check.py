@@ -2,7 +2,9 @@
 the text the browser laid out (`--param page_text=true`), and word recall of Tesseract
 (Debian's `tesseract-ocr`) over a page image against its target.
 
-Run: `python -m ocr2synth.pipelines.tools.truth_check DATASET [--tesseract N]`. It reads
+Also word F1 of latex-page targets against the page's PDF text layer (its line boxes) on
+pages rendered with `--param mix=false`. Run: `python -m
+ocr2synth.pipelines.tools.truth_check DATASET [--tesseract N]`. It reads
 shards; it knows neither renderers nor Ray.
 """
 
@@ -38,8 +40,10 @@ def words(text: str) -> list[str]:
     return out
 
 
-def _unescape(md: str) -> str:
-    md = re.sub(r"^#+\s|^\d+\.\s|^-\s", "", md, flags=re.M)
+def _unescape(md: str, numbers: bool = False) -> str:
+    """Markdown as the words a page shows; `numbers`: ordered list numbers are shown (TeX
+    prints them; the browser's DOM text of a list item has no marker)."""
+    md = re.sub(r"^#+\s|^-\s" if numbers else r"^#+\s|^\d+\.\s|^-\s", "", md, flags=re.M)
     md = md.replace("**", "").replace("*", "")
     return re.sub(r"\\([\\`*_{}\[\]<>#|~$])", r"\1", _MATH.sub(" ", md))
 
@@ -102,6 +106,43 @@ def markdown_f1(root: Path) -> dict[str, list[float]]:
     return scores
 
 
+def dehyphenate(lines: list[str], compounds: set[str] = frozenset()) -> str:
+    """Lines joined, a word TeX hyphenated at a line's end made whole again: the text
+    layer keeps the break (`config-` / `uration`), the target the word. A break at a real
+    hyphen (`command-` / `line`, listed in `compounds`) keeps its hyphen."""
+    out = ""
+    for line in lines:
+        head = re.search(r"([^\W\d_]+)-$", out)
+        first = re.match(r"[^\W\d_]+", line)
+        if head and first and line[:1].islower():
+            compound = f"{head.group(1)}-{first.group(0)}".lower()
+            out = out + line if compound in compounds else out[:-1] + line
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
+def _compounds(text: str) -> set[str]:
+    return {m.lower() for m in re.findall(r"[^\W\d_]+-[^\W\d_]+", text)}
+
+
+def latex_f1(root: Path) -> dict[str, list[float]]:
+    """Per language, word F1 of latex-page targets against the PDF text layer of the same
+    page (its line boxes), on pages of prose only (`--param mix=false`: no math or tables,
+    whose text layer is not their LaTeX)."""
+    scores: dict[str, list[float]] = {}
+    for row in rows(root, ["renderer", "target", "meta", "boxes"]):
+        meta = json.loads(row["meta"])
+        if row["renderer"] != "latex-page" or meta.get("mix", True):
+            continue
+        lines = row["boxes"][int(meta.get("paragraph_boxes", 0)):]
+        truth_text = _unescape("\n".join(target_blocks(row["target"])), numbers=True)
+        truth = words(truth_text)
+        seen = words(dehyphenate([box["text"] for box in lines], _compounds(truth_text)))
+        scores.setdefault(meta.get("lang", "en"), []).append(f1(truth, seen))
+    return scores
+
+
 def tesseract_recall(root: Path, renderer: str, limit: int) -> list[float]:
     """Tesseract's word recall on English pages of `renderer` (prose blocks only)."""
     from PIL import Image
@@ -130,9 +171,11 @@ def main() -> None:
     parser.add_argument("--renderer", default="latex-page")
     args = parser.parse_args()
     root = Path(args.dataset)
-    for lang, scores in sorted(markdown_f1(root).items()):
-        print(f"markdown-page word F1 ({lang}): pages {len(scores)}, min {min(scores):.4f}, "
-              f"median {statistics.median(scores):.4f}")
+    for name, measure in (("markdown-page", markdown_f1), ("latex-page", latex_f1)):
+        for lang, scores in sorted(measure(root).items()):
+            print(f"{name} word F1 ({lang}): pages {len(scores)}, min {min(scores):.4f}, "
+                  f"median {statistics.median(scores):.4f}, mean "
+                  f"{statistics.mean(scores):.4f}")
     if args.tesseract:
         scores = tesseract_recall(root, args.renderer, args.tesseract)
         if scores:

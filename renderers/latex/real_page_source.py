@@ -35,7 +35,7 @@ class RealPages(Source):
     def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
         seed = seed_of(k)
         passage = self.prose.passage(k, seed_of)
-        meta = {"source": "real", **passage.meta, "lang": passage.lang}
+        meta = {"source": "real", **passage.meta, "lang": passage.lang, "mix": self.mixed}
         if passage.error:
             return Item(k=k, seed=seed, content={"lang": passage.lang, "blocks": [],
                                                  "error": passage.error}, meta=meta)
