@@ -248,3 +248,13 @@ def test_latex_page_prose_is_typeset_as_written():
     quoted = typeset_quotes(kept)
     assert quoted[0]["parts"][0][1] == "Say \u201chi\u201d to Bob\u2019s \u2018cat\u2018."
     assert quoted[1]["math"] == "x'"  # math is TeX, never re-quoted
+
+
+def test_ordered_items_are_renumbered_after_filtering():
+    from ocr2synth.renderers.text.passages import renumber
+
+    item = {"kind": "item", "ordered": True, "parts": [["t", "x"]]}
+    blocks = [{**item, "number": 1}, {**item, "number": 3}, {"kind": "display", "math": "y"},
+              {**item, "number": 4}, {"kind": "para", "parts": [["t", "z"]]},
+              {**item, "number": 9}]
+    assert [b.get("number") for b in renumber(blocks)] == [1, 2, None, 3, None, 1]

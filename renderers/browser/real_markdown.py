@@ -16,7 +16,7 @@ from typing import Any
 from ocr2synth.renderers.base import Item, Source
 from ocr2synth.renderers.browser.markdown_source import markdown_document
 from ocr2synth.renderers.latex.page_source import PageGrammar
-from ocr2synth.renderers.text.passages import mix
+from ocr2synth.renderers.text.passages import mix, renumber
 from ocr2synth.renderers.text.real_pages import Prose, make_prose
 
 # Characters of real text per page, with room to spare (as for generated documents):
@@ -45,7 +45,8 @@ class RealMarkdown(Source):
         if passage.error:
             return passage, None
         rng = random.Random(doc_seed)
-        blocks = mix(passage.blocks, rng, passage.lang) if self.mixed else passage.blocks
+        blocks = renumber(passage.blocks)
+        blocks = mix(blocks, rng, passage.lang) if self.mixed else blocks
         prose = PageGrammar(rng, passage.lang).prose  # words for generated tables
         return passage, markdown_document(rng, blocks, passage.lang, prose)
 

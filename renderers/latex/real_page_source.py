@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocr2synth.renderers.base import Item, Source
-from ocr2synth.renderers.text.passages import keep_breakable, mix, typeset_quotes
+from ocr2synth.renderers.text.passages import keep_breakable, mix, renumber, typeset_quotes
 from ocr2synth.renderers.text.real_pages import Prose, make_prose
 
 
@@ -39,7 +39,7 @@ class RealPages(Source):
         if passage.error:
             return Item(k=k, seed=seed, content={"lang": passage.lang, "blocks": [],
                                                  "error": passage.error}, meta=meta)
-        blocks = keep_breakable(passage.blocks)
+        blocks = renumber(keep_breakable(passage.blocks))
         if self.mixed:
             blocks = mix(blocks, random.Random(seed), passage.lang)
         return Item(k=k, seed=seed, content={"lang": passage.lang,

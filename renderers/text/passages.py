@@ -109,6 +109,20 @@ def keep_breakable(blocks: list[Block], longest: int = 24) -> list[Block]:
             <= longest]
 
 
+def renumber(blocks: list[Block]) -> list[Block]:
+    """Ordered list items numbered 1, 2, ... within each run of them: an item left out
+    (by script or by an unbreakable run) leaves no gap in the numbers."""
+    out, number = [], 0
+    for block in blocks:
+        if block["kind"] == "item" and block.get("ordered"):
+            number += 1
+            block = {**block, "number": number}
+        elif block["kind"] != "display":  # a formula inside a list does not end it
+            number = 0
+        out.append(block)
+    return out
+
+
 def block_chars(block: Block) -> int:
     return (sum(len(t) for _, t in block.get("parts", [])) + len(block.get("text", ""))
             + len(block.get("math", "")) + len(block.get("latex", "")) // 2)
