@@ -258,3 +258,13 @@ def test_ordered_items_are_renumbered_after_filtering():
               {**item, "number": 4}, {"kind": "para", "parts": [["t", "z"]]},
               {**item, "number": 9}]
     assert [b.get("number") for b in renumber(blocks)] == [1, 2, None, 3, None, 1]
+
+
+@pytest.mark.parametrize("renderer", ["latex-page", "pdf-page"])
+def test_real_items_are_a_pure_function_of_seed_and_k(renderer):
+    """A stage-3 task keeps a base sample's (seed, k) and renders it again from them."""
+    source = get_spec(renderer).make_source(None, {})
+    for k in (0, 5, 123):
+        through_entry = source.item_at(k, seed_of)
+        alone = source.item(seed_of(k), k)
+        assert alone.content == through_entry.content and alone.meta == through_entry.meta

@@ -291,17 +291,17 @@ class MarkdownFiles(Source):
     def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
         """Page k of its file (spread: the (file, page) that a seeded permutation puts at
         k); the seed at the file's first page styles the whole file."""
-        position = self._position(k, seed_of(0))
+        position = self._position(k)
         page = self.pages[position][1]
         return self._item(k, position, seed_of(k), seed_of(position - page))
 
     def item(self, seed: int, k: int) -> Item:
-        return self._item(k, self._position(k, seed), seed, seed)
+        return self._item(k, self._position(k), seed, seed)
 
-    def _position(self, k: int, seed: int) -> int:
-        from ocr2synth.renderers.text.spread import Permutation
+    def _position(self, k: int) -> int:
+        from ocr2synth.renderers.text.spread import SPREAD_SEED, Permutation
 
-        return Permutation(len(self.pages), seed, self.sequential)(k)
+        return Permutation(len(self.pages), SPREAD_SEED, self.sequential)(k)
 
     def _item(self, k: int, position: int, seed: int, doc_seed: int) -> Item:
         file, page, error = self.pages[position]

@@ -39,9 +39,8 @@ class RealMarkdown(Source):
         return cls(make_prose(path, params, budget), pages, bool(params.get("mix", True)))
 
     @lru_cache(maxsize=8)  # noqa: B019 - sources live as long as their worker
-    def document(self, number: int, doc_seed: int, first_seed: int) -> tuple:
-        seeds = {0: first_seed}
-        passage = self.prose.passage(number, lambda j: seeds.get(j, doc_seed))
+    def document(self, number: int, doc_seed: int) -> tuple:
+        passage = self.prose.passage(number, doc_seed)
         if passage.error:
             return passage, None
         rng = random.Random(doc_seed)
@@ -57,7 +56,7 @@ class RealMarkdown(Source):
         page = k % self.pages
         number = k // self.pages
         doc_seed = seed_of(k - page)
-        passage, doc = self.document(number, doc_seed, seed_of(0))
+        passage, doc = self.document(number, doc_seed)
         meta = {"source": "real", **passage.meta, "lang": passage.lang, "doc": doc_seed,
                 "page": page}
         if doc is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ocr2synth.renderers.base import Item, Source
 from ocr2synth.renderers.text.corpus import Corpus, open_corpus
-from ocr2synth.renderers.text.spread import Permutation
+from ocr2synth.renderers.text.spread import SPREAD_SEED, Permutation
 
 
 def formulas_of(text: str, suffix: str) -> list[str]:
@@ -42,7 +42,7 @@ class CorpusPieces(Source):
         self.kind = kind
         self.sequential = sequential
         self.license = license or "unknown (set --param license=...)"
-        self._perm: tuple[int, Permutation] | None = None
+        self._perm = Permutation(max(1, len(corpus)), SPREAD_SEED, sequential)
 
     @classmethod
     def open(cls, path: str, params: dict[str, Any], extract: Callable[[str, str], list[str]],
@@ -62,12 +62,9 @@ class CorpusPieces(Source):
             return doc.error, [], doc.name, doc.position
         return None, self.extract(doc.text, doc.suffix), doc.name, doc.position
 
-    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
-        n = len(self.corpus)
-        seed = seed_of(0)
-        if self._perm is None or self._perm[0] != seed:
-            self._perm = (seed, Permutation(max(1, n), seed, self.sequential))
-        index = self._perm[1](k)
+    def item(self, seed: int, k: int) -> Item:
+        n = max(1, len(self.corpus))
+        index = self._perm(k)
         error, pieces, name, position = self.pieces(index)
         meta = {"source": name, "corpus": Path(self.corpus.path).name,
                 "position": position or f"document {index}", "license": self.license}
@@ -77,8 +74,5 @@ class CorpusPieces(Source):
             reason = error or f"empty: no {self.kind} in this document"
             raise ValueError(f"{reason} ({name}, {meta['position']})")
         piece = (k // n) % len(pieces)
-        return Item(k=k, seed=seed_of(k), content=pieces[piece],
+        return Item(k=k, seed=seed, content=pieces[piece],
                     meta={**meta, "position": f"{meta['position']}, {self.kind} {piece}"})
-
-    def item(self, seed: int, k: int) -> Item:
-        return self.item_at(k, lambda _: seed)

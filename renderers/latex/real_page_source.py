@@ -10,7 +10,6 @@ them sticking out of the column.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
 from ocr2synth.renderers.base import Item, Source
@@ -32,9 +31,8 @@ class RealPages(Source):
     def size(self) -> int:
         return self.prose.size()
 
-    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
-        seed = seed_of(k)
-        passage = self.prose.passage(k, seed_of)
+    def item(self, seed: int, k: int) -> Item:
+        passage = self.prose.passage(k, seed)
         meta = {"source": "real", **passage.meta, "lang": passage.lang, "mix": self.mixed}
         if passage.error:
             return Item(k=k, seed=seed, content={"lang": passage.lang, "blocks": [],
@@ -44,6 +42,3 @@ class RealPages(Source):
             blocks = mix(blocks, random.Random(seed), passage.lang)
         return Item(k=k, seed=seed, content={"lang": passage.lang,
                                              "blocks": typeset_quotes(blocks)}, meta=meta)
-
-    def item(self, seed: int, k: int) -> Item:
-        return self.item_at(k, lambda _: seed)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pymupdf
 from ocr2synth.renderers.base import Item, Source
 from ocr2synth.renderers.latex.page_source import GeneratedPages
-from ocr2synth.renderers.text.spread import Rounds
+from ocr2synth.renderers.text.spread import SPREAD_SEED, Rounds
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ class PdfFolder(Source):
         self.sequential = sequential
         self.corpus = corpus or root.name
         self.license = license or "unknown (set --param license=...)"
-        self._rounds: tuple[int, Rounds] | None = None
         if root.is_dir():
             paths = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".pdf"
                            and p.is_file())
@@ -71,27 +70,21 @@ class PdfFolder(Source):
             self.starts.append(total)
             total += file.pages
         self.total = total
+        self._rounds = None if sequential else Rounds([f.pages for f in self.files],
+                                                      SPREAD_SEED)
 
     def size(self) -> int:
         return self.total
 
-    def _unit(self, k: int, spread_seed: int) -> tuple[int, int]:
-        if self.sequential:
-            position = k % self.total
-            index = bisect.bisect_right(self.starts, position) - 1
-            return index, position - self.starts[index]
-        if self._rounds is None or self._rounds[0] != spread_seed:
-            self._rounds = (spread_seed, Rounds([f.pages for f in self.files], spread_seed))
-        return self._rounds[1](k)
-
-    def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
-        return self._item(k, seed_of(k), seed_of(0))
+    def _unit(self, k: int) -> tuple[int, int]:
+        if self._rounds is not None:
+            return self._rounds(k)
+        position = k % self.total
+        index = bisect.bisect_right(self.starts, position) - 1
+        return index, position - self.starts[index]
 
     def item(self, seed: int, k: int) -> Item:
-        return self._item(k, seed, seed)
-
-    def _item(self, k: int, seed: int, spread_seed: int) -> Item:
-        index, page = self._unit(k, spread_seed)
+        index, page = self._unit(k)
         file = self.files[index]
         content: dict = {"path": file.path, "page": page, "pages": file.pages}
         if file.problem:

@@ -15,7 +15,6 @@ where text came from; sources never see an engine.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ocr2synth.renderers.text.passages import (
     text_blocks,
     windows,
 )
-from ocr2synth.renderers.text.spread import Permutation
+from ocr2synth.renderers.text.spread import SPREAD_SEED, Permutation
 
 # Characters of real text per window: about a page and a bit, as latex-page's generated
 # documents are (one page of the typeset result is sampled).
@@ -44,9 +43,9 @@ class Passage:
 
 
 class Prose:
-    """Passages as a pure function of (k, the entry's seeds)."""
+    """Passages as a pure function of (k, the sample's seed)."""
 
-    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
+    def passage(self, k: int, seed: int) -> Passage:
         raise NotImplementedError
 
     def size(self) -> int:
@@ -77,17 +76,12 @@ class DebianProse(Prose):
                                 for start, stop in windows(blocks, budget[lang])]
         self.license = {lang: debian_docs.license_of(debian_docs.PACKAGES[lang])
                         for lang in ("en", "zh")}
-        self._perms: dict[tuple[str, int], Permutation] = {}
+        self._perms = {lang: Permutation(len(units), SPREAD_SEED, sequential)
+                       for lang, units in self.units.items()}
 
-    def _perm(self, lang: str, seed: int) -> Permutation:
-        key = (lang, seed)
-        if key not in self._perms:
-            self._perms = {key: Permutation(len(self.units[lang]), seed, self.sequential)}
-        return self._perms[key]
-
-    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
-        lang = "zh" if random.Random(seed_of(k) ^ 0x1A46).random() < self.zh else "en"
-        unit = self._perm(lang, seed_of(0))(k)
+    def passage(self, k: int, seed: int) -> Passage:
+        lang = "zh" if random.Random(seed ^ 0x1A46).random() < self.zh else "en"
+        unit = self._perms[lang](k)
         name, start, last_name, last, blocks = self.units[lang][unit]
         position = (f"blocks {start}-{last}" if last_name == name
                     else f"block {start} to {last_name} block {last}")
@@ -109,7 +103,7 @@ class CorpusProse(Prose):
         self.sequential = sequential
         self.license = license or "unknown (set --param license=...)"
         self.name = Path(corpus.path).name
-        self._perm: tuple[int, Permutation] | None = None
+        self._perm = Permutation(max(1, len(corpus)), SPREAD_SEED, sequential)
 
     @classmethod
     def open(cls, path: str, params: dict[str, Any], budget: dict[str, int] | None = None
@@ -119,14 +113,11 @@ class CorpusProse(Prose):
         return cls(corpus, budget, params.get("order", "spread") == "sequential",
                    str(params.get("license", "")))
 
-    def passage(self, k: int, seed_of: Callable[[int], int]) -> Passage:
+    def passage(self, k: int, seed: int) -> Passage:
         n = len(self.corpus)
         if n == 0:
             return Passage("en", [], error="empty: the corpus has no documents")
-        seed = seed_of(0)
-        if self._perm is None or self._perm[0] != seed:
-            self._perm = (seed, Permutation(n, seed, self.sequential))
-        index = self._perm[1](k)
+        index = self._perm(k)
         doc = self.corpus.doc(index)
         meta = {"corpus": self.name, "source": doc.name,
                 "position": doc.position or f"document {index}", "license": self.license}
