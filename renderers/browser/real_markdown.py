@@ -68,5 +68,6 @@ class RealMarkdown(Source):
                              "page": page}, meta=meta)
 
     def item(self, seed: int, k: int) -> Item:
-        """The first page of the document `seed` seeds."""
-        return self.item_at(0, lambda _: seed)
+        """Sample k with `seed` as its document's seed: what `item_at` gives for a
+        document's first page, which is what a stage-3 task keeps of a base page."""
+        return self.item_at(k, lambda _: seed)

@@ -122,14 +122,14 @@ class ParquetCorpus(Corpus):
         file, row_group = self._groups[group]
         if self._cached is None or self._cached[0] != group:
             self._cached = None  # free the last group before reading the next
-            # read as binary: a string column with invalid UTF-8 then fails one cell,
-            # not the whole group
             table = pq.ParquetFile(self._paths[file]).read_row_group(
                 row_group, columns=[self.column])
             self._cached = (group, table.column(0).combine_chunks())
         row = index - self._starts[group]
         array = self._cached[1]
         value = array[row]
+        # the cell's bytes, decoded here: invalid UTF-8 then fails its own cell, with a
+        # reason, and a 50 MB cell is measured before it becomes a Python string
         raw = value.as_buffer() if value.is_valid else None
         if raw is not None and len(raw) > 4 * MAX_CHARS:
             return Doc("", self._paths[file].name, f"row {index}", self.suffix,
