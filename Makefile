@@ -16,7 +16,6 @@ DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra
 	wordnet-base debian-reference-en debian-reference-zh-cn texlive-science-doc \
 	texlive-latex-recommended-doc tesseract-ocr tesseract-ocr-eng
 
-MOLSETS_VERSION := 0.3.1
 
 R ?= latex-formula
 N ?= 64
@@ -66,10 +65,7 @@ $(VENV)/.installed: pyproject.toml
 MOSES_DIR := $(VENV)/share/ocr2synth/moses
 moses: $(MOSES_DIR)/train.csv.gz
 $(MOSES_DIR)/train.csv.gz: | $(VENV)/.installed
-	$(BIN)/pip download -q --no-deps "molsets==$(MOLSETS_VERSION)" -d $(VENV)/wheels
-	$(BIN)/python -m ocr2synth.renderers.molecule.smiles_source --extract \
-		$(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl $(MOSES_DIR)
-	rm -f $(VENV)/wheels/molsets-$(MOLSETS_VERSION)-py3-none-any.whl
+	$(BIN)/ocr2synth setup-assets --only moses
 
 # Browser assets (mathpix-markdown-it, echarts) from the npm registry at the versions pinned
 # in assets/package-lock.json, into the git-ignored assets/node_modules. Reinstalled only

@@ -15,18 +15,18 @@ DATA = Path(__file__).parent / "data"
 # needs TeX, Chromium, Verovio or a Ray cluster; `slow` takes more than a few seconds on
 # two cores; every other test is `unit` (`make test-fast` runs those).
 ENGINE_MODULES = {
-    "test_chart_echarts", "test_chart_pipeline", "test_cluster", "test_degrade",
+    "test_chart_echarts", "test_chart_pipeline", "test_cluster", "test_degrade", "test_export",
     "test_faults", "test_golden", "test_hostile_sources", "test_hostile_tex_sources",
     "test_latex_formula_renderer", "test_latex_page_renderer", "test_latex_table_renderer",
     "test_markdown_page", "test_music", "test_paths", "test_pdf_page", "test_pipeline",
     "test_preview", "test_tasks", "test_tex_engine", "test_tikz_renderer",
-    "test_trainer_parallel",
+    "test_trainer_parallel", "test_wheel",
 }
 SLOW_MODULES = {
     "test_bench", "test_cluster", "test_faults", "test_golden", "test_markdown_page",
     "test_pdf_page", "test_pipeline", "test_preview", "test_tasks", "test_trainer",
     "test_trainer_eval", "test_trainer_parallel", "test_trainer_starts", "test_trainer_proof",
-    "test_trainer_gpu_check", "test_trainer_speed",
+    "test_trainer_gpu_check", "test_trainer_speed", "test_wheel", "test_export",
 }
 
 

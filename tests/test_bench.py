@@ -42,8 +42,14 @@ def test_report_has_a_row_per_renderer_and_projections(tmp_path, monkeypatch):
     assert abs(float(cells[4].rstrip("x")) - rate / 2.0) <= 0.06  # from the unrounded rate
     assert "Load average" in text and "### Stage 2:" in text
     # the molecule share of stage 2 is projected from the measured rate; the rest is missing
+    # (from the unrounded rate: the rate cell's rounding moves the last digit on a slow run)
     hours = 1_000_000 / (rate * 64) / 3600
-    assert f"| molecule | 1,000,000 | {hours * 64:,.1f} | {hours:,.2f} |" in text
+    slack = hours * 0.05 / rate + 0.005
+    projected = re.search(r"^\| molecule \| 1,000,000 \| ([\d,.]+) \| ([\d,.]+) \|$", text,
+                          re.MULTILINE)
+    assert projected, text
+    assert abs(float(projected[2].replace(",", "")) - hours) <= slack
+    assert abs(float(projected[1].replace(",", "")) - hours * 64) <= slack * 64 + 0.05
     assert "not measured" in text
 
 

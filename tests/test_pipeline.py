@@ -120,6 +120,29 @@ def test_datasets_pyarrow_and_duckdb_read_the_shards(rendered):
     assert (count, renderer) == (len(rows), "latex-formula")
 
 
+def test_a_worker_that_cannot_see_the_output_folder_hands_its_shards_to_the_driver(
+    rendered, tmp_path: Path, monkeypatch
+):
+    """Workers write where they see the job's marker file; here none does (the driver writes
+    its marker under another name, as if the folder were on another machine), so the
+    driver writes every shard, with the same bytes."""
+    from ocr2synth.pipelines.core import runner
+
+    monkeypatch.setattr(runner, "MARKER", ".ocr2synth-job-elsewhere")
+    here: list[str] = []  # shards written in this process, the driver's
+    write_here = runner.write_here
+    monkeypatch.setattr(runner, "write_here",
+                        lambda layout, name, *a: here.append(name) or write_here(layout, name, *a))
+    out = tmp_path / "driver-writes"
+    run_recipe(recipe(), out, workers=2, progress=False)
+    assert sorted(here) == ["part-000000", "part-000001", "part-000002"]
+    names = sorted(p.name for p in (rendered / "shards").iterdir())
+    assert sorted(p.name for p in (out / "shards").iterdir()) == names
+    for name in names:
+        assert (out / "shards" / name).read_bytes() == (rendered / "shards" / name).read_bytes()
+    assert not (out / ".ocr2synth-job-elsewhere").exists()
+
+
 def test_rerun_skips_finished_shards_and_refuses_another_recipe(rendered):
     before = {p.name: p.stat().st_mtime_ns for p in (rendered / "shards").iterdir()}
     summary = run_recipe(recipe(), rendered, workers=2, progress=False)
@@ -141,14 +164,18 @@ def test_a_killed_job_resumes_to_exactly_the_planned_ids(ray_address, tmp_path: 
     proc = subprocess.Popen(_render_command(out, ray_address), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    shards = out / "shards"
-    while time.monotonic() < deadline and proc.poll() is None:
-        if shards.exists() and len(list(shards.glob("part-*.parquet"))) >= 2:
-            break
+
+    def committed() -> int:  # a shard counts once the manifest lists it
+        try:
+            return len(json.loads((out / "manifest.json").read_text())["shards"])
+        except (OSError, ValueError):
+            return 0
+
+    while time.monotonic() < deadline and proc.poll() is None and committed() < 2:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = len(list(shards.glob("part-*.parquet")))
+    finished = committed()
     assert 2 <= finished < 8, "the kill must land mid-job"
     result = subprocess.run(_render_command(out, ray_address), capture_output=True, text=True,
                             timeout=300)

@@ -164,11 +164,11 @@ with engine.typeset(LatexFormulaRenderer.preamble("computer-modern"), [sys.argv[
 def _looping_tex(parent: psutil.Process) -> list[psutil.Process]:
     found = []
     for child in parent.children(recursive=True):
-        try:
-            cmd = child.cmdline()
+        try:  # a short-lived child may exit between the listing and these reads
+            cmd, name = child.cmdline(), child.name()
         except psutil.Error:
             continue
-        if child.name() == "pdflatex" and any(arg.startswith("-fmt=") for arg in cmd):
+        if name == "pdflatex" and any(arg.startswith("-fmt=") for arg in cmd):
             found.append(child)
     return found
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,13 @@ class Recipe:
     max_reject_rate: float = 0.2
     sample_timeout_s: float = 20.0
     image: ImageSettings = field(default_factory=ImageSettings)
+    # The dataset card's licence (a Hugging Face licence id); None: "other"
+    license: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["license"] is None:  # a recipe without one reads (and hashes) as before
+            data.pop("license")
         for entry in data["entries"]:
             # an entry without degradation reads (and hashes) as before the option existed
             if entry.get("degrade") is None:
@@ -69,10 +74,7 @@ class Recipe:
 
     def scaled(self, factor: float) -> Recipe:
         entries = tuple(replace(e, count=max(1, round(e.count * factor))) for e in self.entries)
-        return Recipe(
-            self.name, self.seed, entries, self.shard_size, self.max_reject_rate,
-            self.sample_timeout_s, self.image,
-        )
+        return replace(self, entries=entries)
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
@@ -116,10 +118,33 @@ def _resolve_source(source: str | None, base_dir: Path | None, where: str) -> st
     return str(path.resolve())
 
 
+def _resolve_base(location: Any, base_dir: Path | None, where: str) -> dict[str, str]:
+    """A base dataset's place and content hash: the hash enters the recipe's, so a resume
+    over a base that changed is refused as another recipe, and the workers check it."""
+    from ocr2synth.pipelines.format.manifest import DatasetError, dataset_hash, load_manifest
+    from ocr2synth.pipelines.format.store import is_uri
+
+    if not isinstance(location, str):
+        raise RecipeError(f"{where}: expected a folder or URI, got {type(location).__name__}")
+    if not is_uri(location):
+        path = Path(location).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        location = str(path.resolve())
+    try:
+        manifest = load_manifest(location)
+    except (DatasetError, OSError, ValueError) as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+    if not manifest.get("shards"):
+        raise RecipeError(f"{where}: {location} holds no finished shard")
+    return {"from": location, "from_hash": dataset_hash(manifest)}
+
+
 def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) -> Entry:
     where = f"entries[{index}]"
     _expect(raw, dict, where)
-    _check_keys(raw, {f.name for f in fields(Entry)}, where)
+    # `base: {from: DIR}`: a stage-3 task composed from a dataset rendered before
+    _check_keys(raw, {f.name for f in fields(Entry)} | {"base"}, where)
     if "renderer" not in raw:
         raise RecipeError(f"{where}: missing 'renderer'")
     renderer = _expect(raw["renderer"], str, f"{where}.renderer")
@@ -132,7 +157,13 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
     count = _expect(raw["count"], int, f"{where}.count")
     if count < 1:
         raise RecipeError(f"{where}.count: must be at least 1, got {count}")
-    params = _expect(raw.get("params") or {}, dict, f"{where}.params")
+    params = dict(_expect(raw.get("params") or {}, dict, f"{where}.params"))
+    if raw.get("base") is not None:
+        base = _expect(raw["base"], dict, f"{where}.base")
+        _check_keys(base, {"from"}, f"{where}.base")
+        params["from"] = _expect(base.get("from"), str, f"{where}.base.from")
+    if params.get("from") and not params.get("from_hash"):
+        params.update(_resolve_base(params["from"], base_dir, f"{where}.base.from"))
     source = raw.get("source")
     if source is not None:
         _expect(source, str, f"{where}.source")
@@ -222,7 +253,13 @@ def parse_recipe(raw: Any, base_dir: Path | None, known_renderers: set[str]) -> 
             raise RecipeError(
                 f"recipe.entries: two entries named {key!r}; give each a distinct 'name'"
             )
-    return Recipe(name, seed, entries, shard_size, rate, timeout, image)
+    license = raw.get("license")
+    if license is not None:
+        license = _expect(license, str, "recipe.license")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", license):
+            raise RecipeError(f"recipe.license: a Hugging Face licence id such as apache-2.0 "
+                              f"or cc-by-4.0, got {license!r}")
+    return Recipe(name, seed, entries, shard_size, rate, timeout, image, license)
 
 
 def parse_image(raw: Any) -> ImageSettings:

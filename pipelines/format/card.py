@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from ocr2synth.pipelines.format.figures import (
     PLOTS,
     DatasetFigures,
@@ -16,7 +17,6 @@ from ocr2synth.pipelines.format.figures import (
 )
 from ocr2synth.pipelines.format.manifest import Layout, stats_by_entry
 from ocr2synth.pipelines.format.schema import SCHEMA
-from ocr2synth.pipelines.format.shards import atomic_write_bytes
 from ocr2synth.renderers.registry import REGISTRY
 
 
@@ -92,7 +92,7 @@ def size_table(manifest: dict[str, Any], figures: DatasetFigures) -> str:
     return "\n".join(lines)
 
 
-def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
+def inspect_text(root: str | Path, manifest: dict[str, Any]) -> str:
     shards = manifest.get("shards", {})
     figures = collect(root)
     parts = [
@@ -113,9 +113,8 @@ def inspect_text(root: Path, manifest: dict[str, Any]) -> str:
         "",
         *text_histograms(figures),
     ]
-    sheet = Layout(root).root / PLOTS["samples"]
-    if sheet.exists():
-        parts += ["", f"contact sheet and plots: {sheet.parent}/card-*.png"]
+    if Layout(root).store.exists(PLOTS["samples"]):
+        parts += ["", f"contact sheet and plots: {Layout(root).store}/card-*.png"]
     reasons = top_reasons(manifest)
     if reasons:
         parts.append("")
@@ -138,7 +137,39 @@ def _samples(stats: Any) -> int:
     return max(1, stats.rows + stats.rejects)
 
 
-def write_card(root: Path, manifest: dict[str, Any]) -> None:
+_SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                    (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"),
+                    (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+
+
+def front_matter(manifest: dict[str, Any], figures: DatasetFigures) -> str:
+    """Hugging Face's dataset-card metadata: `load_dataset(DIR)` reads the shards through
+    `configs` (the default config is every shard, one config per recipe entry), and a hub
+    shows the licence, task, languages and size from it."""
+    rows = manifest.get("totals", {}).get("rows", 0)
+    languages = [lang for lang, n in (("en", figures.latin_rows), ("zh", figures.han_rows))
+                 if n] or ["en"]
+    by_entry: dict[str, list[str]] = {}
+    for _, record in sorted(manifest.get("shards", {}).items()):
+        by_entry.setdefault(record["entry"], []).append(record["file"])
+    configs = [{"config_name": "default", "default": True,
+                "data_files": [{"split": "train", "path": "shards/*.parquet"}]}]
+    configs += [{"config_name": entry, "data_files": [{"split": "train", "path": files}]}
+                for entry, files in sorted(by_entry.items()) if entry != "default"]
+    meta = {
+        "license": manifest["recipe"].get("license") or "other",
+        "pretty_name": manifest["name"],
+        "task_categories": ["image-to-text"],
+        "language": languages,
+        "size_categories": [next((label for limit, label in _SIZE_CATEGORIES if rows < limit),
+                                 "n>1T")],
+        "tags": ["ocr", "synthetic", "got-ocr2", "ocr2synth"],
+        "configs": configs,
+    }
+    return f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n"
+
+
+def write_card(root: str | Path, manifest: dict[str, Any]) -> None:
     """The dataset card, README.md beside the shards, and its plots beside it."""
     recipe = manifest["recipe"]
     figures = collect(root)
@@ -162,7 +193,7 @@ def write_card(root: Path, manifest: dict[str, Any]) -> None:
     source_lines = [f"| {renderer} | {corpus} | {license} | {len(docs):,} | {rows:,} |"
                     for (renderer, corpus, license), (rows, docs)
                     in sorted(figures.sources.items())]
-    text = f"""# {manifest['name']}
+    text = front_matter(manifest, figures) + f"""# {manifest['name']}
 
 Synthetic OCR-2.0 training data rendered by ocr2synth {manifest.get('code_version', '')}.
 Each row is one (image, prompt, target) sample in GOT's format.
@@ -233,8 +264,9 @@ document, `position` in it and `license`); rows of generated content are not lis
 
 ```python
 import datasets
-ds = datasets.load_dataset("parquet", data_files="{root}/shards/*.parquet", split="train")
+ds = datasets.load_dataset("{root}", split="train")  # the card's `configs`: every shard
 ds[0]["image"]  # a PIL image
+one = datasets.load_dataset("{root}", "ENTRY", split="train")  # one recipe entry
 
 import duckdb
 duckdb.sql("SELECT renderer, count(*) FROM '{root}/shards/*.parquet' GROUP BY 1")
@@ -256,4 +288,4 @@ ocr2synth preview {root}   # an offline HTML gallery of the samples
 {json.dumps(recipe, indent=2, sort_keys=True)}
 ```
 """
-    atomic_write_bytes(root / "README.md", text.encode("utf-8"))
+    Layout(root).store.write_bytes("README.md", text.encode("utf-8"))

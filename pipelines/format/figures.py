@@ -9,12 +9,13 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.format.manifest import Layout
+from ocr2synth.pipelines.format.store import Store
 from PIL import Image
 
 SAMPLES_PER_RENDERER = 4
@@ -34,6 +35,9 @@ class DatasetFigures:
     widths: dict[str, list[np.ndarray]] = field(default_factory=dict)
     heights: dict[str, list[np.ndarray]] = field(default_factory=dict)
     samples: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    # rows whose target has Han characters / Latin letters: the card's languages
+    han_rows: int = 0
+    latin_rows: int = 0
     # (renderer, corpus, licence) -> [rows, distinct source documents]: provenance from
     # each row's meta (`corpus`, `source`, `license`, set by corpus-reading sources)
     sources: dict[tuple[str, str, str], list] = field(default_factory=dict)
@@ -47,18 +51,28 @@ class DatasetFigures:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> DatasetFigures:
+def collect(root: str | Path, samples_per_renderer: int = SAMPLES_PER_RENDERER
+            ) -> DatasetFigures:
     """One pass over the shards' small columns; image bytes only for the samples shown."""
     figures = DatasetFigures()
-    for path in sorted(Layout(root).shards.glob("part-*.parquet")):
-        table = pq.read_table(path, columns=["renderer", "task", "target", "width", "height",
-                                             "meta"])
+    layout = Layout(root)
+    for name in layout.shard_names():
+        if not name.startswith("part-"):
+            continue
+        parquet = pq.ParquetFile(layout.store.open_input(layout.shard_rel(name)))
+        table = parquet.read(columns=["renderer", "task", "target", "width", "height",
+                                      "meta"])
         if table.num_rows == 0:
             continue
         renderers = table.column("renderer").to_pylist()
         _count_sources(figures, renderers, table.column("meta").to_pylist())
         figures.tasks.update(zip(renderers, table.column("task").to_pylist(), strict=True))
         chars = pc.utf8_length(table.column("target")).to_numpy(zero_copy_only=False)
+        targets = table.column("target")
+        figures.han_rows += pc.sum(pc.match_substring_regex(
+            targets, r"[\x{4e00}-\x{9fff}]")).as_py() or 0
+        figures.latin_rows += pc.sum(pc.match_substring_regex(
+            targets, r"[A-Za-z]{3}")).as_py() or 0
         widths = table.column("width").to_numpy()
         heights = table.column("height").to_numpy()
         names = np.array(renderers, dtype=object)
@@ -71,7 +85,7 @@ def collect(root: Path, samples_per_renderer: int = SAMPLES_PER_RENDERER) -> Dat
             have = len(figures.samples.setdefault(name, []))
             wanted += list(np.flatnonzero(mask)[: max(0, samples_per_renderer - have)])
         if wanted:
-            picked = pq.read_table(path, columns=["id", "renderer", "image"]).take(wanted)
+            picked = parquet.read(columns=["id", "renderer", "image"]).take(wanted)
             for row in picked.to_pylist():
                 figures.samples[row["renderer"]].append((row["id"], row["image"]["bytes"]))
     return figures
@@ -106,12 +120,12 @@ def _thumb(data: bytes, box: int = 320) -> np.ndarray:
         return np.asarray(image)
 
 
-def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
-    """The three PNG plots beside the card; returns their paths by kind."""
+def write_plots(root: str | Path, figures: DatasetFigures) -> dict[str, PurePosixPath]:
+    """The three PNG plots beside the card; returns their paths in the dataset by kind."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    out = {kind: root / name for kind, name in PLOTS.items()}
+    store = Layout(root).store
     names = figures.renderers
     if not names:
         return {}
@@ -142,7 +156,7 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
     fig.suptitle("samples per renderer", fontsize=12, y=1 - 0.12 / height, va="top")
     fig.subplots_adjust(left=0.04 + 0.1 / cols, right=0.99, bottom=0.1 / height,
                         top=1 - 0.8 / height, wspace=0.06, hspace=0.35)
-    fig.savefig(out["samples"], pil_kwargs=_PNG)
+    _save(fig, store, PLOTS["samples"])
 
     # Target lengths, log-spaced bins shared by every renderer.
     edges = _log_edges([figures.values("target_chars", n) for n in names])
@@ -158,7 +172,7 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
     ax.set_title("target length per renderer")
     ax.legend(fontsize=8)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
-    fig.savefig(out["target_length"], pil_kwargs=_PNG)
+    _save(fig, store, PLOTS["target_length"])
 
     # Image sizes: width and height.
     fig = Figure(figsize=(11, 4.5), dpi=100)
@@ -175,8 +189,14 @@ def write_plots(root: Path, figures: DatasetFigures) -> dict[str, Path]:
         ax.set_title(f"image {label} per renderer")
     ax_w.legend(fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.22)
-    fig.savefig(out["image_size"], pil_kwargs=_PNG)
-    return out
+    _save(fig, store, PLOTS["image_size"])
+    return {kind: PurePosixPath(name) for kind, name in PLOTS.items()}
+
+
+def _save(fig, store: Store, name: str) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", pil_kwargs=_PNG)
+    store.write_bytes(name, buffer.getvalue())
 
 
 def _spark(values: np.ndarray, edges: np.ndarray) -> str:

@@ -1,22 +1,26 @@
-"""The dataset folder on disk: its layout, its manifest, and the figures read back from it."""
+"""The dataset in its store (a folder or an object-store prefix): its layout, its manifest, and
+the figures read back from it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from ocr2synth.pipelines.core.plan import ShardSpec
-from ocr2synth.pipelines.format.shards import atomic_write_bytes, file_sha256
+from ocr2synth.pipelines.format.shards import ShardWriter
+from ocr2synth.pipelines.format.store import Store
 
 MANIFEST_FORMAT = 1
+MANIFEST = "manifest.json"
 
 
 @cache
@@ -39,74 +43,128 @@ class DatasetError(RuntimeError):
     """The output folder cannot be used as asked (another recipe's data, a broken file)."""
 
 
-@dataclass
 class Layout:
-    root: Path
+    """The dataset's files, by relative path in its store (a folder or an `s3://` prefix)."""
+
+    def __init__(self, root: str | Path | Store) -> None:
+        self.store = root if isinstance(root, Store) else Store.open(root)
+
+    @property
+    def root(self) -> Path | str:
+        return self.store.root
+
+    @property
+    def is_local(self) -> bool:
+        return self.store.is_local
 
     @property
     def shards(self) -> Path:
-        return self.root / "shards"
-
-    @property
-    def rejects(self) -> Path:
-        return self.root / "rejects"
+        """The local shards folder (local datasets only: tools that read a folder)."""
+        assert self.store.local_root is not None, "a remote dataset has no local folder"
+        return self.store.local_root / "shards"
 
     @property
     def manifest(self) -> Path:
-        return self.root / "manifest.json"
+        assert self.store.local_root is not None, "a remote dataset has no local folder"
+        return self.store.local_root / MANIFEST
 
-    @property
-    def card(self) -> Path:
-        return self.root / "README.md"
+    @staticmethod
+    def shard_rel(name: str) -> str:
+        return f"shards/{name}.parquet"
+
+    @staticmethod
+    def rejects_rel(name: str) -> str:
+        return f"rejects/{name}.jsonl"
 
     def shard_file(self, name: str) -> Path:
-        return self.shards / f"{name}.parquet"
+        assert self.store.local_root is not None, "a remote dataset has no local folder"
+        return self.store.local_root / self.shard_rel(name)
 
     def rejects_file(self, name: str) -> Path:
-        return self.rejects / f"{name}.jsonl"
+        assert self.store.local_root is not None, "a remote dataset has no local folder"
+        return self.store.local_root / self.rejects_rel(name)
+
+    def shard_names(self) -> list[str]:
+        """Names of the shard files present (committed or not)."""
+        return [n[: -len(".parquet")] for n in self.store.list("shards")
+                if not n.startswith(".") and n.endswith(".parquet")]
 
     def create(self) -> None:
-        self.shards.mkdir(parents=True, exist_ok=True)
-        self.rejects.mkdir(parents=True, exist_ok=True)
+        self.store.makedirs("shards")
+        self.store.makedirs("rejects")
 
     def remove_partial_files(self) -> int:
-        """Temporary files left by a killed job; their shards are rendered again."""
+        """Temporary files left by a killed job (local folders only: an object store shows
+        no object until its upload completes); their shards are rendered again."""
         removed = 0
-        for folder in (self.shards, self.rejects):
-            for tmp in folder.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
-                removed += 1
+        for folder in ("shards", "rejects"):
+            for name in self.store.list(folder):
+                if name.startswith(".") and name.endswith(".tmp"):
+                    self.store.delete(f"{folder}/{name}")
+                    removed += 1
         return removed
 
-    def is_complete(self, shard: ShardSpec) -> bool:
-        # The rejects file is renamed into place first, so a shard file implies both.
-        return self.shard_file(shard.name).exists() and self.rejects_file(shard.name).exists()
+    def remove_shard(self, name: str) -> None:
+        """An attempt that was never committed, or a committed file that changed since."""
+        self.store.delete(self.shard_rel(name))
+        self.store.delete(self.rejects_rel(name))
+
+    def read_rejects(self, name: str) -> list[dict[str, Any]]:
+        rel = self.rejects_rel(name)
+        if not self.store.exists(rel):
+            return []
+        return _parse_rejects(self.store.read_bytes(rel).decode("utf-8"))
+
+
+def _parse_rejects(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line]
 
 
 def read_rejects(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return _parse_rejects(path.read_text(encoding="utf-8"))
 
 
-def shard_record(layout: Layout, shard: ShardSpec, recipe_hash: str, seconds: float,
-                 render_s: float = 0.0, encode_s: float = 0.0,
-                 nodes: list[str] | None = None) -> dict[str, Any]:
-    path = layout.shard_file(shard.name)
-    ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
-    rejects = read_rejects(layout.rejects_file(shard.name))
-    record = {
-        "file": str(path.relative_to(layout.root)),
-        "rejects_file": str(layout.rejects_file(shard.name).relative_to(layout.root)),
-        "entry": shard.entry_key,
-        "renderer": shard.renderer,
-        "planned": [shard.start, shard.stop],
+def write_shard(layout: Layout, name: str, rows: Iterable[dict[str, Any]],
+                rejects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write one shard's rejects and rows; returns what its manifest record needs. Run by
+    whoever holds the rows (a worker, or the driver): the shard counts only once the
+    driver commits that record to the manifest."""
+    lines = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rejects)
+    ids: list[str] = []
+    try:
+        layout.store.write_bytes(layout.rejects_rel(name), lines.encode("utf-8"))
+        with ShardWriter(store=layout.store, rel=layout.shard_rel(name)) as writer:
+            for row in rows:
+                ids.append(row["id"])
+                writer.write(row)
+    except BaseException:
+        # without its shard, the rejects file alone does not count as a finished shard;
+        # removed all the same so that the dataset holds only whole shards
+        layout.store.delete(layout.rejects_rel(name))
+        raise
+    return {
         "rows": len(ids),
         "rejects": len(rejects),
         "reject_reasons": dict(Counter(r["reason"] for r in rejects)),
-        "sha256": file_sha256(path),
-        "bytes": path.stat().st_size,
+        "sha256": writer.sha256,
+        "bytes": writer.bytes,
         "id_range": [min(ids), max(ids)] if ids else None,
+    }
+
+
+def shard_record(shard: ShardSpec, recipe_hash: str, written: dict[str, Any], seconds: float,
+                 render_s: float = 0.0, encode_s: float = 0.0,
+                 nodes: list[str] | None = None) -> dict[str, Any]:
+    """A shard's manifest record, from what its writer reported (`write_shard`)."""
+    record = {
+        "file": Layout.shard_rel(shard.name),
+        "rejects_file": Layout.rejects_rel(shard.name),
+        "entry": shard.entry_key,
+        "renderer": shard.renderer,
+        "planned": [shard.start, shard.stop],
+        **written,
         "code_version": code_version(),
         "recipe_hash": recipe_hash,
         "seconds": round(seconds, 4),
@@ -136,8 +194,8 @@ class Manifest:
     @classmethod
     def open(cls, layout: Layout, recipe: dict[str, Any], recipe_hash: str) -> Manifest:
         manifest = cls(layout, recipe, recipe_hash)
-        if layout.manifest.exists():
-            old = load_manifest(layout.root)
+        if layout.store.exists(MANIFEST):
+            old = load_manifest(layout)
             if old.get("recipe_hash") != recipe_hash:
                 raise DatasetError(
                     f"{layout.root} holds a dataset of another recipe "
@@ -162,17 +220,27 @@ class Manifest:
             "bytes": sum(r["bytes"] for r in shards.values()),
         }
         blob = json.dumps(self.data, indent=2, sort_keys=True).encode()
-        atomic_write_bytes(self.layout.manifest, blob)
+        # one atomic write (a rename, or one PUT): the commit point of every shard it lists
+        self.layout.store.write_bytes(MANIFEST, blob)
 
 
-def load_manifest(root: Path) -> dict[str, Any]:
-    path = Layout(Path(root)).manifest
-    if not path.exists():
-        raise DatasetError(f"{root} is not a dataset: no manifest.json")
+def dataset_hash(manifest: dict[str, Any]) -> str:
+    """What identifies a dataset's content: its recipe and every committed shard's
+    checksum. A task composed from a base dataset is a function of this and its seed."""
+    shards = manifest.get("shards", {})
+    blob = json.dumps([manifest.get("recipe_hash"),
+                       sorted((name, r["sha256"], r["rows"]) for name, r in shards.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_manifest(root: str | Path | Layout) -> dict[str, Any]:
+    layout = root if isinstance(root, Layout) else Layout(root)
+    if not layout.store.exists(MANIFEST):
+        raise DatasetError(f"{layout.root} is not a dataset: no {MANIFEST}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(layout.store.read_bytes(MANIFEST).decode("utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+        raise DatasetError(f"{layout.store}/{MANIFEST}: not valid JSON ({exc})") from None
 
 
 @dataclass

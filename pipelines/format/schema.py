@@ -73,6 +73,13 @@ SCHEMA = pa.schema(
 )
 
 
+def model_images(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The images a model reads for a row, as `{"bytes", "path"}`: its `images` (multi-page
+    pages, or multi-crop tiles and thumbnail, in order) when it has them, else its `image`."""
+    images = [im for im in row.get("images") or [] if im and im.get("bytes")]
+    return images or [row["image"]]
+
+
 def make_row(sid: str, renderer: str, sample: Any, seed: int, ext: str,
              encode: Callable[[Any], bytes]) -> dict[str, Any]:
     """The row of one rendered sample (a renderers.base.Sample); `encode` turns an image

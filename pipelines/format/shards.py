@@ -1,5 +1,5 @@
 """The shard: one Parquet file of training samples (its rows: pipelines/format/schema.py),
-written atomically."""
+written whole or not at all, to any store (pipelines/format/store.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.format.schema import SCHEMA
+from ocr2synth.pipelines.format.store import Store
 
 # Image bytes are PNG already: compressing them again costs time and saves nothing.
 _IMAGE_COLUMNS = ("image.bytes", "images.list.element.bytes")
@@ -75,28 +76,42 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 class ShardWriter:
-    """Writes rows to `shards/part-NNNNNN.parquet` under a temporary name, then renames.
+    """Writes rows to `shards/part-NNNNNN.parquet` whole or not at all (`Store.writer`),
+    hashing the bytes on their way out: `sha256` and `bytes` describe the finished file.
 
     Rows are buffered and flushed as row groups of about 64 MiB, the size at which image
     data reads efficiently without holding a whole shard in a reader's memory.
     """
 
-    def __init__(self, final_path: Path, row_group_bytes: int = _ROW_GROUP_BYTES) -> None:
-        self.final_path = Path(final_path)
-        self.tmp_path = self.final_path.with_name(f".{self.final_path.name}.tmp")
+    def __init__(self, final_path: Path | None = None,
+                 row_group_bytes: int = _ROW_GROUP_BYTES, *, store: Store | None = None,
+                 rel: str | None = None) -> None:
+        if store is None:  # a local file named by its path
+            assert final_path is not None
+            final_path = Path(final_path)
+            store, rel = Store.open(final_path.parent), final_path.name
+        assert rel is not None
+        self.store, self.rel = store, rel
         self.row_group_bytes = row_group_bytes
         self._rows: list[dict[str, Any]] = []
         self._buffered_bytes = 0
         self.rows_written = 0
+        self.sha256 = ""
+        self.bytes = 0
         self._writer: pq.ParquetWriter | None = None
+        self._file: Any = None
 
     def __enter__(self) -> ShardWriter:
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.rel.rpartition("/")[0]
+        self.store.makedirs(folder)
         compression = {
             leaf: "none" if leaf in _IMAGE_COLUMNS else "zstd" for leaf in _leaf_paths(SCHEMA)
         }
+        self._file = self.store.writer(self.rel)
+        sink = self._file.__enter__()
+        self._sink = sink
         self._writer = pq.ParquetWriter(
-            self.tmp_path,
+            sink,
             SCHEMA,
             compression=compression,
             use_dictionary=["task", "renderer", "prompt"],
@@ -125,23 +140,24 @@ class ShardWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._writer is not None
         if exc_type is not None:
-            self._abandon()
+            self._abandon(exc_type, exc, tb)
             return
         try:
             self._flush()
             self._writer.close()
-            with open(self.tmp_path, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(self.tmp_path, self.final_path)
-        except BaseException:
-            self._abandon()  # e.g. the disk filled while the footer was written
-            raise
-        _fsync_dir(self.final_path.parent)
+        except BaseException as failure:
+            self._abandon(type(failure), failure, failure.__traceback__)
+            raise  # e.g. the disk filled while the footer was written
+        self._file.__exit__(None, None, None)  # the rename, or the upload's completion
+        self.sha256, self.bytes = self._sink.digest.hexdigest(), self._sink.size
 
-    def _abandon(self) -> None:
+    def _abandon(self, exc_type, exc, tb) -> None:
         try:
             self._writer.close()
-        except OSError:
+        except (OSError, ValueError):
             pass  # closing flushes, and may fail again on a full disk
         finally:
-            self.tmp_path.unlink(missing_ok=True)
+            try:
+                self._file.__exit__(exc_type, exc, tb)  # removes what was written
+            except BaseException:  # noqa: BLE001 - the first error is the one to report
+                pass

@@ -15,9 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.core.plan import ShardSpec, plan_shards
 from ocr2synth.pipelines.core.recipe import RecipeError, parse_recipe
-from ocr2synth.pipelines.format.manifest import DatasetError, Layout, load_manifest, read_rejects
+from ocr2synth.pipelines.format.manifest import DatasetError, Layout, load_manifest
 from ocr2synth.pipelines.format.schema import SCHEMA
-from ocr2synth.pipelines.format.shards import file_sha256
 from PIL import Image
 
 _BATCH_ROWS = 256
@@ -26,7 +25,7 @@ MAX_LISTED = 20
 
 @dataclass
 class VerifyReport:
-    root: Path
+    root: Path | str
     shards: int = 0
     rows: int = 0
     rejects: int = 0
@@ -86,18 +85,19 @@ def _check_images(report: VerifyReport, name: str, batch: dict[str, list[Any]]) 
 def _check_shard(report: VerifyReport, layout: Layout, shard: ShardSpec,
                  record: dict[str, Any] | None, seen: dict[str, str]) -> None:
     name = shard.name
-    path = layout.shard_file(name)
-    if record is None or not path.exists():
-        what = "no manifest record" if path.exists() else "no shard file"
+    store, rel = layout.store, layout.shard_rel(name)
+    present = store.exists(rel)
+    if record is None or not present:
+        what = "no manifest record" if present else "no shard file"
         report.problems.append(f"{name}: planned but incomplete ({what})")
         return
     report.shards += 1
-    if record.get("bytes") != path.stat().st_size or record.get("sha256") != file_sha256(path):
+    if record.get("bytes") != store.size(rel) or record.get("sha256") != store.sha256(rel):
         report.problems.append(f"{name}: checksum differs from the manifest (file changed "
                                "or corrupted; `ocr2synth render` renders it again)")
         return
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(store.open_input(rel))
     except Exception as exc:  # noqa: BLE001
         report.problems.append(f"{name}: not a readable Parquet file ({exc})")
         return
@@ -118,7 +118,7 @@ def _check_shard(report: VerifyReport, layout: Layout, shard: ShardSpec,
         if sid in seen:
             report.problems.append(f"{name}: id {sid} also in {seen[sid]}")
         seen[sid] = name
-    rejected = [r["id"] for r in read_rejects(layout.rejects_file(name))]
+    rejected = [r["id"] for r in layout.read_rejects(name)]
     report.rejects += len(rejected)
     if len(rejected) != record.get("rejects"):
         report.problems.append(f"{name}: {len(rejected)} rejects on file, manifest says "
@@ -138,8 +138,8 @@ def _check_shard(report: VerifyReport, layout: Layout, shard: ShardSpec,
 
 
 def verify_dataset(root: str | Path) -> VerifyReport:
-    layout = Layout(Path(root))
-    manifest = load_manifest(layout.root)
+    layout = Layout(root)
+    manifest = load_manifest(layout)
     report = VerifyReport(layout.root)
     planned = planned_shards(manifest)
     records = manifest.get("shards", {})
@@ -147,9 +147,9 @@ def verify_dataset(root: str | Path) -> VerifyReport:
     for shard in planned:
         _check_shard(report, layout, shard, records.get(shard.name), seen)
     names = {s.name for s in planned}
-    for path in sorted(layout.shards.glob("*.parquet")):
-        if path.stem not in names:
-            report.problems.append(f"{path.name}: a shard file the plan does not know")
+    for stem in layout.shard_names():
+        if stem not in names:
+            report.problems.append(f"{stem}.parquet: a shard file the plan does not know")
     for name in sorted(set(records) - names):
         report.problems.append(f"{name}: a manifest record the plan does not know")
     return report

@@ -48,11 +48,15 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--renderer", choices=sorted(REGISTRY), help="render one renderer")
     render.add_argument("--count", type=int, help="samples to render (with --renderer)")
     render.add_argument("--source", help="a user corpus for the renderer (file or folder)")
+    render.add_argument("--from", dest="base_from", metavar="DIR",
+                        help="a stage-3 task (fine-grained, multi-crop, multi-page) composes "
+                             "from this rendered dataset instead of rendering base pages")
     render.add_argument("--seed", type=int, default=0, help="recipe seed (with --renderer)")
     render.add_argument("--shard-size", type=int, default=1024, help="rows per shard")
     render.add_argument("--param", type=_param, action="append", default=[],
                         metavar="KEY=VALUE", help="renderer parameter (YAML value)")
-    render.add_argument("--out", help="output folder (default: out/RECIPE_NAME)")
+    render.add_argument("--out", help="output folder or s3://BUCKET/PREFIX (AWS_* variables; "
+                        "AWS_ENDPOINT_URL for a non-AWS server); default: out/RECIPE_NAME")
     render.add_argument("--workers", type=int, default=2, help="local worker processes")
     render.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
     render.add_argument("--scale", type=float, default=1.0, help="multiply every count")
@@ -74,6 +78,24 @@ def _build_parser() -> argparse.ArgumentParser:
     publish.add_argument("dir")
     publish.add_argument("uri")
 
+    export = sub.add_parser(
+        "export", help="write a dataset in another trainer's format (ms-swift, sharegpt, "
+        "got, webdataset)", description=_export_doc())
+    export.add_argument("dir", help="a rendered dataset folder")
+    export.add_argument("--format", required=True, help="ms-swift, sharegpt, got or webdataset")
+    export.add_argument("--out", required=True, help="the export folder (resumable)")
+    export.add_argument("--absolute-paths", action="store_true",
+                        help="image paths in the records absolute, not relative to --out")
+    export.add_argument("--samples-per-tar", type=int, default=1000,
+                        help="webdataset: samples per tar shard")
+    export.add_argument("--no-progress", action="store_true")
+    assets = sub.add_parser(
+        "setup-assets", help="install the npm packages and MOSES SMILES an installed wheel "
+        "needs (a clone gets them from `make setup`)")
+    assets.add_argument("--dir", type=Path, default=None,
+                        help="install here instead of this environment's share/ocr2synth "
+                        "(then export the variables it prints)")
+    assets.add_argument("--only", choices=["npm", "moses"], default=None)
     verify = sub.add_parser("verify", help="check a dataset against its manifest and plan")
     verify.add_argument("dir")
     params = sub.add_parser("renderers", help="the renderers, or one renderer's parameters")
@@ -130,6 +152,8 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     known = set(REGISTRY)
     if sum(map(bool, (args.recipe, args.renderer, args.demo))) > 1:
         raise RecipeError("give one of a recipe file, --renderer or --demo")
+    if args.base_from and not args.renderer:
+        raise RecipeError("--from goes with --renderer; a recipe entry says base: {from: DIR}")
     if args.demo:
         recipe = parse_recipe(demo_recipe(), None, known)
     elif args.recipe:
@@ -138,9 +162,13 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
         if args.source and not Path(args.source).exists():
             raise RecipeError(f"--source {args.source!r} does not exist")
         count = args.count
+        params = dict(args.param)
+        if args.base_from:
+            params["from"] = args.base_from
         raw_entry = {"renderer": args.renderer, "count": max(1, count or 1),
-                     "params": dict(args.param)}
-        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, None, known)
+                     "params": params}
+        parse_recipe({"name": args.renderer, "seed": 0, "entries": [raw_entry]}, Path.cwd(),
+                     known)
         if count is None:
             if not args.source:
                 raise RecipeError("--renderer needs --count (or a --source to count)")
@@ -151,7 +179,7 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
             "seed": args.seed,
             "shard_size": args.shard_size,
             "entries": [{"renderer": args.renderer, "count": count,
-                         "params": dict(args.param), "source": args.source}],
+                         "params": params, "source": args.source}],
         }
         recipe = parse_recipe(raw, Path.cwd(), known)
     else:
@@ -169,7 +197,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise RecipeError(f"--workers must be at least 1, got {args.workers}")
     recipe = _recipe_from_args(args)
-    out = Path(args.out or Path("out") / recipe.name)
+    out = args.out or Path("out") / recipe.name  # a folder, or an object store's URI
     summary = run_recipe(recipe, out, workers=args.workers, address=args.address,
                          progress=not args.no_progress)
     print(f"\n{out}: {summary.rendered_shards} shards rendered, "
@@ -200,8 +228,7 @@ def cmd_renderers(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    print(inspect_text(root, load_manifest(root)))
+    print(inspect_text(args.dir, load_manifest(args.dir)))
     return 0
 
 
@@ -221,6 +248,34 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     result = publish(args.dir, args.uri)
     print(f"{result.files} files, {result.bytes / 2**20:,.1f} MiB copied to {result.uri}")
+    return 0
+
+
+def _export_doc() -> str:
+    from ocr2synth.pipelines.tools import export
+
+    return export.__doc__ or ""
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ocr2synth.pipelines.tools.export import export_dataset
+
+    result = export_dataset(args.dir, args.format, args.out,
+                            absolute_paths=args.absolute_paths,
+                            samples_per_tar=args.samples_per_tar,
+                            progress=not args.no_progress)
+    print(f"{result.out}: {result.rows:,} samples as {result.format} "
+          f"({result.exported_shards} shards exported, {result.skipped_shards} already done)")
+    for path in result.files[:8]:
+        print(f"  {path}")
+    return 0
+
+
+def cmd_setup_assets(args: argparse.Namespace) -> int:
+    from ocr2synth.pipelines.tools.setup_assets import setup_assets
+
+    for line in setup_assets(args.dir, args.only):
+        print(f"export {line}")
     return 0
 
 
@@ -276,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handlers = {"render": cmd_render, "inspect": cmd_inspect, "verify": cmd_verify,
                 "renderers": cmd_renderers,
-                "preview": cmd_preview, "publish": cmd_publish,
+                "preview": cmd_preview, "publish": cmd_publish, "export": cmd_export,
+                "setup-assets": cmd_setup_assets,
                 "bench": cmd_bench, **trainer_cli.COMMANDS}
     try:
         return handlers[args.command](args)

@@ -1,10 +1,10 @@
 """`ocr2synth publish DIR URI`: copy a finished, verified dataset to any file system that
 `pyarrow.fs` reaches (a local or mounted path, S3, GCS, HDFS, ...).
 
-Rendering writes to a local folder, because resume and atomicity rest on renaming files,
-which object stores do not do. Publishing copies the folder as it is, manifest last: a
-reader that finds the manifest finds every shard it lists complete (a single object write
-is atomic on object stores, and each file here is written once).
+Rendering can write to an object store itself (`render --out s3://...`); publishing is for
+a set rendered locally. It copies the folder as it is, manifest last: a reader that finds
+the manifest finds every shard it lists complete (a single object write is atomic on
+object stores, and each file here is written once).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import base64
 import json
 import os
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -52,9 +53,26 @@ CHROMIUM_ARGS = [
     "--mute-audio",
     "--font-render-hinting=none",
 ]
-ASSETS_DIR = Path(
-    os.environ.get("OCR2SYNTH_ASSETS", Path(__file__).resolve().parents[2] / "assets")
-) / "node_modules"
+def share_dir() -> Path:
+    """This environment's data folder (`ocr2synth setup-assets` installs into it)."""
+    return Path(sys.prefix) / "share" / "ocr2synth"
+
+
+# In a clone the npm packages are in assets/ (`make npm-assets`); an installed wheel ships
+# only the lock files there, and `ocr2synth setup-assets` installs into share_dir().
+_PACKAGE_ASSETS = Path(__file__).resolve().parents[2] / "assets"
+LOCK_FILES = (_PACKAGE_ASSETS / "package.json", _PACKAGE_ASSETS / "package-lock.json")
+
+
+def _assets_dir() -> Path:
+    if os.environ.get("OCR2SYNTH_ASSETS"):
+        return Path(os.environ["OCR2SYNTH_ASSETS"]) / "node_modules"
+    if (_PACKAGE_ASSETS / "node_modules").is_dir():
+        return _PACKAGE_ASSETS / "node_modules"
+    return share_dir() / "assets" / "node_modules"
+
+
+ASSETS_DIR = _assets_dir()
 
 
 # Chromium collects garbage lazily: a warm markdown page's processes grew by about 200 MiB
@@ -75,7 +93,8 @@ def asset(relative: str) -> Path:
     """A file from the npm assets folder (`make npm-assets`)."""
     path = ASSETS_DIR / relative
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `make npm-assets`")
+        raise FileNotFoundError(f"{path} is missing: run `make npm-assets` in a clone, or "
+                                "`ocr2synth setup-assets` after installing the wheel")
     return path
 
 

@@ -42,7 +42,8 @@ class SmilesLines:
 
 
 def moses_dir() -> Path:
-    """Where `make setup` puts the MOSES CSVs (OCR2SYNTH_MOSES_DIR overrides)."""
+    """Where `make setup` or `ocr2synth setup-assets` puts the MOSES CSVs
+    (OCR2SYNTH_MOSES_DIR overrides)."""
     default = Path(sys.prefix) / "share" / "ocr2synth" / "moses"
     return Path(os.environ.get("OCR2SYNTH_MOSES_DIR", default))
 

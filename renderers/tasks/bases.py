@@ -1,5 +1,6 @@
 """Base items for a task: which samples of another renderer it is built from, and
-rendering them in-process with that renderer."""
+rendering them in-process with that renderer, or reading them from a dataset rendered
+before (`from`, renderers/tasks/stored.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocr2synth.renderers.base import Item, Reject, Renderer, Sample, Source, render_isolated
+from ocr2synth.renderers.tasks.stored import StoredBaseRenderer, StoredBases, StoredRef
 
 TASK_NAMES = ("fine-grained", "multi-crop", "multi-page")
 DEFAULT_BASE = "latex-page"
@@ -52,10 +54,21 @@ class TaskSource(Source):
         from ocr2synth.renderers.registry import get_spec
 
         self.params = params
+        self.stored: StoredBases | None = None
+        if params.get("from"):
+            self.stored = StoredBases(str(params["from"]), str(params.get("from_hash", "")))
+            if not self.stored.size:
+                raise ValueError(f"the base dataset {params['from']} has no rows")
+            self.base = ",".join(self.stored.renderers)
+            return
         self.base = base_name(params)
         self.base_source = get_spec(self.base).make_source(path, base_params(params))
 
     def count(self, rng: random.Random) -> int:
+        return 1
+
+    def most(self) -> int:
+        """The most base items `count` gives: a stored base's rows are used this densely."""
         return 1
 
     def shape(self, item: Item, rng: random.Random) -> Item:
@@ -69,6 +82,14 @@ class TaskSource(Source):
     def item(self, seed: int, k: int) -> Item:
         rng = random.Random(seed)
         n = self.count(rng)
+        if self.stored is not None:
+            # rows k * most .. in base order, wrapping round a base smaller than the task
+            first = k * self.most()
+            refs = tuple(Item(k=(first + i) % self.stored.size, seed=base_seed(seed, i),
+                              content=StoredRef((first + i) % self.stored.size))
+                         for i in range(n))
+            return Item(k=k, seed=seed, content=Bases(self.base, refs),
+                        meta={"base": self.base, "from": self.stored.hash})
         first = k * BASE_STRIDE
 
         def seed_of(j: int) -> int:  # the seeds of this sample's own base entry
@@ -103,17 +124,28 @@ class BaseRenderer:
 
 
 class TaskRenderer(Renderer):
-    """A stage-3 task: composes GOT samples from its warm base renderer's samples."""
+    """A stage-3 task: composes GOT samples from its warm base renderer's samples, or from
+    a stored dataset's (`from`)."""
 
     def __init__(self, params: dict[str, Any], timeout_s: float) -> None:
         super().__init__(params, timeout_s)
-        self.base = BaseRenderer(params, timeout_s)
+        self.base: BaseRenderer | StoredBaseRenderer
+        if params.get("from"):
+            self.base = StoredBaseRenderer(str(params["from"]), str(params.get("from_hash", "")))
+        else:
+            self.base = BaseRenderer(params, timeout_s)
 
     def close(self) -> None:
         self.base.close()
 
 
 def base_meta(item: Item, sample: Sample) -> dict[str, Any]:
-    """What a task keeps of a base sample: enough to render it again."""
-    return {"k": item.k, "seed": item.seed, "prompt": sample.prompt, "task": sample.task,
+    """What a task keeps of a base sample: enough to render it again, or for a stored
+    base its id (and seed) in the base dataset."""
+    meta = {"k": item.k, "seed": item.seed, "prompt": sample.prompt, "task": sample.task,
             "size": list(sample.image.size)}
+    stored = sample.meta.get("stored")
+    if isinstance(stored, dict) and isinstance(item.content, StoredRef):
+        meta.update(id=stored["id"], seed=stored["seed"], row=item.content.index,
+                    dataset=stored["dataset"])
+    return meta

@@ -15,6 +15,7 @@ from ocr2synth.renderers.params import (
     mapping,
     number,
     pair,
+    text,
 )
 from ocr2synth.renderers.specs import RendererSpec, ref
 from ocr2synth.renderers.tasks.bases import DEFAULT_BASE, TASK_NAMES
@@ -45,9 +46,14 @@ BASE_PARAMS = (
     choice("base", DEFAULT_BASE, "the renderer whose samples the task is built on "
            "(one whose samples carry line boxes)", _bases),
     mapping("base_params", {}, "the base renderer's params"),
+    text("from", "", "a rendered dataset (folder or s3://) whose samples are the base "
+         "pages, read instead of rendered (`--from DIR`, a recipe's `base: {from: DIR}`); "
+         "`base` and `base_params` are then unused"),
+    text("from_hash", "", "the base dataset's hash, recorded by the recipe check; a base "
+         "that changed since stops the job"),
 )
 TASK_REJECTS = ("bad-content", "base-render-error", "no-region", "single-tile",
-                "too-few-pages")
+                "too-few-pages", "base-not-a-page")
 
 SPECS = [
     RendererSpec(

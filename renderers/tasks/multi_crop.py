@@ -26,6 +26,9 @@ class MultiCropSource(TaskSource):
         lo, hi = self.params.get("pages", [2, 3])
         return rng.randint(int(lo), int(hi))
 
+    def most(self) -> int:
+        return int(self.params.get("pages", [2, 3])[1])
+
 
 def side_by_side(pages: list[Image.Image], gutter: int) -> tuple[Image.Image, list[int]]:
     """Pages top-aligned on one white canvas, `gutter` pixels apart; their x offsets."""

@@ -36,6 +36,9 @@ class MultiPageSource(TaskSource):
     def count(self, rng: random.Random) -> int:
         return 2 * self.pages(rng)
 
+    def most(self) -> int:
+        return 2 * min(8, int(self.params.get("pages", [2, 8])[1]))
+
     def base_item(self, k: int, seed_of: Callable[[int], int]) -> Item:
         # Pages are cut to a few blocks to stay under GOT's 650 tokens, so each page is its
         # own short document: a document's later pages would hold nothing.

@@ -1,0 +1,71 @@
+"""PNG encoding by libvips (renderers/imaging.py): the decoded pixels are exactly what
+Pillow's own PNG encoder gives back for the same arrays, the files carry no metadata
+Pillow's did not, and the bytes are the same in another process."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ocr2synth.renderers.imaging import encode_image
+from PIL import Image, ImageDraw
+
+pytestmark = pytest.mark.unit
+
+
+def _images() -> list[Image.Image]:
+    rng = np.random.default_rng(7)
+    page = Image.new("L", (1080, 1397), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(40, 1350, 22):
+        draw.text((60, y), "The quick brown fox jumps over the lazy dog 0123456789", fill=0)
+    chart = Image.new("RGB", (640, 480), (255, 255, 255))
+    ImageDraw.Draw(chart).rectangle((100, 100, 300, 400), fill=(200, 30, 60))
+    return [
+        page,
+        chart,
+        Image.fromarray(rng.integers(0, 256, (31, 17), dtype=np.uint8), "L"),
+        Image.fromarray(rng.integers(0, 256, (5, 300, 3), dtype=np.uint8), "RGB"),
+        Image.new("L", (1, 1), 0),
+    ]
+
+
+def _pillow_png(image: Image.Image, level: int) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=level)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+def test_decoded_pixels_equal_pillows_for_the_same_arrays(level):
+    for image in _images():
+        ours = Image.open(io.BytesIO(encode_image(image, "png", level, "auto")))
+        theirs = Image.open(io.BytesIO(_pillow_png(image, level)))
+        assert (ours.format, ours.mode, ours.size) == (theirs.format, theirs.mode, theirs.size)
+        assert np.array_equal(np.asarray(ours), np.asarray(theirs))
+        assert np.array_equal(np.asarray(ours), np.asarray(image))
+        assert ours.info == theirs.info  # no resolution nor text chunk Pillow did not write
+
+
+def test_the_encoder_is_libvips_and_its_bytes_do_not_depend_on_the_process():
+    page = _images()[0]
+    data = encode_image(page, "png", 1, "auto")
+    assert data != _pillow_png(page, 1)  # not Pillow's stream: another encoder wrote it
+    code = ("import sys, numpy as np; from PIL import Image; "
+            "from ocr2synth.renderers.imaging import encode_image; "
+            "from tests.test_imaging import _images; "
+            "sys.stdout.buffer.write(encode_image(_images()[0], 'png', 1, 'auto'))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                           timeout=120).stdout
+    assert other == data
+
+
+def test_modes_are_converted_as_before():
+    rgba = Image.new("RGBA", (20, 10), (10, 20, 30, 255))
+    decoded = Image.open(io.BytesIO(encode_image(rgba, "png", 1, "auto")))
+    assert decoded.mode == "RGB" and decoded.getpixel((3, 3)) == (10, 20, 30)
+    gray = Image.open(io.BytesIO(encode_image(rgba, "png", 1, "L")))
+    assert gray.mode == "L" and gray.getpixel((3, 3)) == rgba.convert("L").getpixel((3, 3))
