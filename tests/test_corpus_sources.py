@@ -240,13 +240,14 @@ def test_formulas_and_tables_from_corpora(tmp_path):
 def test_latex_page_prose_is_typeset_as_written():
     from ocr2synth.renderers.text.passages import keep_breakable, typeset_quotes
 
-    blocks = [{"kind": "para", "parts": [["t", 'Say "hi" to Bob\'s `cat`.']]},
+    blocks = [{"kind": "para", "parts": [["t", 'Say "hi" to Bob\'s `cat` --- run --help.']]},
               {"kind": "para", "parts": [["t", "See https://example.org/a/very/long/path now."]]},
               {"kind": "display", "math": "x'"}]
     kept = keep_breakable(blocks)
     assert [b["kind"] for b in kept] == ["para", "display"]  # the URL paragraph left out
     quoted = typeset_quotes(kept)
-    assert quoted[0]["parts"][0][1] == "Say \u201chi\u201d to Bob\u2019s \u2018cat\u2018."
+    assert quoted[0]["parts"][0][1] == ("Say \u201chi\u201d to Bob\u2019s \u2018cat\u2018 "
+                                        "\u2014 run \u2013help.")
     assert quoted[1]["math"] == "x'"  # math is TeX, never re-quoted
 
 

@@ -182,10 +182,12 @@ _TEX_QUOTES = str.maketrans({"'": "\u2019", "`": "\u2018"})
 
 
 def typeset_quotes(blocks: list[Block]) -> list[Block]:
-    """Straight quotes as the curly ones TeX's text fonts print for them, so the target
-    says what the page shows (`'` prints as a right quote, `"` as a right double quote)."""
+    """Straight quotes and dash ligatures as the characters TeX's text fonts print for
+    them, so the target says what the page shows (`'` prints as a right quote, `"` as a
+    right double quote, `--` as an en dash, `---` as an em dash)."""
     def fix(text: str) -> str:
         out, opening = [], True
+        text = text.replace("---", "\u2014").replace("--", "\u2013")
         for ch in text.translate(_TEX_QUOTES):
             if ch == '"':
                 out.append("\u201c" if opening else "\u201d")
