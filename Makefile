@@ -13,7 +13,8 @@ DEB_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra
 	texlive-pictures texlive-fonts-recommended texlive-science lmodern \
 	poppler-utils chromium chromium-headless-shell fonts-noto-cjk fonts-dejavu-core coreutils \
 	latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp latex-cjk-chinese-arphic-gkai00mp \
-	wordnet-base fontconfig
+	wordnet-base fontconfig debian-reference-en debian-reference-zh-cn \
+	texlive-science-doc texlive-latex-recommended-doc tesseract-ocr tesseract-ocr-eng
 
 
 R ?= latex-formula

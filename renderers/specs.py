@@ -77,6 +77,9 @@ class RendererSpec:
     # A check across keys, after each key passed its own (a task checks `base_params`
     # against its base's schema); raises ParamError.
     check_params: Callable[[dict[str, Any]], None] | None = None
+    # A check of a --source against the params (a corpus's column), before work starts;
+    # raises ParamError.
+    check_source: Callable[[str, dict[str, Any]], None] | None = None
     # How the gallery draws a target (TARGET_KINDS), or a function of (task, target, meta)
     # where it depends on the sample.
     target_kind: str | Callable[[str, str, dict[str, Any]], str] = "text"

@@ -224,8 +224,10 @@ def test_two_thousand_page_pdf_is_indexed_and_rendered(tmp_path):
     source = PdfFolder(tmp_path)
     assert source.size() == 2000
     worker = RenderWorker(ImageSettings(), timeout_s=10)
-    shard = ShardSpec(0, 0, "pdf-page", "pdf-page", {"dpi": [72, 72]}, str(tmp_path),
-                      1995, 2003)
+    # sequential: item k is page k, wrapping past the end (spread is tested in
+    # test_corpus_sources.py)
+    shard = ShardSpec(0, 0, "pdf-page", "pdf-page", {"dpi": [72, 72], "order": "sequential"},
+                      str(tmp_path), 1995, 2003)
     try:
         result = worker.render_chunk(ChunkSpec(shard, 1995, 2003, 5))
     finally:

@@ -49,9 +49,9 @@ def latex_page():
     renderer.close()
 
 
-def bases_again(renderer, refs: list[dict]) -> list[Sample]:
+def bases_again(renderer, refs: list[dict], params: dict | None = None) -> list[Sample]:
     """The base samples named by a task's meta, rendered again by the base renderer."""
-    source = get_spec("latex-page").make_source(None, {})
+    source = get_spec("latex-page").make_source(None, params or {})
     out = renderer.render_batch([source.item(ref["seed"], ref["k"]) for ref in refs])
     assert all(isinstance(o, Sample) for o in out)
     return out
@@ -120,14 +120,16 @@ def test_box_and_colour_prompts_ask_for_exactly_the_text_the_base_page_shows_the
 
 
 def test_a_page_too_dense_for_a_frame_asks_by_box_instead_of_being_rejected(latex_page):
-    # colour on every sample: single lines on dense pages leave no room for a frame
-    out = render("fine-grained", 12, {"color_share": 1.0})
+    # colour on every sample: single lines on dense pages leave no room for a frame (the
+    # generated pages have such pages among their first twelve)
+    generated = {"content": "generated"}
+    out = render("fine-grained", 12, {"color_share": 1.0, "base_params": generated})
     assert all(isinstance(o, Sample) for o in out), [o.reason for o in out
                                                       if not isinstance(o, Sample)]
     boxes = [s for s in out if s.task == "box"]
     assert boxes and len(boxes) < len(out)
-    for s, base in zip(boxes, bases_again(latex_page, [s.meta["base_sample"] for s in boxes]),
-                       strict=True):
+    refs = [s.meta["base_sample"] for s in boxes]
+    for s, base in zip(boxes, bases_again(latex_page, refs, generated), strict=True):
         assert s.image.tobytes() == base.image.tobytes() and "frame" not in s.meta
         text, cut = text_inside(base, asked_region("box", s.prompt, s.meta, s.image.size))
         assert text == s.target and cut == 0

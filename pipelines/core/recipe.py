@@ -164,20 +164,22 @@ def parse_entry(raw: Any, index: int, base_dir: Path | None, known: set[str]) ->
         params["from"] = _expect(base.get("from"), str, f"{where}.base.from")
     if params.get("from") and not params.get("from_hash"):
         params.update(_resolve_base(params["from"], base_dir, f"{where}.base.from"))
-    _check_params(renderer, params, f"{where} ({raw.get('name') or renderer})")
     source = raw.get("source")
     if source is not None:
         _expect(source, str, f"{where}.source")
     name = raw.get("name")
     if name is not None:
         _check_name(_expect(name, str, f"{where}.name"), f"{where}.name")
-    return Entry(renderer, count, dict(params), _resolve_source(source, base_dir, where), name,
+    resolved = _resolve_source(source, base_dir, where)
+    _check_params(renderer, params, f"{where} ({name or renderer})", resolved)
+    return Entry(renderer, count, dict(params), resolved, name,
                  parse_degrade(raw.get("degrade"), f"{where}.degrade"))
 
 
-def _check_params(renderer: str, params: dict[str, Any], where: str) -> None:
-    """The entry's params against its renderer's schema: before Ray starts, not as every
-    sample's failure once the job runs."""
+def _check_params(renderer: str, params: dict[str, Any], where: str,
+                  source: str | None = None) -> None:
+    """The entry's params against its renderer's schema, and with a source its corpus
+    (a missing column): before Ray starts, not as every sample's failure once it runs."""
     from ocr2synth.renderers.params import ParamError, check_params
     from ocr2synth.renderers.registry import REGISTRY
 
@@ -188,6 +190,8 @@ def _check_params(renderer: str, params: dict[str, Any], where: str) -> None:
         check_params(spec.params, params, renderer)
         if spec.check_params:
             spec.check_params(params)
+        if source is not None and spec.check_source:
+            spec.check_source(source, params)
     except ParamError as exc:
         raise RecipeError(f"{where}: {exc}") from None
 

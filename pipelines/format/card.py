@@ -190,6 +190,9 @@ def write_card(root: str | Path, manifest: dict[str, Any]) -> None:
         if spec and spec.target_note:
             line += f"\n  - target: {spec.target_note}"
         renderer_lines.append(line)
+    source_lines = [f"| {renderer} | {corpus} | {license} | {len(docs):,} | {rows:,} |"
+                    for (renderer, corpus, license), (rows, docs)
+                    in sorted(figures.sources.items())]
     text = front_matter(manifest, figures) + f"""# {manifest['name']}
 
 Synthetic OCR-2.0 training data rendered by ocr2synth {manifest.get('code_version', '')}.
@@ -241,6 +244,15 @@ target length in characters; `{PLOTS['image_size']}`: image width and height.
 ## Renderers
 
 {chr(10).join(renderer_lines)}
+
+## Sources
+
+Where the content of the rows came from (each row's `meta` names its `corpus`, `source`
+document, `position` in it and `license`); rows of generated content are not listed.
+
+| renderer | corpus | licence | documents | rows |
+|---|---|---|---|---|
+{chr(10).join(source_lines) or "| - | generated content only | - | 0 | 0 |"}
 
 ## Schema
 

@@ -6,6 +6,7 @@ lengths, image sizes and a few samples. Drawn as PNG plots beside the dataset ca
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -37,6 +38,9 @@ class DatasetFigures:
     # rows whose target has Han characters / Latin letters: the card's languages
     han_rows: int = 0
     latin_rows: int = 0
+    # (renderer, corpus, licence) -> [rows, distinct source documents]: provenance from
+    # each row's meta (`corpus`, `source`, `license`, set by corpus-reading sources)
+    sources: dict[tuple[str, str, str], list] = field(default_factory=dict)
 
     @property
     def renderers(self) -> list[str]:
@@ -56,10 +60,12 @@ def collect(root: str | Path, samples_per_renderer: int = SAMPLES_PER_RENDERER
         if not name.startswith("part-"):
             continue
         parquet = pq.ParquetFile(layout.store.open_input(layout.shard_rel(name)))
-        table = parquet.read(columns=["renderer", "task", "target", "width", "height"])
+        table = parquet.read(columns=["renderer", "task", "target", "width", "height",
+                                      "meta"])
         if table.num_rows == 0:
             continue
         renderers = table.column("renderer").to_pylist()
+        _count_sources(figures, renderers, table.column("meta").to_pylist())
         figures.tasks.update(zip(renderers, table.column("task").to_pylist(), strict=True))
         chars = pc.utf8_length(table.column("target")).to_numpy(zero_copy_only=False)
         targets = table.column("target")
@@ -83,6 +89,18 @@ def collect(root: str | Path, samples_per_renderer: int = SAMPLES_PER_RENDERER
             for row in picked.to_pylist():
                 figures.samples[row["renderer"]].append((row["id"], row["image"]["bytes"]))
     return figures
+
+
+def _count_sources(figures: DatasetFigures, renderers: list[str], metas: list[str]) -> None:
+    for renderer, text in zip(renderers, metas, strict=True):
+        meta = json.loads(text) if text else {}
+        corpus = meta.get("corpus")
+        if not corpus:
+            continue
+        key = (renderer, str(corpus), str(meta.get("license", "unknown")))
+        entry = figures.sources.setdefault(key, [0, set()])
+        entry[0] += 1
+        entry[1].add(str(meta.get("source", "")))
 
 
 def _log_edges(values: list[np.ndarray], bins: int = 24) -> np.ndarray:

@@ -27,16 +27,24 @@ from ocr2synth.renderers.base import Item
 from ocr2synth.renderers.registry import REGISTRY, get_spec
 
 BENCH_SEED = 1234
+GENERATED = {"content": "generated"}
 
 
-def _shard(renderer: str, count: int, source: str | None = None) -> ShardSpec:
-    return ShardSpec(0, 0, renderer, renderer, get_spec(renderer).bench_params, source, 0,
-                     count)
+def _shard(renderer: str, count: int, source: str | None = None,
+           params: dict | None = None) -> ShardSpec:
+    spec = get_spec(renderer)
+    if params is None:  # the bench measures the generated content its baselines draw
+        params = {**GENERATED, **spec.bench_params} if spec.param("content") else \
+            spec.bench_params
+    return ShardSpec(0, 0, renderer, renderer, params, source, 0, count)
 
 
 def bench_items(renderer: str, count: int) -> list[Item]:
-    """The items a baseline and a corpus are made of: the built-in source's first ones."""
-    source = get_spec(renderer).make_source(None, {})
+    """The items a baseline and a corpus are made of: the built-in source's first ones
+    (generated content where a renderer also reads real prose: the same items on every
+    machine, whatever documentation it has installed)."""
+    spec = get_spec(renderer)
+    source = spec.make_source(None, GENERATED if spec.param("content") else {})
     return [source.item_at(k, lambda j: sample_seed(BENCH_SEED, renderer, j))
             for k in range(count)]
 
@@ -92,12 +100,14 @@ def batched_rate(renderer: str, count: int) -> tuple[float, float, int]:
     return count / elapsed, encode_s / elapsed, rejects
 
 
-def peak_rss_of_render(renderer: str, count: int) -> tuple[float, float]:
+def peak_rss_of_render(renderer: str, count: int, extra: tuple[str, ...] = ()
+                       ) -> tuple[float, float]:
     """Peak resident memory (MiB) of a whole `ocr2synth render` job, Ray processes included,
-    sampled every 50 ms over the process tree; and the job's wall time."""
+    sampled every 50 ms over the process tree; and the job's wall time. `extra`: more
+    command-line arguments (a --source, --param)."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "ocr2synth.pipelines.cli", "render", "--renderer", renderer,
-               "--count", str(count), "--out", tmp, "--workers", "1", "--no-progress"]
+               "--count", str(count), "--out", tmp, "--workers", "1", "--no-progress", *extra]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         peak = 0
@@ -212,7 +222,7 @@ def browser_memory(count: int) -> str:
     from ocr2synth.renderers.browser.markdown_page import MarkdownPageRenderer
 
     renderer = MarkdownPageRenderer({"restart_every": 10**9}, timeout_s=30)
-    source = get_spec("markdown-page").make_source(None, {})
+    source = get_spec("markdown-page").make_source(None, GENERATED)
 
     def seed_of(j: int) -> int:
         return sample_seed(BENCH_SEED, "markdown-page", j)

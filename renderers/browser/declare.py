@@ -8,6 +8,7 @@ from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.page_targets import target_param
 from ocr2synth.renderers.params import choice, flag, integer, mapping, number, numbers, text
 from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.text.corpus_params import CORPUS_PARAMS, check_source
 
 _HERE = __package__  # this package, for the spec references below
 
@@ -34,10 +35,26 @@ def _markdown_source(path: str | None, params: dict[str, Any]) -> Source:
 
         return FormulaFile(path) if path else GeneratedFormulas()  # latex-formula's source
     from ocr2synth.renderers.browser.markdown_source import GeneratedMarkdown, MarkdownFiles
+    from ocr2synth.renderers.text.corpus import is_table_corpus
 
-    if path:
-        return MarkdownFiles(path, int(params.get("page_chars", 3000)))
-    return GeneratedMarkdown(float(params.get("zh", 0.2)), int(params.get("pages", 4)))
+    if path and not is_table_corpus(path) and not _has_plain_files(path):
+        # .md/.mmd files keep their own markdown, page after page
+        return MarkdownFiles(path, int(params.get("page_chars", 3000)),
+                             params.get("order", "spread") == "sequential")
+    if params.get("content", "real") == "generated" and not path:
+        return GeneratedMarkdown(float(params.get("zh", 0.2)), int(params.get("pages", 4)))
+    from ocr2synth.renderers.browser.real_markdown import RealMarkdown
+
+    return RealMarkdown.from_params(path, params)
+
+
+def _has_plain_files(path: str) -> bool:
+    """A folder (or file) of .tex sources: read as prose, not as markdown."""
+    from pathlib import Path
+
+    root = Path(path)
+    files = [root] if root.is_file() else list(root.rglob("*.tex"))
+    return any(f.suffix == ".tex" for f in files)
 
 
 def _kind(task: str, target: str, meta: dict[str, Any]) -> str:
@@ -54,10 +71,13 @@ SPECS = [
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
-            ('generated Mathpix-markdown documents (the `latex-page` grammar plus bold/italic '
+            ('real prose by default (the Debian Reference in English and Simplified Chinese, '
+             '`--param zh=0.2`, mixed with generated math, tables and lists, as `latex-page`), '
+             'or `--source` Parquet/JSONL (`column`) or `.tex`; `content: generated` gives '
+             'generated Mathpix-markdown documents (the `latex-page` grammar plus bold/italic '
              'and markdown tables: headings, paragraphs, lists, `\\(..\\)`/`\\[..\\]` math, '
-             '`tabular` and markdown tables, footnotes; English or Chinese, `--param zh=0.2`), '
-             'documents of `pages` pages (default 4), or `--source DIR` of `.md`/`.mmd`, each '
+             '`tabular` and markdown tables, footnotes); documents of `pages` pages (default '
+             '4); or `--source DIR` of `.md`/`.mmd`, each '
              'file one document of about (its characters / `page_chars`, default 3000) pages, '
              'after removing raw HTML, images and link targets; a page starts where the one '
              'before it stopped; rendered by mathpix-markdown-it in headless Chromium, one or '
@@ -89,12 +109,14 @@ SPECS = [
                     "its style)", 0),
             flag("frame_control", True, "Chromium draws only the frames captured"),
             *BROWSER_PARAMS,
-            number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
-            integer("pages", 4, "pages per generated document", 1),
+            number("zh", 0.2, "share of Chinese documents (real prose or generated)", 0, 1),
+            integer("pages", 4, "pages per document (real prose or generated)", 1),
             integer("page_chars", 3000, "characters per page when estimating a --source "
                     "file's pages", 1),
             target_param(),
+            *CORPUS_PARAMS,
         ),
+        check_source=check_source,
         target_kind=_kind,
         naive=ref(f"{_HERE}.baseline:naive_markdown_page"),
         got_mix={2: 1_000_000},

@@ -109,9 +109,16 @@ def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dic
             more.insert(0, {"kind": "heading", "level": 1, "text": grammar.prose.title()})
         doc["blocks"] += more
         extra -= 1
+    return markdown_document(rng, doc["blocks"], lang, grammar.prose)
+
+
+def markdown_document(rng: random.Random, grammar_blocks: list[dict[str, Any]], lang: str,
+                      prose: Any) -> dict[str, Any]:
+    """latex-page blocks (`page_source.py`) as a markdown document: text escaped, now and
+    then emphasized, half the tables as markdown tables (their words from `prose`)."""
     blocks: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    for block in doc["blocks"]:
+    for block in grammar_blocks:
         kind = block["kind"]
         if kind == "heading":
             blocks.append({"kind": "heading",
@@ -129,7 +136,7 @@ def generated_document(rng: random.Random, lang: str, min_chars: int = 0) -> dic
             blocks.append({"kind": "display", "md": f"\\[\n{block['math']}\n\\]"})
         elif kind == "table":
             if rng.random() < 0.5:
-                blocks.append({"kind": "mdtable", "md": markdown_table(rng, grammar.prose)})
+                blocks.append({"kind": "mdtable", "md": markdown_table(rng, prose)})
             else:
                 blocks.append({"kind": "table", "md": block["latex"]})
     # no footnote syntax, labels or numbering: a block renders alike alone or among others,
@@ -248,8 +255,10 @@ class MarkdownFiles(Source):
     SUFFIXES = (".md", ".mmd", ".markdown", ".txt")
     MAX_BYTES = 2 << 20
 
-    def __init__(self, path: str | Path, page_chars: int = 3000) -> None:
+    def __init__(self, path: str | Path, page_chars: int = 3000,
+                 sequential: bool = True) -> None:
         self.path = Path(path)
+        self.sequential = sequential
         files = sorted(p for p in self.path.rglob("*") if p.suffix in self.SUFFIXES) \
             if self.path.is_dir() else [self.path]
         if not files:
@@ -280,15 +289,22 @@ class MarkdownFiles(Source):
         return len(self.pages)
 
     def item_at(self, k: int, seed_of: Callable[[int], int]) -> Item:
-        """Page k of its file; the file's first page's seed styles the whole file."""
-        page = self.pages[k % len(self.pages)][1]
-        return self._item(k, seed_of(k), seed_of(k - page))
+        """Page k of its file (spread: the (file, page) that a seeded permutation puts at
+        k); the seed at the file's first page styles the whole file."""
+        position = self._position(k)
+        page = self.pages[position][1]
+        return self._item(k, position, seed_of(k), seed_of(position - page))
 
     def item(self, seed: int, k: int) -> Item:
-        return self._item(k, seed, seed)
+        return self._item(k, self._position(k), seed, seed)
 
-    def _item(self, k: int, seed: int, doc_seed: int) -> Item:
-        file, page, error = self.pages[k % len(self.pages)]
+    def _position(self, k: int) -> int:
+        from ocr2synth.renderers.text.spread import SPREAD_SEED, Permutation
+
+        return Permutation(len(self.pages), SPREAD_SEED, self.sequential)(k)
+
+    def _item(self, k: int, position: int, seed: int, doc_seed: int) -> Item:
+        file, page, error = self.pages[position]
         meta = {"source": file.name, "page": page}
         if error:
             return Item(k=k, seed=seed, content={"lang": "en", "blocks": [], "notes": [],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.page_targets import kind_by_task, target_param
 from ocr2synth.renderers.params import choice, flag, integer, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.text.corpus_params import CORPUS_PARAMS, SOURCE_PARAMS, check_source
 
 _HERE = __package__  # this package, for the spec references below
 
@@ -38,16 +40,34 @@ def cropped_params(fonts: str, dpi: list[int], margin: list[int], max_side: int)
     )
 
 
+def _pieces(path: str, params: dict[str, Any], kind: str) -> Source | None:
+    """A corpus's formulas or tables, for Parquet/JSONL and .tex sources; None for the
+    sources the renderer reads itself (a file of one formula per line, .tex tabulars)."""
+    from ocr2synth.renderers.latex import corpus_pieces
+    from ocr2synth.renderers.text.corpus import is_table_corpus
+
+    tex = kind == "formula" and (Path(path).suffix == ".tex" or (
+        Path(path).is_dir() and any(Path(path).rglob("*.tex"))))
+    if not (is_table_corpus(path) or tex):
+        return None
+    extract = corpus_pieces.formulas_of if kind == "formula" else corpus_pieces.tables_of
+    return corpus_pieces.CorpusPieces.open(path, params, extract, kind)
+
+
 def _formula_source(path: str | None, params: dict[str, Any]) -> Source:
     from ocr2synth.renderers.latex.formula_source import FormulaFile, GeneratedFormulas
 
-    return FormulaFile(path) if path else GeneratedFormulas()
+    if path:
+        return _pieces(path, params, "formula") or FormulaFile(path)
+    return GeneratedFormulas()
 
 
 def _table_source(path: str | None, params: dict[str, Any]) -> Source:
     from ocr2synth.renderers.latex.table_source import GeneratedTables, TableFiles
 
-    return TableFiles(path) if path else GeneratedTables()
+    if path:
+        return _pieces(path, params, "table") or TableFiles(path)
+    return GeneratedTables()
 
 
 def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
@@ -57,12 +77,16 @@ def _tikz_source(path: str | None, params: dict[str, Any]) -> Source:
 
 
 def _page_source(path: str | None, params: dict[str, Any]) -> Source:
-    from ocr2synth.renderers.latex.page_source import GeneratedPages, PageFiles
+    from ocr2synth.renderers.latex.page_source import GeneratedPages
 
-    return PageFiles(path) if path else GeneratedPages(float(params.get("zh", 0.2)))
+    if params.get("content", "real") == "generated" and not path:
+        return GeneratedPages(float(params.get("zh", 0.2)))
+    from ocr2synth.renderers.latex.real_page_source import RealPages
+
+    return RealPages.from_params(path, params)
 
 
-ZH = number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1)
+ZH = number("zh", 0.2, "share of Chinese documents (real prose or generated)", 0, 1)
 
 SPECS = [
     RendererSpec(
@@ -72,12 +96,16 @@ SPECS = [
         readme=(
             ('a recursive grammar of LaTeX math (fractions, roots, big operators with limits, '
              'integrals, limits, matrices, cases, brackets, accents, Greek, functions, '
-             'binomials, derivatives) or `--source FILE`'),
+             'binomials, derivatives) or `--source FILE` (one formula per line), `.tex` '
+             'files (their display and inline math, in reading order) or a Parquet/JSONL '
+             'corpus (`column`; a cell is one formula, or `text_format: tex` extracts them)'),
             ('the LaTeX that was typeset, in math mode'),
         ),
         description="LaTeX math typeset by pdfLaTeX (target: the LaTeX source)",
         params=(*cropped_params(f"{_HERE}.formula:FONTS", [110, 300], [4, 32], 4000),
-                number("display", 0.6, "share of formulas set in display style", 0, 1)),
+                number("display", 0.6, "share of formulas set in display style", 0, 1),
+                *SOURCE_PARAMS),
+        check_source=check_source,
         target_kind="math",
         naive=ref(f"{_HERE}.baselines:naive_latex_formula"),
         got_mix={2: 1_000_000},
@@ -95,11 +123,14 @@ SPECS = [
              '`\\hline` / minimal / no rules, `\\multicolumn` group headers and section rows, '
              '`\\multirow` groups, `l`/`c`/`r`/`p{}` and `|` mixes, words, numbers, units, '
              'percentages, `$\\pm$` and inline math, bold cells, sometimes a `\\caption*` '
-             'above; or `--source FILE|DIR` of `.tex` (one item per `tabular`)'),
+             'above; or `--source FILE|DIR` of `.tex` (one item per `tabular`), or a '
+             'Parquet/JSONL corpus (the `tabular`s of its `column`)'),
             ('the typeset `tabular` (preceded by `\\caption*{...}` when a caption is shown)'),
         ),
         description="LaTeX tabular environments typeset by pdfLaTeX (target: the tabular)",
-        params=cropped_params(f"{_HERE}.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
+        params=(*cropped_params(f"{_HERE}.table:TEXT_FONTS", [100, 220], [4, 32], 4000),
+                *SOURCE_PARAMS),
+        check_source=check_source,
         target_kind="markdown",
         naive=ref(f"{_HERE}.baselines:naive_latex_table"),
         got_mix={2: 300_000},
@@ -134,11 +165,14 @@ SPECS = [
         batch_size=128,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
-            ('generated documents of headings, paragraphs, lists, inline and display math, '
-             'tables and footnotes in English or Chinese (`--param zh=0.2` sets the share), or '
-             '`--source DIR` of `.md`/`.mmd`/`.txt`; layouts: one-column article, two-column '
-             'paper, report page; fonts: Computer/Latin Modern, Times, Palatino, Bookman, '
-             'Helvetica; CJK: Arphic Song/Kai'),
+            ('real prose by default: page-sized windows of the Debian Reference in English '
+             'and Simplified Chinese (`--param zh=0.2` sets the share), cut at paragraph '
+             'boundaries in reading order, mixed with generated display math, tables and '
+             'lists; or `--source` Parquet/JSONL (`column`) or a folder of `.txt`/`.md`/'
+             '`.mmd`/`.tex`; `content: generated` gives the grammar\'s documents (headings, '
+             'paragraphs, lists, inline and display math, tables, footnotes); layouts: '
+             'one-column article, two-column paper, report page; fonts: Computer/Latin '
+             'Modern, Times, Palatino, Bookman, Helvetica; CJK: Arphic Song/Kai'),
             ('Mathpix markdown of exactly the page shown (`#` headings, `\\(..\\)`/`\\[..\\]` '
              'math, `tabular` tables, `[^n]` footnotes last); boxes: paragraph boxes, then line '
              'boxes (`meta.paragraph_boxes` says how many are paragraphs), in pixels'),
@@ -154,7 +188,9 @@ SPECS = [
                  "prose"),
             ZH,
             target_param(),
+            *CORPUS_PARAMS,
         ),
+        check_source=check_source,
         target_kind=kind_by_task("markdown"),
         naive=ref(f"{_HERE}.baselines:naive_latex_page"),
         demo=({"count": 8},

@@ -9,6 +9,7 @@ from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.page_targets import kind_by_task, target_param
 from ocr2synth.renderers.params import choice, number, pair
 from ocr2synth.renderers.specs import RendererSpec, ref
+from ocr2synth.renderers.text.corpus_params import LICENSE, ORDER
 
 _HERE = __package__  # this package, for the spec references below
 
@@ -16,7 +17,18 @@ _HERE = __package__  # this package, for the spec references below
 def _pdf_source(path: str | None, params: dict[str, Any]) -> Source:
     from ocr2synth.renderers.pdf.source import GeneratedPdfs, PdfFolder
 
-    return PdfFolder(path) if path else GeneratedPdfs(float(params.get("zh", 0.2)))
+    sequential = params.get("order", "spread") == "sequential"
+    if path:
+        return PdfFolder(path, sequential, license=str(params.get("license", "")))
+    if params.get("content", "real") == "generated":
+        return GeneratedPdfs(float(params.get("zh", 0.2)))
+    from ocr2synth.renderers.pdf import texlive_docs
+
+    if not texlive_docs.available():
+        raise FileNotFoundError(f"{texlive_docs.ROOT}: no PDFs; install Debian's "
+                                f"{' and '.join(texlive_docs.PACKAGES)} (make setup), or "
+                                "pass --param content=generated")
+    return PdfFolder(texlive_docs.ROOT, sequential, "texlive-doc", texlive_docs.license_of)
 
 
 SPECS = [
@@ -25,17 +37,19 @@ SPECS = [
         batch_size=64,
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
-            ('`--source DIR` of PDFs (every page of every `*.pdf`, in sorted path order; item k '
-             "is page k of that sequence), or by default `latex-page`'s generated documents "
-             'compiled to PDF in-process; rasterized by PyMuPDF or poppler (`backend: '
+            ('by default the TeX Live manuals Debian ships (about 630 real typeset PDFs, '
+             '`texlive-*-doc`), or `--source DIR` of PDFs; pages spread over the files (round '
+             'r takes a seeded page of every file with more than r pages; `order: sequential` '
+             "walks the files in path order); `content: generated`: `latex-page`'s generated "
+             'documents compiled to PDF in-process; rasterized by PyMuPDF or poppler (`backend: '
              'pymupdf\\|poppler`) at a per-sample dpi (`dpi: [100, 200]`); `unit: '
              'page\\|line\\|paragraph` (or a list)'),
             ("the page's plain text from its own text layer (prompt `OCR: `), lines in reading "
              "order with a blank line between paragraphs; slices: the line, or the paragraph's "
              'lines; boxes: paragraph boxes, then line boxes, in pixels'),
         ),
-        description="PDF pages (a --source folder, or latex-page documents compiled to "
-        "PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
+        description="PDF pages (TeX Live's manuals, a --source folder, or latex-page documents "
+        "compiled to PDF) rasterized by PyMuPDF or poppler (target: the text layer in reading "
         "order; line/paragraph boxes); `unit: line|paragraph` gives stage-1 slices",
         target_note="plain text from the PDF's own text layer: lines in reading order "
         "(two-column pages column by column), a blank line between paragraphs; pages "
@@ -53,6 +67,11 @@ SPECS = [
                    ("auto", "gray", "rgb")),
             number("zh", 0.2, "share of Chinese documents in the generated source", 0, 1),
             target_param(),
+            choice("content", "real", "real: the TeX Live manuals Debian ships (or the "
+                   "--source folder); generated: latex-page documents compiled to PDF",
+                   ("real", "generated")),
+            ORDER,
+            LICENSE,
         ),
         target_kind=kind_by_task("text"),
         naive=ref(f"{_HERE}.baseline:naive_pdf_page"),
@@ -60,7 +79,8 @@ SPECS = [
         bench_corpus=ref(f"{_HERE}.baseline:bench_corpus"),
         got_mix={1: 2_000_000},  # PDF pages 1.2M + line/paragraph slices 0.8M
         demo=({"count": 8},
-              {"name": "pdf-page-layout", "count": 4, "params": {"target": "layout"}},
+              {"name": "pdf-page-layout", "count": 4,
+               "params": {"target": "layout", "content": "generated"}},
               {"name": "pdf-slices", "count": 8, "params": {"unit": ["line", "paragraph"]},
                "degrade": {"p": 0.5}}),
         rejects=("bad-content", "bad-page", "corrupt-pdf", "encrypted", "zero-page",

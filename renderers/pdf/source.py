@@ -10,12 +10,14 @@ reason when that item renders; indexing itself never fails on them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
 from ocr2synth.renderers.base import Item, Source
 from ocr2synth.renderers.latex.page_source import GeneratedPages
+from ocr2synth.renderers.text.spread import SPREAD_SEED, Rounds
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,19 @@ def inspect_pdf(path: Path) -> PdfFile:
 
 
 class PdfFolder(Source):
-    """Every page of every `*.pdf` under a folder (or of one file), in sorted path order;
-    item k is page k of that sequence, wrapping around past the end."""
+    """Every page of every `*.pdf` under a folder (or of one file). In `sequential` order
+    item k is page k of the files in sorted path order; spread (the default through the
+    spec), round r takes a seeded page of every file with more than r pages, in a seeded
+    file order (`renderers/text/spread.py`), so a prefix covers the files evenly. Both
+    wrap around past the end. `corpus` and `license` name the source in each item's meta
+    (a licence function of the file's path, for the TeX Live documentation)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, sequential: bool = True, corpus: str = "",
+                 license: str | Callable[[str], str] = "") -> None:
         root = Path(path)
+        self.sequential = sequential
+        self.corpus = corpus or root.name
+        self.license = license or "unknown (set --param license=...)"
         if root.is_dir():
             paths = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".pdf"
                            and p.is_file())
@@ -60,20 +70,30 @@ class PdfFolder(Source):
             self.starts.append(total)
             total += file.pages
         self.total = total
+        self._rounds = None if sequential else Rounds([f.pages for f in self.files],
+                                                      SPREAD_SEED)
 
     def size(self) -> int:
         return self.total
 
-    def item(self, seed: int, k: int) -> Item:
+    def _unit(self, k: int) -> tuple[int, int]:
+        if self._rounds is not None:
+            return self._rounds(k)
         position = k % self.total
         index = bisect.bisect_right(self.starts, position) - 1
+        return index, position - self.starts[index]
+
+    def item(self, seed: int, k: int) -> Item:
+        index, page = self._unit(k)
         file = self.files[index]
-        page = position - self.starts[index]
         content: dict = {"path": file.path, "page": page, "pages": file.pages}
         if file.problem:
             content["error"] = file.problem
+        license = self.license(file.path) if callable(self.license) else self.license
         return Item(k=k, seed=seed, content=content,
-                    meta={"source": Path(file.path).name, "source_page": page})
+                    meta={"source": Path(file.path).name, "source_page": page,
+                          "corpus": self.corpus, "position": f"page {page + 1}",
+                          "license": license})
 
 
 class GeneratedPdfs(Source):
