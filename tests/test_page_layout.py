@@ -228,8 +228,9 @@ def test_pdf_page_layout_generated_pages_and_refused_files(tmp_path):
     from ocr2synth.renderers.registry import get_spec
 
     spec = get_spec("pdf-page")
-    items = [spec.make_source(None, {}).item(7400 + k, k) for k in range(4)]
-    layouts = render("pdf-page", {"target": "layout"}, items)
+    generated = {"content": "generated"}  # the default, real PDFs, carry no block roles
+    items = [spec.make_source(None, generated).item(7400 + k, k) for k in range(4)]
+    layouts = render("pdf-page", {"target": "layout", **generated}, items)
     pages = [o for o in layouts if isinstance(o, Sample)]
     assert len(pages) >= 3
     for sample in pages:
@@ -269,3 +270,17 @@ def test_gallery_draws_layout_boxes_over_the_page():
         assert target_kind(renderer, "layout", target, {"target": "layout"}) == "layout"
     assert target_kind("latex-page", "format", "# x", {}) == "markdown"
     assert target_kind("chart-mpl", "format", "<table></table>", {"target": "html"}) == "code"
+
+
+@pytest.mark.unit
+def test_latex_text_check_reads_a_tilde_and_an_underscore_as_the_font_sets_them():
+    # Debian Reference prose: "~/.bashrc" reads back from TeX's text layer as U+0303
+    from ocr2synth.renderers.latex.page_layout import text_problem
+
+    block = {"kind": "paragraph", "parts": [["t", "by adding these lines to “~/.bashrc”."]]}
+    assert text_problem("by adding these lines to “\u0303/.bashrc”.", block) == ""
+    assert text_problem("by adding the lines to “̃/.bashrc”.", block) != ""
+    underscore = {"kind": "paragraph", "parts": [["t", "the libpam_winbind package"]]}
+    assert text_problem("the libpam winbind package", underscore) == ""
+    accents = {"kind": "paragraph", "parts": [["t", "Loïc Minier; press ^D"]]}
+    assert text_problem("Lo¨ıc Minier; press ˆD", accents) == ""

@@ -94,10 +94,20 @@ def _union(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float] 
             max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+# TeX's text fonts set accents as glyphs of their own, which the text layer reads as
+# combining or spacing marks, before or after their letter (`ï` reads `¨ı`, `~` a combining
+# tilde, `^` a modifier circumflex), and draw `\_` as a rule with no character: the check
+# compares letters with every accent and those signs left out.
+_GLYPH_ALIASES = str.maketrans({"ı": "i", "~": "", "_": "", "^": ""})
+_ACCENT_CATEGORIES = {"Mn", "Sk", "Lm"}
+
+
 def _letters(text: str) -> str:
     """What a text layer and a source can agree on: no whitespace, no hyphens (TeX breaks
-    words at line ends), ligatures and full-width forms unfolded."""
-    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKC", text))
+    words at line ends), ligatures and full-width forms unfolded, no accents."""
+    folded = unicodedata.normalize("NFKD", text).translate(_GLYPH_ALIASES)
+    bare = "".join(ch for ch in folded if unicodedata.category(ch) not in _ACCENT_CATEGORIES)
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKC", bare))
 
 
 def _subsequence(needle: str, hay: str) -> bool:
