@@ -87,8 +87,11 @@ def test_tex_and_browser_killed_mid_shard(ray_address, tmp_path: Path, scratch: 
                                                tmp_path / "browser-kills"))
     tag = uuid.uuid4().hex
     raw = {"name": "kills", "seed": 1, "shard_size": 6, "entries": [
-        {"renderer": "latex-formula", "count": 12, "source": str(tmp_path / "formulas.txt")},
-        {"renderer": "markdown-page", "count": 4, "source": str(docs), "params": {"tag": tag}}]}
+        # sequential: item k is line k / file k, the ones the markers are in
+        {"renderer": "latex-formula", "count": 12, "source": str(tmp_path / "formulas.txt"),
+         "params": {"order": "sequential"}},
+        {"renderer": "markdown-page", "count": 4, "source": str(docs),
+         "params": {"tag": tag, "order": "sequential"}}]}
     out = tmp_path / "out"
     summary = run_recipe(parse_recipe(raw, Path.cwd(), {"latex-formula", "markdown-page"}),
                          out, workers=2, progress=False)
