@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.format.schema import SCHEMA
-from ocr2synth.pipelines.format.store import Store
+from ocr2synth.pipelines.format.store import Store, fsync_dir
 
 # Image bytes are PNG already: compressing them again costs time and saves nothing.
 _IMAGE_COLUMNS = ("image.bytes", "images.list.element.bytes")
@@ -44,14 +44,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def is_disk_full(exc: BaseException) -> bool:
     """ENOSPC or EDQUOT, from Python's own I/O or from Arrow's (which may carry no errno)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -72,7 +64,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(str(path.parent))
 
 
 class ShardWriter:

@@ -182,7 +182,7 @@ class Store:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)  # a full disk leaves no partial file
                 raise
-            _fsync_dir(os.path.dirname(final))
+            fsync_dir(os.path.dirname(final))
             return
         stream = self.fs.open_output_stream(final)
         sink = _HashingSink(stream)
@@ -201,7 +201,8 @@ class Store:
             sink.write(data)
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_dir(path: str) -> None:
+    """Make a rename in `path` durable (the folder's entry, not only the file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
