@@ -188,7 +188,7 @@ class WebDataset(Exporter):
         return result
 
     def finish(self, shards: list[str], dataset_name: str) -> list[Path]:
-        return []
+        return sorted(self.out.glob("part-*.tar"))  # the tars are the export
 
 
 FORMATS: dict[str, type[Exporter]] = {cls.name: cls for cls in
@@ -325,9 +325,7 @@ def export_dataset(root: str | Path, fmt: str, out: str | Path, *,
     state["complete"] = True
     state["rows"] = sum(rec["rows"] for rec in state["shards"].values())
     atomic_write_bytes(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
-    return ExportResult(out, fmt, state["rows"], len(todo), len(shards) - len(todo),
-                        [*files, *(out / f for rec in state["shards"].values()
-                                   for f in rec["files"] if fmt == "webdataset")])
+    return ExportResult(out, fmt, state["rows"], len(todo), len(shards) - len(todo), files)
 
 
 def check_export(out: Path, manifest: dict[str, Any], state: dict[str, Any]) -> None:
