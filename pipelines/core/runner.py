@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,7 +127,8 @@ def _run_recipe(recipe: Recipe, layout: Layout, workers: int, address: str | Non
         pending.append(shard)
     manifest.save(planned)
     if pending:
-        _render_pending(recipe, layout, manifest, planned, pending, workers, address, progress)
+        with _job_marker(layout):
+            _render(recipe, layout, manifest, planned, pending, workers, address, progress)
     write_card(layout.root, manifest.data)
     report = verify_dataset(layout.root)
     if not report.ok:
@@ -156,20 +159,14 @@ def _forwarded_env(layout: Layout) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(prefixes)}
 
 
-def _render_pending(
-    recipe: Recipe,
-    layout: Layout,
-    manifest: Manifest,
-    planned: list[ShardSpec],
-    pending: list[ShardSpec],
-    workers: int,
-    address: str | None,
-    progress: bool,
-) -> None:
+@contextmanager
+def _job_marker(layout: Layout) -> Iterator[None]:
+    """The file by which an actor tells it sees a local output folder (actor.write_here),
+    present while the job renders."""
     if layout.is_local:
         layout.store.write_bytes(MARKER, b"")
     try:
-        _render(recipe, layout, manifest, planned, pending, workers, address, progress)
+        yield
     finally:
         if layout.is_local:
             layout.store.delete(MARKER)
