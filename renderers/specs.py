@@ -90,6 +90,9 @@ class RendererSpec:
     floor: Floor | None = None
     bench_params: dict[str, Any] = field(default_factory=dict)
     bench_corpus: Callable[[list[Item], Path], str] | None = None
+    # A stage-3 task's base as production composes it (`--from`): the renderer and params
+    # of the earlier stage's pages the bench renders (untimed) and measures it reading.
+    bench_from: tuple[str, dict[str, Any]] | None = None
     # Samples of GOT's stage mixes this renderer makes (stage -> paper count).
     got_mix: dict[int, int] = field(default_factory=dict)
     # Its entries in the demo recipe (recipe entry keys without `renderer`).

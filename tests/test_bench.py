@@ -3,12 +3,20 @@ is asserted, only that the figures are there, consistent and from this run."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
+import pytest
 from ocr2synth.pipelines.tools import bench
 from ocr2synth.pipelines.tools.bench import run_all
-from ocr2synth.pipelines.tools.bench_report import RendererBench, projections, stage_mixes
+from ocr2synth.pipelines.tools.bench_report import (
+    KEEP_MARKER,
+    RendererBench,
+    load_results,
+    projections,
+    stage_mixes,
+)
 from ocr2synth.renderers.registry import REGISTRY
 from ocr2synth.renderers.specs import Floor
 
@@ -45,7 +53,7 @@ def test_report_has_a_row_per_renderer_and_projections(tmp_path, monkeypatch):
     # (from the unrounded rate: the rate cell's rounding moves the last digit on a slow run)
     hours = 1_000_000 / (rate * 64) / 3600
     slack = hours * 0.05 / rate + 0.005
-    projected = re.search(r"^\| molecule \| 1,000,000 \| ([\d,.]+) \| ([\d,.]+) \|$", text,
+    projected = re.search(r"^\| molecule \| 1,000,000 \| [\d,.]+ \| ([\d,.]+) \| ([\d,.]+) \|$", text,
                           re.MULTILINE)
     assert projected, text
     assert abs(float(projected[2].replace(",", "")) - hours) <= slack
@@ -63,13 +71,13 @@ def test_projection_sums_measured_parts_and_names_the_rest():
     assert missing == set(stage_mixes()[2]) - set(results)
 
 
-def test_every_registered_renderer_is_benched(monkeypatch):
+def test_every_registered_renderer_is_benched(tmp_path, monkeypatch):
     # run_all iterates the registry: renderers added later join without edits here
     seen = []
     monkey = {name: RendererBench(name, error="skipped") for name in REGISTRY}
     monkeypatch.setattr(bench, "per_core_runs",
                         lambda name, *a, **k: seen.append(name) or monkey[name])
-    text = run_all("/dev/null", naive_count=0, scaling=False, progress=lambda m: None)
+    text = run_all(tmp_path / "B.md", naive_count=0, scaling=False, progress=lambda m: None)
     assert seen == sorted(REGISTRY)
     assert all(f"| {name} | error: skipped" in text for name in REGISTRY)
 
@@ -92,3 +100,62 @@ def test_stage_mixes_come_from_the_specs():
     assert stage_mixes()[1] == {"pdf-page": 2_000_000}
     assert sum(stage_mixes()[2].values()) == 6_800_000  # GOT's stage-2 renders (paper)
     assert set(stage_mixes()[3]) == {"fine-grained", "multi-crop", "multi-page"}
+
+
+def test_a_run_of_some_renderers_keeps_the_other_rows_and_the_hand_written_sections(
+        tmp_path, monkeypatch):
+    rates = {"molecule": 5.0, "tikz": 7.0}
+    monkeypatch.setattr(bench, "per_core_runs", lambda name, *a, **k: RendererBench(
+        name, count=8, rates=[rates[name]]))
+    out = tmp_path / "BENCHMARKS.md"
+    run_all(out, naive_count=0, scaling=False, renderers=["molecule"], progress=lambda m: None)
+    hand = f"{KEEP_MARKER}\n\n## Driver ceiling\n\nmeasured by hand: 415 chunks/s\n"
+    out.write_text(out.read_text() + "\n" + hand)
+    rates["molecule"] = 99.0  # a later run of tikz alone must not touch molecule's row
+    text = run_all(out, naive_count=0, scaling=False, renderers=["tikz"],
+                   progress=lambda m: None)
+    rows: dict[str, str] = {}
+    for line in text.splitlines():  # the renderers' table comes first, then the projections
+        if line.startswith(("| molecule |", "| tikz |")):
+            rows.setdefault(line.split("|")[1].strip(), line)
+    assert rows["molecule"].split("|")[2].strip() == "5.0"
+    assert rows["tikz"].split("|")[2].strip() == "7.0"
+    assert re.search(r"\| \d{4}-\d\d-\d\d, `[^`]+`, load [\d.]+ \|$", rows["molecule"])
+    written = out.read_text()
+    assert written.endswith(hand) and written.count(KEEP_MARKER) == 1
+    stored = load_results(out)
+    assert set(stored) == {"molecule", "tikz"} and stored["molecule"].rates == [5.0]
+
+
+def test_results_survive_their_json_round_trip():
+    b = RendererBench("multi-crop", count=8, rates=[1.0, 2.0], scaling={1: 3.0, 2: 5.5},
+                      from_base="64 stored markdown-page pages", from_rates=[9.0], from_count=16)
+    back = RendererBench.from_json(json.loads(json.dumps(b.to_json())))
+    assert back == b and back.projected_rate == 9.0
+
+
+@pytest.mark.engine
+def test_a_stage_3_task_is_measured_and_projected_from_a_stored_base(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "BASE_SAMPLES", 8)
+    # the in-process rate (rendering its base pages) is not what this test is about
+    monkeypatch.setattr(bench, "per_core_runs", _in_process_stub(bench.per_core_runs))
+    text = run_all(tmp_path / "B.md", seconds=0.5, max_count=8, repeats=1, naive_count=0,
+                   scaling=False, renderers=["fine-grained"], progress=lambda m: None)
+    row = re.search(r"^\| fine-grained \| 8 stored markdown-page pages \| ([\d,.]+) \| "
+                    r"(\d+) x 1: [\d.]+ \| 0\.5 \|", text, re.MULTILINE)
+    assert row, text
+    rate = float(row[1].replace(",", ""))
+    assert rate > 0.5  # it reads pages back instead of typesetting them
+    projected = re.search(r"^\| fine-grained \| 600,000 \| ([\d,.]+) \(from 8 stored "
+                          r"markdown-page pages\) \| [\d,.]+ \| ([\d,.]+) \|$", text, re.MULTILINE)
+    assert projected, text
+    assert abs(float(projected[2]) - 600_000 / (rate * 64) / 3600) <= 0.01
+
+
+def _in_process_stub(real):
+    """per_core_runs as it is for a stored base; a fixed 0.5/s for the in-process runs."""
+    def runs(name, *args, params=None, **kwargs):
+        if params and params.get("from"):
+            return real(name, *args, params=params, **kwargs)
+        return RendererBench(name, count=8, rates=[0.5])
+    return runs

@@ -21,12 +21,14 @@ import psutil
 from ocr2synth.pipelines.core.plan import ChunkSpec, ShardSpec, plan_chunks, sample_seed
 from ocr2synth.pipelines.core.recipe import ImageSettings
 from ocr2synth.pipelines.core.worker import RenderWorker
+from ocr2synth.pipelines.format.manifest import code_version
 from ocr2synth.pipelines.format.shards import ShardWriter
-from ocr2synth.pipelines.tools.bench_report import RendererBench, benchmarks_markdown
+from ocr2synth.pipelines.tools.bench_report import RendererBench, write_report
 from ocr2synth.renderers.base import Item
 from ocr2synth.renderers.registry import REGISTRY, get_spec
 
 BENCH_SEED = 1234
+BASE_SAMPLES = 64  # rows of the stored base a stage-3 task is measured on (it wraps round)
 GENERATED = {"content": "generated"}
 
 
@@ -255,8 +257,26 @@ def browser_memory(count: int) -> str:
 
 
 
+def prepare_base(renderer: str, count: int, folder: Path) -> str | None:
+    """The dataset a stage-3 task is measured composing from, where its spec names one
+    (`bench_from`): `count` samples of that renderer, rendered through the runner (untimed).
+    Returns its folder."""
+    from ocr2synth.pipelines.core.recipe import parse_recipe
+    from ocr2synth.pipelines.core.runner import run_recipe
+
+    base = get_spec(renderer).bench_from
+    if base is None:
+        return None
+    name, params = base
+    raw = {"name": f"bench-base-{renderer}", "seed": BENCH_SEED, "shard_size": count,
+           "entries": [{"renderer": name, "count": count, "params": dict(params)}]}
+    run_recipe(parse_recipe(raw, None, set(REGISTRY)), folder, workers=1, progress=False)
+    return str(folder)
+
+
 def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
-                  warmup: int, source: str | None = None) -> RendererBench:
+                  warmup: int, source: str | None = None,
+                  params: dict | None = None) -> RendererBench:
     """Repeated end-to-end runs on one core with one warm worker. After the warm-up (engine
     start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
     each, between 8 and `max_count` samples. The probes double while the rate still rises
@@ -266,11 +286,12 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
     out = RendererBench(renderer)
     worker = RenderWorker(ImageSettings(), timeout_s=20)
     try:
-        worker.render_chunk(ChunkSpec(_shard(renderer, warmup, source), 0, warmup, BENCH_SEED + 1))
+        worker.render_chunk(ChunkSpec(_shard(renderer, warmup, source, params), 0, warmup,
+                                      BENCH_SEED + 1))
         probe, rate, spent = 8, 0.0, 0.0
         while True:
             started = time.perf_counter()
-            for chunk in plan_chunks(_shard(renderer, probe, source), BENCH_SEED + 2,
+            for chunk in plan_chunks(_shard(renderer, probe, source, params), BENCH_SEED + 2,
                                      spec.batch_size):
                 worker.render_chunk(chunk)
             elapsed = max(1e-6, time.perf_counter() - started)
@@ -284,7 +305,7 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
         shares = []
         for _ in range(repeats):
             elapsed, encode_s, rejects = _timed_shard(
-                worker, _shard(renderer, count, source), spec.batch_size)
+                worker, _shard(renderer, count, source, params), spec.batch_size)
             out.rates.append(count / elapsed)
             shares.append(encode_s / elapsed)
             out.rejects = rejects
@@ -338,12 +359,30 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
             sources[name] = prepare_corpus(name, min(max_count, 128), folder)
     for name in names:
         progress(f"{name}: per-core runs")
+        stamp = {"measured": time.strftime("%Y-%m-%d", time.gmtime()), "code": code_version(),
+                 "load": f"{os.getloadavg()[0]:.1f}"}
         try:
             results[name] = per_core_runs(name, seconds, max_count, repeats,
                                           warmup=min(16, max_count), source=sources.get(name))
         except Exception as exc:  # noqa: BLE001 - one broken renderer must not stop the rest
-            results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200])
+            results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200],
+                                          **stamp)
             continue
+        for key, value in stamp.items():
+            setattr(results[name], key, value)
+        if results[name].error:
+            continue
+        if get_spec(name).bench_from is not None:
+            base_name = get_spec(name).bench_from[0]
+            progress(f"{name}: rendering a {base_name} base, then composing from it")
+            try:
+                base = prepare_base(name, BASE_SAMPLES, Path(corpora.name, f"{name}-base"))
+                stored = per_core_runs(name, seconds, max_count, repeats,
+                                       warmup=min(16, max_count), params={"from": base})
+                results[name].from_base = f"{BASE_SAMPLES} stored {base_name} pages"
+                results[name].from_rates, results[name].from_count = stored.rates, stored.count
+            except Exception as exc:  # noqa: BLE001
+                progress(f"{name}: from a stored base failed: {exc}")
         if get_spec(name).naive is not None and naive_count > 0:
             progress(f"{name}: naive baseline ({naive_count})")
             try:
@@ -372,6 +411,4 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
     load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     settings = (f"--seconds {seconds:g} --max-count {max_count} --repeats {repeats} "
                 f"--naive-count {naive_count}" + ("" if scaling else " --no-scaling"))
-    text = benchmarks_markdown(results, settings, (load_before, load_after))
-    Path(out).write_text(text + "\n", encoding="utf-8")
-    return text
+    return write_report(Path(out), results, settings, (load_before, load_after))

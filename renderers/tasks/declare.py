@@ -52,6 +52,11 @@ BASE_PARAMS = (
     text("from_hash", "", "the base dataset's hash, recorded by the recipe check; a base "
          "that changed since stops the job"),
 )
+# GOT's stage 3 builds its region and multi-crop data on document pages of the earlier
+# stages; stage 2's markdown pages are those pages here. multi-page has no such base: its
+# pages must be short (under 650 tokens), which no earlier stage renders, so it is
+# measured rendering its own.
+STAGE_2_PAGES = ("markdown-page", {"content": "generated"})
 TASK_REJECTS = ("bad-content", "base-render-error", "no-region", "single-tile",
                 "too-few-pages", "base-not-a-page")
 
@@ -85,6 +90,7 @@ SPECS = [
         check_params=_check_base_params,
         target_kind="text",
         naive=fresh_renderer_per_sample("fine-grained"),
+        bench_from=STAGE_2_PAGES,
         got_mix={3: 600_000},
         demo=({"count": 8},),
         rejects=TASK_REJECTS,
@@ -121,6 +127,7 @@ SPECS = [
         check_params=_check_base_params,
         target_kind="markdown",
         naive=fresh_renderer_per_sample("multi-crop"),
+        bench_from=STAGE_2_PAGES,
         got_mix={3: 500_000},
         demo=({"count": 8},),
         rejects=TASK_REJECTS,
