@@ -53,8 +53,8 @@ def test_report_has_a_row_per_renderer_and_projections(tmp_path, monkeypatch):
     # (from the unrounded rate: the rate cell's rounding moves the last digit on a slow run)
     hours = 1_000_000 / (rate * 64) / 3600
     slack = hours * 0.05 / rate + 0.005
-    projected = re.search(r"^\| molecule \| 1,000,000 \| [\d,.]+ \| ([\d,.]+) \| ([\d,.]+) \|$", text,
-                          re.MULTILINE)
+    projected = re.search(r"^\| molecule \| 1,000,000 \| [\d,.]+ \| ([\d,.]+) \| ([\d,.]+) \|$",
+                          text, re.MULTILINE)
     assert projected, text
     assert abs(float(projected[2].replace(",", "")) - hours) <= slack
     assert abs(float(projected[1].replace(",", "")) - hours * 64) <= slack * 64 + 0.05

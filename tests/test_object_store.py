@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 from ocr2synth.pipelines.cli import main
+from ocr2synth.pipelines.core.runner import AWS_CREDENTIALS, forwarded_env
 from ocr2synth.pipelines.format.manifest import Layout, load_manifest, write_shard
 from ocr2synth.pipelines.format.shards import ShardWriter
 from ocr2synth.pipelines.format.store import Store
@@ -122,9 +123,24 @@ def test_an_s3_store_pickles_as_its_uri_alone(s3):
 
 
 def _render(out: str, address: str) -> list[str]:
+    # the test's Ray cluster may have started before the credentials were set, as a
+    # cluster's nodes may have none: they travel with the job, as the user would ask
+    s3 = ["--forward-aws-credentials"] if out.startswith("s3://") else []
     return [sys.executable, "-m", "ocr2synth.pipelines.cli", "render",
             "--renderer", "latex-formula", "--count", "48", "--shard-size", "6", "--seed", "5",
-            "--workers", "1", "--address", address, "--out", out, "--no-progress"]
+            "--workers", "1", "--address", address, "--out", out, "--no-progress", *s3]
+
+
+@pytest.mark.unit
+def test_aws_credentials_reach_the_workers_only_when_asked(s3, monkeypatch):
+    monkeypatch.setenv("OCR2SYNTH_ASSETS", "/somewhere")
+    remote, local = Layout(f"{s3}/set"), Layout("/tmp/set")
+    plain = forwarded_env(remote)
+    assert plain["AWS_ENDPOINT_URL"] and plain["AWS_REGION"] == "us-east-1"
+    assert not set(plain) & AWS_CREDENTIALS
+    assert forwarded_env(remote, credentials=True)["AWS_SECRET_ACCESS_KEY"] == "testing"
+    kept = forwarded_env(local, credentials=True)  # a local folder needs no AWS_* at all
+    assert kept["OCR2SYNTH_ASSETS"] == "/somewhere" and not any(k.startswith("AWS_") for k in kept)
 
 
 def _committed(store: Store) -> int:

@@ -89,10 +89,14 @@ def run_recipe(
     workers: int = 2,
     address: str | None = None,
     progress: bool = True,
+    forward_credentials: bool = False,
 ) -> RunSummary:
+    """Render `recipe` into `out` (a folder or s3://), resuming what is there.
+    `forward_credentials`: send the driver's AWS credentials to the workers in the job's
+    runtime_env, for a cluster whose nodes have none of their own."""
     layout = Layout(out)
     try:
-        return _run_recipe(recipe, layout, workers, address, progress)
+        return _run_recipe(recipe, layout, workers, address, progress, forward_credentials)
     except OSError as exc:
         if is_disk_full(exc):
             raise _disk_full(layout, getattr(exc, "filename", None) or "the manifest or card"
@@ -103,7 +107,7 @@ def run_recipe(
 
 
 def _run_recipe(recipe: Recipe, layout: Layout, workers: int, address: str | None,
-                progress: bool) -> RunSummary:
+                progress: bool, forward_credentials: bool) -> RunSummary:
     started = time.perf_counter()
     layout.create()
     recipe_hash = recipe.content_hash()
@@ -128,7 +132,8 @@ def _run_recipe(recipe: Recipe, layout: Layout, workers: int, address: str | Non
     manifest.save(planned)
     if pending:
         with _job_marker(layout):
-            _render(recipe, layout, manifest, planned, pending, workers, address, progress)
+            _render(recipe, layout, manifest, planned, pending, workers, address, progress,
+                    forward_credentials)
     write_card(layout.root, manifest.data)
     report = verify_dataset(layout.root)
     if not report.ok:
@@ -151,12 +156,20 @@ def _damaged(layout: Layout, manifest: Manifest, shard: ShardSpec) -> bool:
     return store.size(rel) != record["bytes"] or store.sha256(rel) != record["sha256"]
 
 
-def _forwarded_env(layout: Layout) -> dict[str, str]:
+# The secrets among the AWS_* settings. A job's runtime_env is stored by the Ray cluster
+# and shown by its dashboard, so they travel in it only when asked for
+# (`--forward-aws-credentials`); a local cluster's workers inherit them from the driver.
+AWS_CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                             "AWS_SECURITY_TOKEN"})
+
+
+def forwarded_env(layout: Layout, credentials: bool = False) -> dict[str, str]:
     """What the workers need from the driver's environment: the project's own settings, and
-    for an object store the standard AWS_* settings (credentials included: a worker node
-    may have none of its own; they travel in the job's runtime_env)."""
+    for an object store the standard AWS_* settings (the endpoint, the region), with the
+    credentials only if `credentials`."""
     prefixes = ("OCR2SYNTH_",) if layout.is_local else ("OCR2SYNTH_", "AWS_")
-    return {k: v for k, v in os.environ.items() if k.startswith(prefixes)}
+    return {k: v for k, v in os.environ.items() if k.startswith(prefixes)
+            and (credentials or k not in AWS_CREDENTIALS)}
 
 
 @contextmanager
@@ -181,6 +194,7 @@ def _render(
     workers: int,
     address: str | None,
     progress: bool,
+    forward_credentials: bool,
 ) -> None:
     import ray
 
@@ -209,7 +223,7 @@ def _render(
         # actors on as many nodes as it can, so a lost node costs the fewest of them.
         options: dict[str, Any] = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0,
                                    "scheduling_strategy": "SPREAD"}
-        env = _forwarded_env(layout)
+        env = forwarded_env(layout, forward_credentials)
         if env:
             options["runtime_env"] = {"env_vars": env}
         actors = [

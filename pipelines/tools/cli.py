@@ -59,6 +59,10 @@ def _build_parser() -> argparse.ArgumentParser:
                         "AWS_ENDPOINT_URL for a non-AWS server); default: out/RECIPE_NAME")
     render.add_argument("--workers", type=int, default=2, help="local worker processes")
     render.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
+    render.add_argument("--forward-aws-credentials", action="store_true",
+                        help="with an s3:// --out on a cluster whose nodes have no AWS "
+                        "credentials of their own: send the driver's to the workers in the "
+                        "job's runtime_env (which the cluster stores and its dashboard shows)")
     render.add_argument("--scale", type=float, default=1.0, help="multiply every count")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -202,7 +206,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(args)
     out = args.out or Path("out") / recipe.name  # a folder, or an object store's URI
     summary = run_recipe(recipe, out, workers=args.workers, address=args.address,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress,
+                         forward_credentials=args.forward_aws_credentials)
     print(f"\n{out}: {summary.rendered_shards} shards rendered, "
           f"{summary.skipped_shards} already done, {summary.wall_s:.1f}s")
     print(summary_table(summary.manifest, wall_s=summary.wall_s))
