@@ -139,3 +139,59 @@ def test_hostile_tables_render_legibly_or_are_rejected_with_a_reason(renderer):
     assert isinstance(fifty, Sample) or fifty.reason in ("overlap", "clipped")
     if isinstance(fifty, Sample):
         assert len(parse_target(fifty.target)["values"]["Rainfall (mm)"]) == 50
+
+
+def _same_size_items() -> tuple[Item, list[Item], Item]:
+    """From the built-in source, a chart C and three predecessors drawn at C's size (so they
+    share its figure, canvas and text caches) in styles other than C's and other than each
+    other's: whatever a predecessor leaves behind lands on C's figure."""
+    from collections import defaultdict
+
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    source, probe = GeneratedCharts(), MplChartRenderer({}, timeout_s=20)
+    by_size: dict[tuple[int, int], list[tuple[Item, dict]]] = defaultdict(list)
+    for k in range(80):
+        item = source.item(9100 + k, k)
+        spec = ChartSpec.from_dict(item.content)
+        style = probe.style(item, spec)
+        by_size[(style["width"], style["height"])].append((item, style))
+    for group in sorted(by_size.values(), key=len, reverse=True):
+        c_item, c_style = group[0]
+        others, styles = [], {c_style["style"]}
+        for item, style in group[1:]:
+            if style["style"] not in styles:
+                others.append(item)
+                styles.add(style["style"])
+        if len(others) >= 3:
+            return c_item, others[:2], others[2]
+    raise AssertionError("no size holds four styles among the first 80 items")
+
+
+def _outcome(out: Sample | Reject) -> tuple:
+    from ocr2synth.renderers.imaging import encode_image
+
+    if isinstance(out, Reject):
+        return ("reject", out.reason, out.detail)
+    return (encode_image(out.image, "png", 1, "auto"), out.target, out.prompt,
+            sorted(out.meta.items()))
+
+
+def test_a_charts_bytes_do_not_depend_on_what_the_worker_drew_before():
+    """C drawn after A and B, alone in a fresh renderer, and after D in another: the same
+    PNG bytes and the same target each time (the figure, its axes and the text caches are
+    reused per size, so a property one chart sets and the next does not reset would show
+    here)."""
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+
+    c, (a, b), d = _same_size_items()
+    outcomes = []
+    for history in ([a, b], [], [d]):
+        r = MplChartRenderer({}, timeout_s=20)
+        ran = r.render_batch([*history, c])
+        assert all(isinstance(o, Sample) for o in ran), ran
+        outcomes.append(_outcome(ran[-1]))
+        r.close()
+    assert outcomes[0] == outcomes[1], "C after A, B differs from C alone"
+    assert outcomes[2] == outcomes[1], "C after D differs from C alone"
