@@ -38,6 +38,7 @@ from ocr2synth.renderers.chart.spec import (
     wrap_label,
 )
 from ocr2synth.renderers.chart.targets import target_or_reject
+from ocr2synth.renderers.chart.text_memo import remembered_layouts
 from ocr2synth.renderers.imaging import is_blank
 from PIL import Image
 
@@ -76,6 +77,7 @@ class MplChartRenderer(Renderer):
         self.figure = Figure(dpi=self.dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self._glyphs: dict[str, set[int]] = {}
+        self._layouts: dict[tuple, Any] = {}  # text_memo.py: pure, shared by every size
 
     # -- style ------------------------------------------------------------------------------
     def style(self, item: Item, spec: ChartSpec) -> dict[str, Any]:
@@ -131,13 +133,14 @@ class MplChartRenderer(Renderer):
         if missing:
             return Reject("missing-glyph", f"no font has {missing!r} (U+{ord(missing):04X})")
         problem = ""
-        for attempt in layout_attempts(spec, style):
-            drawn = self.draw(spec, {**style, **attempt})
-            problem = self.clash()
-            if not problem:
-                break
-        else:
-            return Reject("overlap" if "overlap" in problem else "clipped", problem)
+        with remembered_layouts(self._layouts):
+            for attempt in layout_attempts(spec, style):
+                drawn = self.draw(spec, {**style, **attempt})
+                problem = self.clash()
+                if not problem:
+                    break
+            else:
+                return Reject("overlap" if "overlap" in problem else "clipped", problem)
         why = mismatch(drawn, spec)
         if why:
             return Reject("target-mismatch", why)
