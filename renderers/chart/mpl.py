@@ -157,20 +157,23 @@ class MplChartRenderer(Renderer):
         from matplotlib.font_manager import FontProperties, findfont
         from matplotlib.ft2font import FT2Font
 
-        covered = set()
         for family in fonts:
             if family not in self._glyphs:
                 path = findfont(FontProperties(family=family), fallback_to_default=True)
                 self._glyphs[family] = set(FT2Font(path).get_charmap())
-            covered |= self._glyphs[family]
+        # each font's set asked in turn: a union of CJK charmaps would copy ~60k codes
+        covered = [self._glyphs[family] for family in fonts]
         for char in "".join(spec.texts()) + "0123456789.-%":
-            if not char.isspace() and ord(char) not in covered:
+            if not char.isspace() and not any(ord(char) in codes for codes in covered):
                 return char
         return ""
 
     def image(self) -> Image.Image:
-        rgba = np.asarray(self.canvas.buffer_rgba())
-        return Image.fromarray(rgba[..., :3].copy(), "RGB")
+        # Pillow drops the alpha band in C, without numpy's strided copy
+        rgba = self.canvas.buffer_rgba()
+        width, height = self.canvas.get_width_height()
+        return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1
+                                ).convert("RGB")
 
     # -- drawing ----------------------------------------------------------------------------
     def draw(self, spec: ChartSpec, style: dict[str, Any], layout: bool = True
