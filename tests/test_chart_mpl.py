@@ -201,3 +201,33 @@ def test_a_charts_bytes_do_not_depend_on_what_the_worker_drew_before():
         r.close()
     assert outcomes[0] == outcomes[1], "C after A, B differs from C alone"
     assert outcomes[2] == outcomes[1], "C after D differs from C alone"
+
+
+def test_the_text_memo_lives_only_inside_its_block_and_keys_on_the_font_size():
+    """Matplotlib's own methods are back after the block (an exception and a nested block
+    included), so other renderers in the process draw with Matplotlib's own code; inside, a
+    text at another size is laid out again, not answered from the memo."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontManager
+    from matplotlib.text import Text
+    from ocr2synth.renderers.chart.text_memo import remembered_layouts
+
+    layout, findfont = Text._get_layout, FontManager.findfont
+    fig = Figure(dpi=100)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    text = fig.text(0.5, 0.5, "1204.75", fontsize=10)
+    memo: dict = {}
+    with pytest.raises(RuntimeError):
+        with remembered_layouts(memo):
+            assert Text._get_layout is not layout and FontManager.findfont is not findfont
+            with remembered_layouts(memo):
+                small = text.get_window_extent(renderer)
+            assert Text._get_layout is not layout  # the outer block still holds
+            text.set_fontsize(20)
+            large = text.get_window_extent(renderer)
+            raise RuntimeError("leaves the block")
+    assert Text._get_layout is layout and FontManager.findfont is findfont
+    assert memo, "the block remembered nothing"
+    assert large.width > 1.5 * small.width
+    assert tuple(large.bounds) == tuple(text.get_window_extent(renderer).bounds)
