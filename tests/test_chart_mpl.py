@@ -139,3 +139,95 @@ def test_hostile_tables_render_legibly_or_are_rejected_with_a_reason(renderer):
     assert isinstance(fifty, Sample) or fifty.reason in ("overlap", "clipped")
     if isinstance(fifty, Sample):
         assert len(parse_target(fifty.target)["values"]["Rainfall (mm)"]) == 50
+
+
+def _same_size_items() -> tuple[Item, list[Item], Item]:
+    """A chart C from the built-in source and predecessors drawn at C's canvas size (so
+    they share its figure, canvas and text caches) in other styles: B another chart, A and
+    D C's own content drawn under other seeds, in C's font at other font sizes (so C's very
+    strings are laid out at other sizes before C asks for them). Whatever a predecessor
+    leaves behind lands on C."""
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    source, probe = GeneratedCharts(), MplChartRenderer({}, timeout_s=20)
+
+    def look(item: Item) -> dict:
+        style = probe.style(item, ChartSpec.from_dict(item.content))
+        return {**style, "canvas": (style["width"], style["height"])}
+
+    c = source.item(9100, 0)
+    want = look(c)
+    seen_sizes, seen_styles, kin = {want["size"]}, {want["style"]}, []
+    for seed in range(9200, 9600):
+        twin = Item(0, seed, c.content, c.meta)
+        got = look(twin)
+        if (got["canvas"] == want["canvas"] and got["font"] == want["font"]
+                and got["size"] not in seen_sizes and got["style"] not in seen_styles):
+            kin.append(twin)
+            seen_sizes.add(got["size"])
+            seen_styles.add(got["style"])
+    others = [item for k in range(1, 120) for item in [source.item(9100 + k, k)]
+              if look(item)["canvas"] == want["canvas"]
+              and look(item)["style"] != want["style"]]
+    assert len(kin) >= 2 and others, "no predecessors at C's canvas size"
+    return c, [kin[0], others[0]], kin[1]
+
+
+def _outcome(out: Sample | Reject) -> tuple:
+    from ocr2synth.renderers.imaging import encode_image
+
+    if isinstance(out, Reject):
+        return ("reject", out.reason, out.detail)
+    return (encode_image(out.image, "png", 1, "auto"), out.target, out.prompt,
+            sorted(out.meta.items()))
+
+
+def test_a_charts_bytes_do_not_depend_on_what_the_worker_drew_before():
+    """C drawn after A and B, alone in a fresh renderer, and after D in another: the same
+    PNG bytes and the same target each time (the figure, its axes and the text caches are
+    reused per size, so a property one chart sets and the next does not reset would show
+    here)."""
+    from ocr2synth.renderers.chart.mpl import MplChartRenderer
+
+    c, (a, b), d = _same_size_items()
+    outcomes = []
+    for history in ([a, b], [], [d]):
+        r = MplChartRenderer({}, timeout_s=20)
+        # a predecessor rejected (a clash) has drawn on the figure all the same
+        ran = r.render_batch([*history, c])
+        assert isinstance(ran[-1], Sample), ran[-1]
+        outcomes.append(_outcome(ran[-1]))
+        r.close()
+    assert outcomes[0] == outcomes[1], "C after A, B differs from C alone"
+    assert outcomes[2] == outcomes[1], "C after D differs from C alone"
+
+
+def test_the_text_memo_lives_only_inside_its_block_and_keys_on_the_font_size():
+    """Matplotlib's own methods are back after the block (an exception and a nested block
+    included), so other renderers in the process draw with Matplotlib's own code; inside, a
+    text at another size is laid out again, not answered from the memo."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontManager
+    from matplotlib.text import Text
+    from ocr2synth.renderers.chart.text_memo import remembered_layouts
+
+    layout, findfont = Text._get_layout, FontManager.findfont
+    fig = Figure(dpi=100)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    text = fig.text(0.5, 0.5, "1204.75", fontsize=10)
+    memo: dict = {}
+    with pytest.raises(RuntimeError):
+        with remembered_layouts(memo):
+            assert Text._get_layout is not layout and FontManager.findfont is not findfont
+            with remembered_layouts(memo):
+                small = text.get_window_extent(renderer)
+            assert Text._get_layout is not layout  # the outer block still holds
+            text.set_fontsize(20)
+            large = text.get_window_extent(renderer)
+            raise RuntimeError("leaves the block")
+    assert Text._get_layout is layout and FontManager.findfont is findfont
+    assert memo, "the block remembered nothing"
+    assert large.width > 1.5 * small.width
+    assert tuple(large.bounds) == tuple(text.get_window_extent(renderer).bounds)

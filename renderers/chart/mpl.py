@@ -38,6 +38,7 @@ from ocr2synth.renderers.chart.spec import (
     wrap_label,
 )
 from ocr2synth.renderers.chart.targets import target_or_reject
+from ocr2synth.renderers.chart.text_memo import remembered_layouts
 from ocr2synth.renderers.imaging import is_blank
 from PIL import Image
 
@@ -76,6 +77,7 @@ class MplChartRenderer(Renderer):
         self.figure = Figure(dpi=self.dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self._glyphs: dict[str, set[int]] = {}
+        self._layouts: dict[tuple, Any] = {}  # text_memo.py: pure, shared by every size
 
     # -- style ------------------------------------------------------------------------------
     def style(self, item: Item, spec: ChartSpec) -> dict[str, Any]:
@@ -131,13 +133,14 @@ class MplChartRenderer(Renderer):
         if missing:
             return Reject("missing-glyph", f"no font has {missing!r} (U+{ord(missing):04X})")
         problem = ""
-        for attempt in layout_attempts(spec, style):
-            drawn = self.draw(spec, {**style, **attempt})
-            problem = self.clash()
-            if not problem:
-                break
-        else:
-            return Reject("overlap" if "overlap" in problem else "clipped", problem)
+        with remembered_layouts(self._layouts):
+            for attempt in layout_attempts(spec, style):
+                drawn = self.draw(spec, {**style, **attempt})
+                problem = self.clash()
+                if not problem:
+                    break
+            else:
+                return Reject("overlap" if "overlap" in problem else "clipped", problem)
         why = mismatch(drawn, spec)
         if why:
             return Reject("target-mismatch", why)
@@ -154,20 +157,23 @@ class MplChartRenderer(Renderer):
         from matplotlib.font_manager import FontProperties, findfont
         from matplotlib.ft2font import FT2Font
 
-        covered = set()
         for family in fonts:
             if family not in self._glyphs:
                 path = findfont(FontProperties(family=family), fallback_to_default=True)
                 self._glyphs[family] = set(FT2Font(path).get_charmap())
-            covered |= self._glyphs[family]
+        # each font's set asked in turn: a union of CJK charmaps would copy ~60k codes
+        covered = [self._glyphs[family] for family in fonts]
         for char in "".join(spec.texts()) + "0123456789.-%":
-            if not char.isspace() and ord(char) not in covered:
+            if not char.isspace() and not any(ord(char) in codes for codes in covered):
                 return char
         return ""
 
     def image(self) -> Image.Image:
-        rgba = np.asarray(self.canvas.buffer_rgba())
-        return Image.fromarray(rgba[..., :3].copy(), "RGB")
+        # Pillow drops the alpha band in C, without numpy's strided copy
+        rgba = self.canvas.buffer_rgba()
+        width, height = self.canvas.get_width_height()
+        return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1
+                                ).convert("RGB")
 
     # -- drawing ----------------------------------------------------------------------------
     def draw(self, spec: ChartSpec, style: dict[str, Any], layout: bool = True
