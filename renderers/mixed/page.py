@@ -21,6 +21,7 @@ formats markdown has no syntax for: ```` ```kern ````, ```` ```tikz ```` and
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections import defaultdict
 from functools import lru_cache
@@ -65,6 +66,9 @@ FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
 INK = (20, 20, 20)
 # Chinese punctuation that may not open a line (kinsoku)
 NO_LINE_START = set("，。、；：！？）」』】》”’…")
+# Chinese text breaks at any character, but a run of Latin letters, digits or signs in it
+# (a command, a file name) is one unbreakable token; a space is a token of its own
+_CJK_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|.", re.S)
 
 
 @lru_cache(maxsize=32)
@@ -74,6 +78,26 @@ def font_file(pattern: str) -> tuple[str, int]:
                          capture_output=True, text=True, timeout=10, check=True).stdout
     path, _, index = out.partition("\t")
     return path, int(index or 0)
+
+
+@lru_cache(maxsize=32)
+def font_chars(pattern: str) -> frozenset[int]:
+    """The code points a font has glyphs for (its cmap): text with others would show as
+    boxes, so such a block is left off the page."""
+    from fontTools.ttLib import TTFont
+
+    path, index = font_file(pattern)
+    with TTFont(path, fontNumber=index, lazy=True) as font:
+        return frozenset(font.getBestCmap() or ())
+
+
+def drawable(text: str, pattern: str) -> bool:
+    chars = font_chars(pattern)
+    return all(ord(ch) in chars for ch in set(text) if not ch.isspace())
+
+
+def tokens(text: str, cjk: bool) -> list[str]:
+    return _CJK_TOKEN.findall(text) if cjk else text.split()
 
 
 @lru_cache(maxsize=64)
@@ -88,27 +112,27 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> li
     """Greedy line breaking at spaces (at any character for Chinese); a word longer than
     the line is left whole on its own line (the page then drops the block as overfull).
     Lines are built from each token's measured width (cached per font) and each finished
-    line is measured once more whole, so kerning can never push one past `width`."""
-    tokens = list(text) if cjk else text.split()
+    line is measured once more whole, so kerning can never push one past `width`. A space
+    where Chinese text breaks is dropped, as a line never starts or ends with one."""
     joiner = "" if cjk else " "
     gap = 0.0 if cjk else _width(font, " ")
     lines: list[str] = []
     line: list[str] = []
     used = 0.0
-    for token in tokens:
+    for token in tokens(text, cjk):
         size = _width(font, token)
         if line and used + gap + size > width:
             carried: list[str] = []
             if cjk and token in NO_LINE_START and len(line) > 1:
                 carried = [line.pop()]  # a comma never starts a line: its word comes along
-            lines.append(joiner.join(line))
-            line = [*carried, token]
+            lines.append(joiner.join(line).rstrip())
+            line = [] if token.isspace() and not carried else [*carried, token]
             used = sum(_width(font, t) for t in line)
-        else:
+        elif not (cjk and not line and token.isspace()):
             used += (gap if line else 0.0) + size
             line.append(token)
     if line:
-        lines.append(joiner.join(line))
+        lines.append(joiner.join(line).rstrip())
     out: list[str] = []
     for text_line in lines:
         out += _exact(text_line, font, width, cjk)
@@ -120,10 +144,9 @@ def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> 
     token by token with whole measurements."""
     if font.getlength(line) <= width:
         return [line]
-    tokens = list(line) if cjk else line.split()
     joiner = "" if cjk else " "
     out, current = [], ""
-    for token in tokens:
+    for token in tokens(line, cjk):
         trial = f"{current}{joiner}{token}" if current else token
         if current and font.getlength(trial) > width:
             out.append(current)
@@ -284,20 +307,28 @@ class MixedPageRenderer(Renderer):
                     dropped[str(n)] = piece
                     continue
             else:
-                role = ("title" if headings == 0 else "heading") if kind == "heading" else "body"
+                role = _role(block, headings)
                 headings += kind == "heading"
                 font = fonts.get(role, body)
+                if not drawable(block["text"], style["bold"] if role in fonts else
+                                style["font"]):
+                    dropped[str(n)] = "no-glyph"  # it would show as boxes: left off
+                    continue
                 step = round(line * (1.6 if role == "title" else 1.25 if role == "heading"
                                      else 1.0))
-                lines = wrap(block["text"], font, col_w, cjk)
-                if any(font.getlength(text) > col_w + 0.5 for text in lines):
+                marker = _marker(block) if role == "item" else ""
+                indent = round(font.getlength(marker) + size * 0.6) if marker else 0
+                lines = wrap(block["text"], font, col_w - indent, cjk)
+                if any(font.getlength(text) > col_w - indent + 0.5 for text in lines):
                     dropped[str(n)] = "overfull"  # a word wider than the column
                     break
                 text = escape(block["text"])
                 markdown = {"title": "# ", "heading": "## "}.get(role, "") + text
+                if marker:
+                    markdown = f"{'-' if marker == BULLET else marker} {text}"
                 piece = [{"kind": role, "lines": lines, "font": font, "step": step,
                           "height": step * len(lines), "markdown": markdown, "text": markdown,
-                          "index": n}]
+                          "index": n, "marker": marker, "indent": indent}]
             height = sum(p["height"] for p in piece) + line * 0.6 * (len(piece) - 1)
             # a heading keeps with the paragraph after it (or a few lines of what follows)
             need = height
@@ -320,7 +351,8 @@ class MixedPageRenderer(Renderer):
                 p["x"] = x0
                 y += p["height"] + line * 0.6
                 placed.append(p)
-            y += line * 0.4
+            # the items of one list sit closer together than paragraphs
+            y += line * (-0.3 if kind == "item" and _next_kind(item, n) == "item" else 0.4)
         return placed, dropped
 
     def _figure(self, n: int, block: dict[str, Any], sample: Sample, caption: str,
@@ -366,14 +398,38 @@ class MixedPageRenderer(Renderer):
             if p["kind"] == "object":
                 image.paste(p["image"], (x0, y0))
                 continue
+            if p.get("marker"):
+                pen.text((p["x"], y0), p["marker"], font=p["font"], fill=INK)
             for i, text in enumerate(p["lines"]):
-                pen.text((p["x"], y0 + i * p["step"]), text, font=p["font"], fill=INK)
+                pen.text((p["x"] + p.get("indent", 0), y0 + i * p["step"]), text,
+                         font=p["font"], fill=INK)
         return image
+
+
+BULLET = "•"
+
+
+def _role(block: dict[str, Any], headings: int) -> str:
+    """A block's part on the page: a real heading of level 1 (a chapter's) is the title;
+    in a generated plan the first heading is."""
+    if block["kind"] == "heading":
+        first = block["level"] == 1 if "level" in block else headings == 0
+        return "title" if first else "heading"
+    return "item" if block["kind"] == "item" else "body"
+
+
+def _marker(block: dict[str, Any]) -> str:
+    return f"{block['number']}." if block.get("ordered") else BULLET
+
+
+def _next_kind(item: Item, n: int) -> str | None:
+    after = item.content["blocks"][n + 1:n + 2]
+    return after[0]["kind"] if after else None
 
 
 def _layout_block(p: dict[str, Any]) -> LayoutBlock:
     category = {"title": "title", "heading": "section-header", "body": "text",
-                "caption": "caption"}.get(p["kind"])
+                "item": "list-item", "caption": "caption"}.get(p["kind"])
     if p["kind"] == "object":
         category = CATEGORY[p["renderer"]]
     text = p["target"] if p["kind"] == "object" else p["text"]
@@ -384,6 +440,9 @@ def _content_problem(item: Item) -> Reject | None:
     content = item.content
     if not isinstance(content, dict) or not isinstance(content.get("blocks"), list):
         return Reject("bad-content", "a page plan of blocks expected")
+    if content.get("error"):  # a corpus document that gave no passage
+        reason, _, detail = str(content["error"]).partition(":")
+        return Reject(reason, detail.strip())
     if content.get("lang") not in FONTS:
         return Reject("bad-content", f"unknown language {content.get('lang')!r}")
     for block in content["blocks"]:
