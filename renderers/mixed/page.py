@@ -21,10 +21,7 @@ formats markdown has no syntax for: ```` ```kern ````, ```` ```tikz ```` and
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 from ocr2synth.renderers.base import (
@@ -40,7 +37,8 @@ from ocr2synth.renderers.browser.markdown_source import escape
 from ocr2synth.renderers.imaging import ink_bbox
 from ocr2synth.renderers.layout import LayoutBlock, layout_target
 from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
-from PIL import Image, ImageDraw, ImageFont
+from ocr2synth.renderers.mixed.text import TextMask, drawable, line_width, load_font, wrap
+from PIL import Image, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
 # 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
@@ -64,111 +62,6 @@ FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
          "zh": [("Noto Serif CJK SC", "Noto Serif CJK SC:bold"),
                 ("Noto Sans CJK SC", "Noto Sans CJK SC:bold")]}
 INK = (20, 20, 20)
-# Chinese punctuation that may not open a line (kinsoku)
-NO_LINE_START = set("，。、；：！？）」』】》”’…")
-# Chinese text breaks at any character, but a run of Latin letters, digits or signs in it
-# (a command, a file name) is one unbreakable token; a space is a token of its own
-_CJK_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|.", re.S)
-
-
-@lru_cache(maxsize=32)
-def font_file(pattern: str) -> tuple[str, int]:
-    """fontconfig's file and face index for a pattern (a .ttc holds several faces)."""
-    out = subprocess.run(["fc-match", "--format=%{file}\t%{index}", pattern],
-                         capture_output=True, text=True, timeout=10, check=True).stdout
-    path, _, index = out.partition("\t")
-    return path, int(index or 0)
-
-
-@lru_cache(maxsize=32)
-def font_chars(pattern: str) -> frozenset[int]:
-    """The code points a font has glyphs for (its cmap): text with others would show as
-    boxes, so such a block is left off the page."""
-    from fontTools.ttLib import TTFont
-
-    path, index = font_file(pattern)
-    with TTFont(path, fontNumber=index, lazy=True) as font:
-        return frozenset(font.getBestCmap() or ())
-
-
-def drawable(text: str, pattern: str) -> bool:
-    chars = font_chars(pattern)
-    return all(ord(ch) in chars for ch in set(text) if not ch.isspace())
-
-
-def tokens(text: str, cjk: bool) -> list[str]:
-    return _CJK_TOKEN.findall(text) if cjk else text.split()
-
-
-@lru_cache(maxsize=64)
-def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
-    path, index = font_file(pattern)
-    # basic layout (FreeType kerning, no shaping) is enough for Latin and Chinese prose,
-    # and several times cheaper per line than raqm
-    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
-
-
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
-    """Greedy line breaking at spaces (at any character for Chinese); a word longer than
-    the line is left whole on its own line (the page then drops the block as overfull).
-    Lines are built from each token's measured width (cached per font) and each finished
-    line is measured once more whole, so kerning can never push one past `width`. A space
-    where Chinese text breaks is dropped, as a line never starts or ends with one."""
-    joiner = "" if cjk else " "
-    gap = 0.0 if cjk else _width(font, " ")
-    lines: list[str] = []
-    line: list[str] = []
-    used = 0.0
-    for token in tokens(text, cjk):
-        size = _width(font, token)
-        if line and used + gap + size > width:
-            carried: list[str] = []
-            if cjk and token in NO_LINE_START and len(line) > 1:
-                carried = [line.pop()]  # a comma never starts a line: its word comes along
-            lines.append(joiner.join(line).rstrip())
-            line = [] if token.isspace() and not carried else [*carried, token]
-            used = sum(_width(font, t) for t in line)
-        elif not (cjk and not line and token.isspace()):
-            used += (gap if line else 0.0) + size
-            line.append(token)
-    if line:
-        lines.append(joiner.join(line).rstrip())
-    out: list[str] = []
-    for text_line in lines:
-        out += _exact(text_line, font, width, cjk)
-    return out
-
-
-def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
-    """A line measured whole; in the rare case kerning made it too wide, broken again
-    token by token with whole measurements."""
-    if font.getlength(line) <= width:
-        return [line]
-    joiner = "" if cjk else " "
-    out, current = [], ""
-    for token in tokens(line, cjk):
-        trial = f"{current}{joiner}{token}" if current else token
-        if current and font.getlength(trial) > width:
-            out.append(current)
-            current = token
-        else:
-            current = trial
-    return out + ([current] if current else [])
-
-
-_WIDTHS: dict[tuple[int, str], float] = {}
-
-
-def _width(font: ImageFont.FreeTypeFont, token: str) -> float:
-    key = (id(font), token)  # fonts live in load_font's cache for the process
-    found = _WIDTHS.get(key)
-    if found is None:
-        if len(_WIDTHS) > 200_000:
-            _WIDTHS.clear()
-        found = _WIDTHS[key] = font.getlength(token)
-    return found
-
-
 def object_markdown(renderer: str, target: str) -> str:
     """An object's target inline in the page's Mathpix markdown (module docstring)."""
     kind = CATEGORY[renderer]
@@ -317,9 +210,9 @@ class MixedPageRenderer(Renderer):
                 step = round(line * (1.6 if role == "title" else 1.25 if role == "heading"
                                      else 1.0))
                 marker = _marker(block) if role == "item" else ""
-                indent = round(font.getlength(marker) + size * 0.6) if marker else 0
+                indent = round(line_width(font, marker, cjk) + size * 0.6) if marker else 0
                 lines = wrap(block["text"], font, col_w - indent, cjk)
-                if any(font.getlength(text) > col_w - indent + 0.5 for text in lines):
+                if any(line_width(font, text, cjk) > col_w - indent + 0.5 for text in lines):
                     dropped[str(n)] = "overfull"  # a word wider than the column
                     break
                 text = escape(block["text"])
@@ -383,7 +276,7 @@ class MixedPageRenderer(Renderer):
         lines = wrap(caption, font, col_w, cjk)
         caption_box = {}
         if len(lines) == 1:  # a one-line caption is centred under its figure
-            caption_box["width"] = font.getlength(lines[0])
+            caption_box["width"] = line_width(font, lines[0], cjk)
         return [placed,
                 {"kind": "caption", "lines": lines, "font": font, "step": step,
                  "height": step * len(lines), "markdown": escape(caption),
@@ -392,17 +285,21 @@ class MixedPageRenderer(Renderer):
     @staticmethod
     def draw(style: dict[str, Any], placed: list[dict[str, Any]]) -> Image.Image:
         image = Image.new("RGB", (style["width"], style["height"]), (255, 255, 255))
-        pen = ImageDraw.Draw(image)
+        text = TextMask(*image.size)
+        cjk = style["lang"] == "zh"
         for p in placed:
             x0, y0, _, _ = p["box"]
             if p["kind"] == "object":
                 image.paste(p["image"], (x0, y0))
                 continue
             if p.get("marker"):
-                pen.text((p["x"], y0), p["marker"], font=p["font"], fill=INK)
-            for i, text in enumerate(p["lines"]):
-                pen.text((p["x"] + p.get("indent", 0), y0 + i * p["step"]), text,
-                         font=p["font"], fill=INK)
+                text.line(p["font"], p["x"], y0, p["marker"], cjk)
+            for i, line in enumerate(p["lines"]):
+                text.line(p["font"], p["x"] + p.get("indent", 0), y0 + i * p["step"], line,
+                          cjk)
+        # text last, over the objects, as a page would print it: ink of a line that
+        # strayed into an object's box changes its pixels, and the page is rejected
+        text.paint(image, INK)
         return image
 
 

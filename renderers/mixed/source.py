@@ -120,8 +120,8 @@ class MixedPages(Source):
             if gap <= 0 and n < objects:
                 blocks.append(self._object(rng, seed, k, n, lang, captions))
                 n, gap = n + 1, rng.randint(*paras)
-        for n in range(n, objects):
-            blocks.append(self._object(rng, seed, k, n, lang, captions))
+        for rest in range(n, objects):
+            blocks.append(self._object(rng, seed, k, rest, lang, captions))
         return Item(k=k, seed=seed, content={"lang": lang, "columns": columns,
                                              "blocks": blocks}, meta=meta)
 
