@@ -8,8 +8,9 @@ import json
 
 import pytest
 from ocr2synth.renderers.base import PROMPT_FORMAT, PROMPT_LAYOUT, Reject, Sample
-from ocr2synth.renderers.mixed.page import MixedPageRenderer, object_markdown, wrap
+from ocr2synth.renderers.mixed.page import MixedPageRenderer, object_markdown
 from ocr2synth.renderers.mixed.source import CATEGORY
+from ocr2synth.renderers.mixed.text import wrap
 
 from tests.test_page_layout import assert_boxes_hold_their_own_ink
 

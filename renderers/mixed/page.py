@@ -37,7 +37,13 @@ from ocr2synth.renderers.browser.markdown_source import escape
 from ocr2synth.renderers.imaging import ink_bbox
 from ocr2synth.renderers.layout import LayoutBlock, layout_target
 from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
-from ocr2synth.renderers.mixed.text import TextMask, drawable, line_width, load_font, wrap
+from ocr2synth.renderers.mixed.text import (
+    TextMask,
+    drawable,
+    line_width,
+    load_font,
+    wrapped,
+)
 from PIL import Image, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
@@ -89,6 +95,7 @@ class MixedPageRenderer(Renderer):
         self.widths = [int(w) for w in params.get("widths", [1000, 1100, 1240])]
         self.columns = [int(c) for c in params.get("columns", [])]
         self._renderers: dict[str, Renderer] = {}
+        self.prune = True  # objects past the page's reach are not drawn (tests compare)
 
     def close(self) -> None:
         for renderer in self._renderers.values():
@@ -120,12 +127,13 @@ class MixedPageRenderer(Renderer):
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         bad = {pos: why for pos, item in enumerate(items) if (why := _content_problem(item))}
-        # every object of the batch, one batch per engine
+        # every object of the batch that the page can reach, one batch per engine
         wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
         for pos, item in enumerate(items):
             if pos in bad:
                 continue
-            for n, block in enumerate(item.content["blocks"]):
+            reach = self.reach(item) if self.prune else len(item.content["blocks"])
+            for n, block in enumerate(item.content["blocks"][:reach]):
                 if block["kind"] == "object":
                     wanted[block["renderer"]].append((pos, n, block["item"]))
         drawn: dict[tuple[int, int], Sample | Reject] = {}
@@ -137,9 +145,16 @@ class MixedPageRenderer(Renderer):
                 self.page(item, {n: o for (p, n), o in drawn.items() if p == pos})
                 for pos, item in enumerate(items)]
 
+    def reach(self, item: Item) -> int:
+        """The block at which the page fills with its text alone: no object after it can
+        be placed, so none is drawn. Exact, not a guess: placing the objects too only adds
+        height before each block, and a block placed no earlier in reading order than it
+        was fits no better, so the page with its objects stops at this block or before."""
+        return self.place(item, self.style(item), {})[2]
+
     def page(self, item: Item, drawn: dict[int, Sample | Reject]) -> Sample | Reject:
         style = self.style(item)
-        placed, dropped = self.place(item, style, drawn)
+        placed, dropped, _ = self.place(item, style, drawn)
         if not any(p["kind"] == "object" for p in placed):
             return Reject("no-object", f"no object fits the page ({dropped})")
         image = self.draw(style, placed)
@@ -166,9 +181,10 @@ class MixedPageRenderer(Renderer):
                       prompt=PROMPT_FORMAT, task="format", meta=meta)
 
     def place(self, item: Item, style: dict[str, Any], drawn: dict[int, Sample | Reject]
-              ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+              ) -> tuple[list[dict[str, Any]], dict[str, str], int]:
         """Blocks in order, column after column, until one does not fit: (what was placed,
-        with boxes in pixels, and the objects left out, with why)."""
+        with boxes in pixels, the objects left out, with why, and the block it stopped at;
+        the number of blocks if all were placed)."""
         w, h, m, gap = style["width"], style["height"], style["margin"], style["gap"]
         cols = style["columns"]
         col_w = (w - 2 * m - gap * (cols - 1)) / cols
@@ -211,10 +227,10 @@ class MixedPageRenderer(Renderer):
                                      else 1.0))
                 marker = _marker(block) if role == "item" else ""
                 indent = round(line_width(font, marker, cjk) + size * 0.6) if marker else 0
-                lines = wrap(block["text"], font, col_w - indent, cjk)
+                lines = wrapped(block["text"], font, col_w - indent, cjk)
                 if any(line_width(font, text, cjk) > col_w - indent + 0.5 for text in lines):
                     dropped[str(n)] = "overfull"  # a word wider than the column
-                    break
+                    return placed, dropped, n
                 text = escape(block["text"])
                 markdown = {"title": "# ", "heading": "## "}.get(role, "") + text
                 if marker:
@@ -227,13 +243,13 @@ class MixedPageRenderer(Renderer):
             need = height
             if kind == "heading":
                 after = item.content["blocks"][n + 1:n + 2]
-                need += (line * len(wrap(after[0]["text"], body, col_w, cjk))
+                need += (line * len(wrapped(after[0]["text"], body, col_w, cjk))
                          if after and after[0]["kind"] == "para" else 3 * line)
             if y + need > bottom:
                 if col + 1 < cols and height <= bottom - m:
                     col, y = col + 1, float(m)
-                else:
-                    break  # the page is full: this block and the rest go unplaced
+                else:  # the page is full: this block and the rest go unplaced
+                    return placed, dropped, n
             x = m + col * (col_w + gap)
             if kind == "object" and len(piece) > 1:
                 numbers[block["label"]] += 1
@@ -246,7 +262,7 @@ class MixedPageRenderer(Renderer):
                 placed.append(p)
             # the items of one list sit closer together than paragraphs
             y += line * (-0.3 if kind == "item" and _next_kind(item, n) == "item" else 0.4)
-        return placed, dropped
+        return placed, dropped, len(item.content["blocks"])
 
     def _figure(self, n: int, block: dict[str, Any], sample: Sample, caption: str,
                 col_w: float, text_h: float, font: ImageFont.FreeTypeFont, step: int,
@@ -273,7 +289,7 @@ class MixedPageRenderer(Renderer):
                   "gray": gray, "markdown": object_markdown(block["renderer"], sample.target)}
         if sample.target.startswith("\\caption*{"):
             return [placed]  # a table that typesets its own caption needs no second one
-        lines = wrap(caption, font, col_w, cjk)
+        lines = wrapped(caption, font, col_w, cjk)
         caption_box = {}
         if len(lines) == 1:  # a one-line caption is centred under its figure
             caption_box["width"] = line_width(font, lines[0], cjk)

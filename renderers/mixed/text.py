@@ -97,6 +97,14 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> li
     return out
 
 
+@lru_cache(maxsize=8192)
+def wrapped(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool
+            ) -> tuple[str, ...]:
+    """`wrap`, remembered: a page measures a block once to see where it stops and again
+    to place it (`MixedPageRenderer.reach`)."""
+    return tuple(wrap(text, font, width, cjk))
+
+
 def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
     """A line measured with its kerning; in the rare case kerning made it too wide,
     broken again token by token with kerned measurements."""
