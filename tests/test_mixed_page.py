@@ -290,3 +290,34 @@ def test_cached_tokens_draw_what_pillow_draws_for_the_whole_line():
                     mask.line(font, 10, 10 + 30 * n, line, cjk)
                 mask.paint(new, INK)
                 assert new.tobytes() == old.tobytes(), (pattern, size)
+
+
+@pytest.mark.engine
+def test_objects_past_the_pages_reach_are_not_drawn_and_change_nothing():
+    """Objects after the block where the text alone fills the page are never rendered;
+    the pages are the same bytes as when every object of the plan is drawn. (Generated
+    plans hold more than their pages take; real passages place their objects early.)"""
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("mixed-page").make_source(None, {"content": "generated"})
+    items = [source.item(4400 + k, k) for k in range(6)]
+    renderer = MixedPageRenderer({"target": "layout"}, 30)
+    try:
+        reaches = [renderer.reach(item) for item in items]
+        planned = [n for item in items for n, b in enumerate(item.content["blocks"])
+                   if b["kind"] == "object"]
+        skipped = sum(1 for item, reach in zip(items, reaches, strict=True)
+                      for n, b in enumerate(item.content["blocks"])
+                      if b["kind"] == "object" and n >= reach)
+        assert 0 < skipped < len(planned)
+        pruned = renderer.render_batch(items)
+        renderer.prune = False
+        full = renderer.render_batch(items)
+    finally:
+        renderer.close()
+    assert sum(isinstance(o, Sample) for o in full) >= 4
+    for one, other in zip(pruned, full, strict=True):
+        assert type(one) is type(other)
+        if isinstance(other, Sample):
+            assert one.image.tobytes() == other.image.tobytes()
+            assert (one.target, one.meta) == (other.target, other.meta)
