@@ -130,7 +130,8 @@ def test_a_page_whose_pixels_miss_an_object_is_rejected(pages, monkeypatch):
     real_draw = MixedPageRenderer.draw
 
     def draw_without_objects(style, placed):
-        return real_draw(style, [p for p in placed if p["kind"] != "object"])
+        image, _ = real_draw(style, [p for p in placed if p["kind"] != "object"])
+        return image, None
 
     monkeypatch.setattr(MixedPageRenderer, "draw", staticmethod(draw_without_objects))
     try:
@@ -282,14 +283,14 @@ def test_cached_tokens_draw_what_pillow_draws_for_the_whole_line():
                 font = load_font(pattern, size)
                 lines = wrap(samples[lang], font, 380, cjk)
                 old = Image.new("RGB", (420, 20 + 30 * len(lines)), (255, 255, 255))
-                new = old.copy()
-                pen, mask = ImageDraw.Draw(old), TextMask(*new.size)
+                pen, mask = ImageDraw.Draw(old), TextMask(*old.size)
                 for n, line in enumerate(lines):
                     assert line_width(font, line, cjk) == font.getlength(line), (pattern, line)
                     pen.text((10, 10 + 30 * n), line, font=font, fill=INK)
                     mask.line(font, 10, 10 + 30 * n, line, cjk)
-                mask.paint(new, INK)
+                new = mask.render("RGB", INK[0])
                 assert new.tobytes() == old.tobytes(), (pattern, size)
+                assert mask.render("L", INK[0]).tobytes() == old.convert("L").tobytes()
 
 
 @pytest.mark.engine
@@ -321,3 +322,29 @@ def test_objects_past_the_pages_reach_are_not_drawn_and_change_nothing():
         if isinstance(other, Sample):
             assert one.image.tobytes() == other.image.tobytes()
             assert (one.target, one.meta) == (other.target, other.meta)
+
+
+@pytest.mark.unit
+def test_text_reaching_under_an_object_is_a_clash():
+    """Objects are pasted over the text: ink of a line inside an object's box would be
+    hidden, so the page reports the clash (and `page` rejects it as not-drawn)."""
+    from ocr2synth.renderers.mixed.text import load_font
+    from PIL import Image
+
+    font = load_font("DejaVu Serif", 16)
+    picture = Image.new("L", (120, 60), 255)
+    picture.paste(0, (10, 10, 110, 50))
+    style = {"width": 400, "height": 300, "lang": "en"}
+
+    def page(text_y: int):
+        obj = {"kind": "object", "box": (100, 100, 220, 160), "image": picture, "gray": True,
+               "index": 1}
+        text = {"kind": "body", "box": (40, text_y, 360, text_y + 20), "x": 40,
+                "lines": ["words that run across the page"], "step": 20, "font": font}
+        return MixedPageRenderer.draw(style, [text, obj])
+
+    image, clash = page(20)
+    assert clash is None and image.mode == "L"
+    assert image.crop((100, 100, 220, 160)).tobytes() == picture.tobytes()
+    _, clash = page(130)
+    assert clash == "text under object 1"

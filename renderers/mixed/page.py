@@ -157,14 +157,14 @@ class MixedPageRenderer(Renderer):
         placed, dropped, _ = self.place(item, style, drawn)
         if not any(p["kind"] == "object" for p in placed):
             return Reject("no-object", f"no object fits the page ({dropped})")
-        image = self.draw(style, placed)
-        if all(p["gray"] for p in placed if p["kind"] == "object"):
-            image = image.convert("L")  # black on white: a third of the bytes to encode
+        image, clash = self.draw(style, placed)
+        if clash:
+            return Reject("not-drawn", clash)
         for p in placed:
             if p["kind"] == "object":
                 x0, y0, x1, y1 = p["box"]
-                want = p["image"].convert("L") if image.mode == "L" else p["image"]
-                if image.crop((x0, y0, x1, y1)).tobytes() != want.tobytes():
+                if image.crop((x0, y0, x1, y1)).tobytes() != p["image"].convert(
+                        image.mode).tobytes():
                     return Reject("not-drawn", f"object {p['index']} is not on the page")
         meta = {**item.meta, **style, "dropped": dropped,
                 "objects": [{"renderer": p["renderer"], "k": p["item"].k,
@@ -269,7 +269,7 @@ class MixedPageRenderer(Renderer):
                 cjk: bool) -> list[dict[str, Any]] | str:
         """An object and its caption, scaled to the column; or why it cannot be placed."""
         gray = sample.image.mode in ("L", "1")
-        image = sample.image.convert("RGB")
+        image = sample.image.convert("L" if gray else "RGB")
         # the white its renderer left around it would part it from its caption
         ink = ink_bbox(image)
         if ink is None:
@@ -299,24 +299,30 @@ class MixedPageRenderer(Renderer):
                  "text": escape(caption), "index": n, **caption_box}]
 
     @staticmethod
-    def draw(style: dict[str, Any], placed: list[dict[str, Any]]) -> Image.Image:
-        image = Image.new("RGB", (style["width"], style["height"]), (255, 255, 255))
-        text = TextMask(*image.size)
+    def draw(style: dict[str, Any], placed: list[dict[str, Any]]
+             ) -> tuple[Image.Image, str | None]:
+        """The page (grayscale when every object is: black on white, a third of the bytes
+        to encode) and, if some text's ink reaches into an object's box, what clashed."""
+        text = TextMask(style["width"], style["height"])
         cjk = style["lang"] == "zh"
+        objects = [p for p in placed if p["kind"] == "object"]
         for p in placed:
-            x0, y0, _, _ = p["box"]
             if p["kind"] == "object":
-                image.paste(p["image"], (x0, y0))
                 continue
+            x0, y0, _, _ = p["box"]
             if p.get("marker"):
                 text.line(p["font"], p["x"], y0, p["marker"], cjk)
             for i, line in enumerate(p["lines"]):
                 text.line(p["font"], p["x"] + p.get("indent", 0), y0 + i * p["step"], line,
                           cjk)
-        # text last, over the objects, as a page would print it: ink of a line that
-        # strayed into an object's box changes its pixels, and the page is rejected
-        text.paint(image, INK)
-        return image
+        # the text is set on white paper, the objects pasted over it: text ink under an
+        # object would be hidden, so the page is not drawn as its record says
+        clash = next((f"text under object {p['index']}" for p in objects
+                      if text.touches(p["box"])), None)
+        image = text.render("L" if all(p["gray"] for p in objects) else "RGB", INK[0])
+        for p in objects:
+            image.paste(p["image"], p["box"][:2])
+        return image, clash
 
 
 BULLET = "•"

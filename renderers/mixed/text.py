@@ -150,6 +150,7 @@ def _kern(font: ImageFont.FreeTypeFont, left: str, right: str, cjk: bool) -> flo
     return found
 
 
+@lru_cache(maxsize=16384)  # a line is measured to break it, to check it and to draw it
 def positions(font: ImageFont.FreeTypeFont, line: str, cjk: bool
               ) -> tuple[list[str], list[float], float]:
     """A line's tokens, the pen position of each, and the line's width, as Pillow's basic
@@ -186,11 +187,10 @@ def _mask(font: ImageFont.FreeTypeFont, token: str, start: float
 
 
 class TextMask:
-    """A page's text coverage, token by token; `paint` blends it onto the page in `ink`."""
+    """A page's text coverage, token by token; `render` sets it on white paper."""
 
     def __init__(self, width: int, height: int) -> None:
         self.cover = np.zeros((height, width), np.uint8)
-        self.used = False
 
     def line(self, font: ImageFont.FreeTypeFont, x: int, y: int, text: str,
              cjk: bool) -> None:
@@ -211,12 +211,21 @@ class TextMask:
                     continue
             area = self.cover[y0:y0 + rows, x0:x0 + cols]
             np.maximum(area, pixels, out=area)  # glyphs that touch keep the darker pixel
-            self.used = True
 
-    def paint(self, image: Image.Image, ink: tuple[int, int, int]) -> None:
-        if not self.used:
-            return
-        rows = np.flatnonzero(self.cover.any(axis=1))
-        top, bottom = int(rows[0]), int(rows[-1]) + 1  # only the band that holds text
-        band = Image.fromarray(self.cover[top:bottom])
-        image.paste(ink, (0, top, image.width, bottom), band)
+    def touches(self, box: tuple[int, int, int, int]) -> bool:
+        x0, y0, x1, y1 = box
+        return bool(self.cover[max(0, y0):y1, max(0, x0):x1].any())
+
+    def render(self, mode: str, ink: int) -> Image.Image:
+        """The text in gray `ink` on white paper, as Pillow blends it (`ink_levels`)."""
+        page = Image.fromarray(ink_levels(ink)[self.cover])
+        return page if mode == "L" else page.convert(mode)
+
+
+@lru_cache(maxsize=8)
+def ink_levels(ink: int) -> np.ndarray:
+    """The gray Pillow gives white paper under ink of each coverage 0-255: its own blend,
+    read back once, so a page made from it is the page Pillow would draw."""
+    paper = Image.new("L", (256, 1), 255)
+    paper.paste(ink, (0, 0, 256, 1), Image.fromarray(np.arange(256, dtype=np.uint8)[None]))
+    return np.asarray(paper)[0].copy()
