@@ -34,8 +34,8 @@ from ocr2synth.renderers.base import (
     render_isolated,
 )
 from ocr2synth.renderers.browser.markdown_source import escape
-from ocr2synth.renderers.imaging import ink_bbox
 from ocr2synth.renderers.layout import LayoutBlock, layout_target
+from ocr2synth.renderers.mixed.objects import fit_object, object_markdown
 from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
 from ocr2synth.renderers.mixed.text import (
     TextMask,
@@ -57,31 +57,16 @@ SUB_PARAMS: dict[str, dict[str, Any]] = {
     "chart-echarts": {"widths": [440, 520, 600]},
     "music": {"paper_rate": 0.0, "title_rate": 0.0},
 }
-# An object is scaled down to its column, never below this (its text would be too small
-# to read), and to at most this share of the page's text height.
-MIN_SCALE = 0.5
-TRIM_KEEP = 6  # pixels of an object's own background kept around its ink
-MAX_HEIGHT_SHARE = 0.45
 FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
                 ("DejaVu Serif", "DejaVu Serif:bold"),
                 ("DejaVu Sans", "DejaVu Sans:bold")],
          "zh": [("Noto Serif CJK SC", "Noto Serif CJK SC:bold"),
                 ("Noto Sans CJK SC", "Noto Sans CJK SC:bold")]}
 INK = (20, 20, 20)
-def object_markdown(renderer: str, target: str) -> str:
-    """An object's target inline in the page's Mathpix markdown (module docstring)."""
-    kind = CATEGORY[renderer]
-    if kind == "formula":
-        return f"\\[\n{target}\n\\]"
-    if kind == "table":
-        return target
-    if kind == "molecule":
-        return f"<smiles>{target}</smiles>"
-    fence = {"music": "kern", "geometry": "tikz", "chart": "chart"}[kind]
-    # the target verbatim; a closing newline of its own also ends the fence's last line
-    return f"```{fence}\n{target}{'' if target.endswith(chr(10)) else chr(10)}```"
-
-
+# Object engines that start once per batch (a TeX run per font; a fresh browser page):
+# their objects are drawn together, all that the text leaves in reach. The others draw
+# object by object, so only the objects a page does reach are drawn (`render_batch`).
+PER_BATCH = {"latex-formula", "latex-table", "tikz", "chart-echarts"}
 class MixedPageRenderer(Renderer):
     """Params (optional): `target` format|layout, `widths` (page widths, px), `columns`
     (column counts drawn from, overriding the plan's), `objects` (the renderers a plan
@@ -96,6 +81,9 @@ class MixedPageRenderer(Renderer):
         self.columns = [int(c) for c in params.get("columns", [])]
         self._renderers: dict[str, Renderer] = {}
         self.prune = True  # objects past the page's reach are not drawn (tests compare)
+        # an object cropped and scaled to a column, per batch: a page is placed once per
+        # round while its objects are drawn
+        self._fitted: dict[tuple[int, float, float], tuple[Image.Image, float] | str] = {}
 
     def close(self) -> None:
         for renderer in self._renderers.values():
@@ -127,23 +115,47 @@ class MixedPageRenderer(Renderer):
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         bad = {pos: why for pos, item in enumerate(items) if (why := _content_problem(item))}
-        # every object of the batch that the page can reach, one batch per engine
-        wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
-        for pos, item in enumerate(items):
-            if pos in bad:
-                continue
-            reach = self.reach(item) if self.prune else len(item.content["blocks"])
-            for n, block in enumerate(item.content["blocks"][:reach]):
-                if block["kind"] == "object":
-                    wanted[block["renderer"]].append((pos, n, block["item"]))
-        drawn: dict[tuple[int, int], Sample | Reject] = {}
+        live = [pos for pos in range(len(items)) if pos not in bad]
+        drawn: dict[int, dict[int, Sample | Reject]] = {pos: {} for pos in live}
+        try:
+            # first every object the text leaves in reach whose engine starts per batch
+            # (or every object at all, unpruned), one batch per engine
+            wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
+            for pos in live:
+                blocks = items[pos].content["blocks"]
+                reach = self.reach(items[pos]) if self.prune else len(blocks)
+                for n, block in enumerate(blocks[:reach]):
+                    if block["kind"] == "object" and (not self.prune
+                                                      or block["renderer"] in PER_BATCH):
+                        wanted[block["renderer"]].append((pos, n, block["item"]))
+            self._render_objects(wanted, drawn)
+            # then, round by round, each page's first object not drawn yet, if the page
+            # reaches it (all before it is known, so it surely does): objects a page never
+            # reaches are never drawn
+            pending = live if self.prune else []
+            while pending:
+                wanted = defaultdict(list)
+                for pos in pending:
+                    item = items[pos]
+                    stop = self.place(item, self.style(item), drawn[pos])[2]
+                    blocks = item.content["blocks"]
+                    n = next((n for n in range(stop) if blocks[n]["kind"] == "object"
+                              and n not in drawn[pos]), None)
+                    if n is not None:
+                        wanted[blocks[n]["renderer"]].append((pos, n, blocks[n]["item"]))
+                self._render_objects(wanted, drawn)
+                pending = sorted({pos for entries in wanted.values() for pos, _, _ in entries})
+            return [bad[pos] if pos in bad else self.page(item, drawn[pos])
+                    for pos, item in enumerate(items)]
+        finally:
+            self._fitted.clear()
+
+    def _render_objects(self, wanted: dict[str, list[tuple[int, int, Item]]],
+                        drawn: dict[int, dict[int, Sample | Reject]]) -> None:
         for name, entries in wanted.items():
             outcomes = render_isolated(self.sub(name), [sub for _, _, sub in entries])
             for (pos, n, _), outcome in zip(entries, outcomes, strict=True):
-                drawn[(pos, n)] = outcome
-        return [bad[pos] if pos in bad else
-                self.page(item, {n: o for (p, n), o in drawn.items() if p == pos})
-                for pos, item in enumerate(items)]
+                drawn[pos][n] = outcome
 
     def reach(self, item: Item) -> int:
         """The block at which the page fills with its text alone: no object after it can
@@ -269,20 +281,14 @@ class MixedPageRenderer(Renderer):
                 cjk: bool) -> list[dict[str, Any]] | str:
         """An object and its caption, scaled to the column; or why it cannot be placed."""
         gray = sample.image.mode in ("L", "1")
-        image = sample.image.convert("L" if gray else "RGB")
-        # the white its renderer left around it would part it from its caption
-        ink = ink_bbox(image)
-        if ink is None:
-            return "blank"
-        x0, y0, x1, y1 = ink
-        image = image.crop((max(0, x0 - TRIM_KEEP), max(0, y0 - TRIM_KEEP),
-                            min(image.width, x1 + TRIM_KEEP), min(image.height, y1 + TRIM_KEEP)))
-        scale = min(1.0, col_w / image.width, MAX_HEIGHT_SHARE * text_h / image.height)
-        if scale < MIN_SCALE:
-            return "too-large"
-        if scale < 1.0:
-            image = image.resize((max(1, round(image.width * scale)),
-                                  max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+        key = (id(sample), col_w, text_h)  # the sample lives as long as the batch
+        if key not in self._fitted:
+            self._fitted[key] = fit_object(sample.image.convert("L" if gray else "RGB"), col_w,
+                                     text_h)
+        fitted = self._fitted[key]
+        if isinstance(fitted, str):
+            return fitted
+        image, scale = fitted
         placed = {"kind": "object", "renderer": block["renderer"], "item": block["item"],
                   "image": image, "width": image.width, "height": image.height,
                   "scale": round(scale, 4), "target": sample.target, "index": n,
