@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from PIL import Image, ImageFont
@@ -49,15 +49,15 @@ def font_chars(pattern: str) -> frozenset[int]:
 
 
 def drawable(text: str, pattern: str) -> bool:
-    chars = font_chars(pattern)
-    return all(ord(ch) in chars for ch in set(text) if not ch.isspace())
+    missing = set(map(ord, set(text))) - font_chars(pattern)
+    return all(chr(code).isspace() for code in missing)
 
 
 def tokens(text: str, cjk: bool) -> list[str]:
     return _CJK_TOKEN.findall(text) if cjk else text.split()
 
 
-@lru_cache(maxsize=64)
+@cache  # never evicted: the caches below key fonts by id, which must stay unique
 def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
     path, index = font_file(pattern)
     # basic layout (FreeType kerning, no shaping) is enough for Latin and Chinese prose,
@@ -195,10 +195,12 @@ class TextMask:
     def line(self, font: ImageFont.FreeTypeFont, x: int, y: int, text: str,
              cjk: bool) -> None:
         toks, at, _ = positions(font, text, cjk)
-        height, width = self.cover.shape
+        cover, masks, face = self.cover, _MASKS, id(font)
+        height, width = cover.shape
         for token, pen in zip(toks, at, strict=True):
             whole = int(pen)  # as ImageDraw.text splits a position: pixel, then fraction
-            pixels, dx, dy = _mask(font, token, pen - whole)
+            found = masks.get((face, token, pen - whole))
+            pixels, dx, dy = found or _mask(font, token, pen - whole)
             if pixels is None:
                 continue
             x0, y0 = x + whole + dx, y + dy
@@ -209,7 +211,7 @@ class TextMask:
                 rows, cols = pixels.shape
                 if not rows or not cols:
                     continue
-            area = self.cover[y0:y0 + rows, x0:x0 + cols]
+            area = cover[y0:y0 + rows, x0:x0 + cols]
             np.maximum(area, pixels, out=area)  # glyphs that touch keep the darker pixel
 
     def touches(self, box: tuple[int, int, int, int]) -> bool:
@@ -218,14 +220,14 @@ class TextMask:
 
     def render(self, mode: str, ink: int) -> Image.Image:
         """The text in gray `ink` on white paper, as Pillow blends it (`ink_levels`)."""
-        page = Image.fromarray(ink_levels(ink)[self.cover])
+        page = Image.fromarray(self.cover).point(ink_levels(ink))
         return page if mode == "L" else page.convert(mode)
 
 
 @lru_cache(maxsize=8)
-def ink_levels(ink: int) -> np.ndarray:
+def ink_levels(ink: int) -> list[int]:
     """The gray Pillow gives white paper under ink of each coverage 0-255: its own blend,
     read back once, so a page made from it is the page Pillow would draw."""
     paper = Image.new("L", (256, 1), 255)
     paper.paste(ink, (0, 0, 256, 1), Image.fromarray(np.arange(256, dtype=np.uint8)[None]))
-    return np.asarray(paper)[0].copy()
+    return np.asarray(paper)[0].tolist()
