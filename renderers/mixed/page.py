@@ -3,10 +3,12 @@ placed as captioned figures in one or two columns, in English or Chinese.
 
 Each object (a formula, a table, a chart of either engine, a molecule, a music excerpt, a
 TikZ figure) is an item of that renderer's own source; the batch's objects are rendered
-by those renderers, one batch per engine, and each object's target is exactly the target
-its renderer emitted for it. The page is then composed here: prose set line by line with
-FreeType (Pillow) in real fonts, each object pasted whole with its caption under it, in
-reading order, column after column, until the page is full. What was placed is recorded
+by those renderers, one batch per engine (per round, for engines that draw one object at
+a time: only objects a page reaches are drawn, `render_batch`), and each object's target
+is exactly the target its renderer emitted for it. The page is then composed here: prose
+set line by line with FreeType (Pillow, glyphs cached: `text.py`) in real fonts, each
+object pasted whole with its caption under it, in reading order, column after column,
+until the page is full. What was placed is recorded
 (box, renderer, item) and both targets are written from that record alone; the renderer
 checks that every placed object's pixels are in the page as pasted and that no two
 blocks share ink (renderers/layout.py).
@@ -251,12 +253,14 @@ class MixedPageRenderer(Renderer):
                           "height": step * len(lines), "markdown": markdown, "text": markdown,
                           "index": n, "marker": marker, "indent": indent}]
             height = sum(p["height"] for p in piece) + line * 0.6 * (len(piece) - 1)
-            # a heading keeps with the paragraph after it (or a few lines of what follows)
+            # a heading keeps with the paragraph after it (or a few lines of what follows),
+            # counting the gap between them, or it could end a column with its text in the
+            # next
             need = height
             if kind == "heading":
                 after = item.content["blocks"][n + 1:n + 2]
-                need += (line * len(wrapped(after[0]["text"], body, col_w, cjk))
-                         if after and after[0]["kind"] == "para" else 3 * line)
+                need += line + (round(line) * len(wrapped(after[0]["text"], body, col_w, cjk))
+                                if after and after[0]["kind"] == "para" else 3 * line)
             if y + need > bottom:
                 if col + 1 < cols and height <= bottom - m:
                     col, y = col + 1, float(m)
