@@ -196,7 +196,12 @@ def test_real_prose_is_the_passage_its_provenance_names(pages):
         assert meta["license"] == "GPL-2+" and meta["position"] and meta["captions"] == "generated"
         texts = _passage_texts(meta)
         at = -1
-        for row in json.loads(lay.target):
+        rows = json.loads(lay.target)
+        for heading, after in zip(rows, rows[1:], strict=False):
+            if heading["category"] == "section-header" and after["category"] == "text":
+                # a heading never ends a column with its paragraph in the next one
+                assert after["bbox"][1] > heading["bbox"][3], (heading, after)
+        for row in rows:
             if row["category"] in ("text", "list-item", "section-header", "title"):
                 text = _plain(row["text"], row["category"])
                 assert text in texts, (meta["source"], meta["position"], text[:80])
