@@ -353,3 +353,24 @@ def test_text_reaching_under_an_object_is_a_clash():
     assert image.crop((100, 100, 220, 160)).tobytes() == picture.tobytes()
     _, clash = page(130)
     assert clash == "text under object 1"
+
+
+@pytest.mark.engine
+def test_a_heading_keeps_with_its_paragraph_across_columns():
+    """A page (real Chinese prose, two columns) whose heading fell at the foot of the first
+    column while its paragraph opened the second, before the gap between them counted."""
+    from ocr2synth.renderers.registry import get_spec
+
+    item = get_spec("mixed-page").make_source(None, {"zh": 0.5}).item(7002, 2)
+    renderer = MixedPageRenderer({"target": "layout"}, 30)
+    try:
+        page = renderer.render_batch([item])[0]
+    finally:
+        renderer.close()
+    assert isinstance(page, Sample) and page.meta["columns"] == 2
+    rows = json.loads(page.target)
+    pairs = [(a, b) for a, b in zip(rows, rows[1:], strict=False)
+             if a["category"] == "section-header" and b["category"] == "text"]
+    assert len(pairs) >= 5
+    for heading, text in pairs:
+        assert text["bbox"][1] > heading["bbox"][3], (heading, text)
