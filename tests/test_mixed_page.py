@@ -8,8 +8,9 @@ import json
 
 import pytest
 from ocr2synth.renderers.base import PROMPT_FORMAT, PROMPT_LAYOUT, Reject, Sample
-from ocr2synth.renderers.mixed.page import MixedPageRenderer, object_markdown, wrap
+from ocr2synth.renderers.mixed.page import MixedPageRenderer, object_markdown
 from ocr2synth.renderers.mixed.source import CATEGORY
+from ocr2synth.renderers.mixed.text import wrap
 
 from tests.test_page_layout import assert_boxes_hold_their_own_ink
 
@@ -47,7 +48,7 @@ def test_object_formats_and_wrapping():
     lines = wrap(text, font, 200, cjk=False)
     assert len(lines) > 3 and all(font.getlength(line) <= 200 for line in lines)
     assert " ".join(lines) == text.strip()
-    from ocr2synth.renderers.mixed.page import NO_LINE_START, load_font
+    from ocr2synth.renderers.mixed.text import NO_LINE_START, load_font
 
     cjk_font = load_font("Noto Sans CJK SC", 16)
     chinese = "总的来说，可靠的经济控制了基本的文化。同时，准确的系统扩展了基本的环境。" * 6
@@ -129,7 +130,8 @@ def test_a_page_whose_pixels_miss_an_object_is_rejected(pages, monkeypatch):
     real_draw = MixedPageRenderer.draw
 
     def draw_without_objects(style, placed):
-        return real_draw(style, [p for p in placed if p["kind"] != "object"])
+        image, _ = real_draw(style, [p for p in placed if p["kind"] != "object"])
+        return image, None
 
     monkeypatch.setattr(MixedPageRenderer, "draw", staticmethod(draw_without_objects))
     try:
@@ -139,3 +141,236 @@ def test_a_page_whose_pixels_miss_an_object_is_rejected(pages, monkeypatch):
     assert outcomes and all(isinstance(o, Reject) and o.reason in ("not-drawn", "no-object")
                             for o in outcomes)
     assert any(o.reason == "not-drawn" for o in outcomes)
+
+
+def _passage_texts(meta: dict) -> list[str]:
+    """The texts of the passage a row's provenance names: the kept blocks of the Debian
+    Reference from `source`'s block S to block L (of the same or a later chapter)."""
+    import re
+
+    from ocr2synth.renderers.text import debian_docs
+    from ocr2synth.renderers.text.passages import keep_drawable
+
+    chapters = {c.name: keep_drawable(c.blocks, meta["lang"])
+                for c in debian_docs.chapters(meta["lang"])}
+    names = list(chapters)
+    same = re.fullmatch(r"blocks (\d+)-(\d+)", meta["position"])
+    if same:
+        spans = [(meta["source"], int(same[1]), int(same[2]) + 1)]
+    else:
+        start, last_name, last = re.fullmatch(r"block (\d+) to (\S+) block (\d+)",
+                                              meta["position"]).groups()
+        first, end = names.index(meta["source"]), names.index(last_name)
+        spans = [(meta["source"], int(start), None), *[(n, 0, None) for n in
+                                                      names[first + 1:end]],
+                 (last_name, 0, int(last) + 1)]
+    texts = []
+    for name, lo, hi in spans:
+        for block in chapters[name][lo:hi]:
+            texts.append(block.get("text") or " ".join(t for _, t in block["parts"]))
+    return texts
+
+
+def _plain(markdown: str, category: str) -> str:
+    import re
+
+    if category in ("title", "section-header"):
+        markdown = re.sub(r"^#+ ", "", markdown)
+    elif category == "list-item":
+        markdown = re.sub(r"^(- |\d+\. )", "", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@pytest.mark.engine
+def test_real_prose_is_the_passage_its_provenance_names(pages):
+    """Default content is real: every prose block of the page is a block of the Debian
+    Reference passage named by meta source/position, in the passage's order."""
+    _, out = pages
+    checked, langs = 0, set()
+    for lay in out["layout"]:
+        if not isinstance(lay, Sample):
+            continue
+        meta = lay.meta
+        assert meta["corpus"] == {"en": "debian-reference-en",
+                                  "zh": "debian-reference-zh-cn"}[meta["lang"]]
+        assert meta["license"] == "GPL-2+" and meta["position"] and meta["captions"] == "generated"
+        texts = _passage_texts(meta)
+        at = -1
+        rows = json.loads(lay.target)
+        for heading, after in zip(rows, rows[1:], strict=False):
+            if heading["category"] == "section-header" and after["category"] == "text":
+                # a heading never ends a column with its paragraph in the next one
+                assert after["bbox"][1] > heading["bbox"][3], (heading, after)
+        for row in rows:
+            if row["category"] in ("text", "list-item", "section-header", "title"):
+                text = _plain(row["text"], row["category"])
+                assert text in texts, (meta["source"], meta["position"], text[:80])
+                assert texts.index(text) > at  # reading order is the passage's
+                at = texts.index(text)
+                checked += 1
+        langs.add(meta["lang"])
+    assert checked >= 40 and langs == {"en", "zh"}
+
+
+@pytest.mark.unit
+def test_generated_content_is_still_available():
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("mixed-page").make_source(None, {"content": "generated"})
+    item = source.item(7, 0)
+    assert item.meta == {"source": "generated", "lang": item.content["lang"]}
+    real = get_spec("mixed-page").make_source(None, {}).item(7, 0)
+    assert real.meta["corpus"].startswith("debian-reference-")
+    assert {b["kind"] for b in real.content["blocks"]} >= {"para", "object"}
+
+
+@pytest.mark.unit
+def test_chinese_lines_keep_latin_runs_whole():
+    from ocr2synth.renderers.mixed.page import load_font
+
+    font = load_font("Noto Sans CJK SC", 16)
+    text = "使用 systemd-networkd 的系统中，可以在 /etc/systemd/network/ 里配置网络。" * 4
+    assert font.getlength("/etc/systemd/network/") < 200
+    for width in (200, 260, 330):
+        lines = wrap(text, font, width, cjk=True)
+        assert all(font.getlength(line) <= width for line in lines)
+        assert not any(line != line.strip() for line in lines)
+        # only the spaces where lines break are gone; no Latin run is cut
+        joined = " ".join(lines)
+        assert joined.replace(" ", "") == text.replace(" ", "")
+        for run in ("systemd-networkd", "/etc/systemd/network/"):
+            assert joined.count(run) == 4
+
+
+@pytest.mark.engine
+def test_a_block_the_font_cannot_draw_is_left_off(pages):
+    """Text with a character the page's font has no glyph for would show as boxes: the
+    block is left off the page and out of the target."""
+    items, _ = pages
+    item = next(it for it in items if it.content["lang"] == "en")
+    blocks = [dict(b) for b in item.content["blocks"]]
+    para = next(n for n, b in enumerate(blocks) if b["kind"] == "para")
+    blocks[para]["text"] = "A word in Devanagari: \u0928\u092e\u0938\u094d\u0924\u0947."
+    from ocr2synth.renderers.base import Item
+
+    changed = Item(k=item.k, seed=item.seed, content={**item.content, "blocks": blocks},
+                   meta=item.meta)
+    renderer = MixedPageRenderer({}, 30)
+    try:
+        sample = renderer.render_batch([changed])[0]
+    finally:
+        renderer.close()
+    assert isinstance(sample, Sample)
+    assert sample.meta["dropped"][str(para)] == "no-glyph"
+    assert "Devanagari" not in sample.target
+
+
+@pytest.mark.unit
+def test_cached_tokens_draw_what_pillow_draws_for_the_whole_line():
+    """Text is drawn from glyphs rasterised once per token and font; the page must still
+    show exactly Pillow's own rendering of each line, and a line's measured width must be
+    Pillow's (kerning at token boundaries included: DejaVu kerns around spaces)."""
+    import random
+
+    from ocr2synth.renderers.mixed.page import FONTS, INK
+    from ocr2synth.renderers.mixed.text import TextMask, line_width, load_font
+    from ocr2synth.renderers.text.prose import ChineseProse, EnglishProse
+    from PIL import Image, ImageDraw
+
+    samples = {"en": " ".join(EnglishProse(random.Random(3)).paragraph((6, 6)) for _ in
+                              range(2)) + ' Type "T. Y. Wave", AV; To (e.g. "yes").',
+               "zh": ChineseProse(random.Random(3)).paragraph((8, 8))
+               + "在 /etc/systemd/network/ 里配置 ping(8) 的“MTU”。"}
+    for lang, fonts in FONTS.items():
+        cjk = lang == "zh"
+        for pattern in [name for pair in fonts for name in pair]:
+            for size in (14, 17, 23):
+                font = load_font(pattern, size)
+                lines = wrap(samples[lang], font, 380, cjk)
+                old = Image.new("RGB", (420, 20 + 30 * len(lines)), (255, 255, 255))
+                pen, mask = ImageDraw.Draw(old), TextMask(*old.size)
+                for n, line in enumerate(lines):
+                    assert line_width(font, line, cjk) == font.getlength(line), (pattern, line)
+                    pen.text((10, 10 + 30 * n), line, font=font, fill=INK)
+                    mask.line(font, 10, 10 + 30 * n, line, cjk)
+                new = mask.render("RGB", INK[0])
+                assert new.tobytes() == old.tobytes(), (pattern, size)
+                assert mask.render("L", INK[0]).tobytes() == old.convert("L").tobytes()
+
+
+@pytest.mark.engine
+def test_objects_past_the_pages_reach_are_not_drawn_and_change_nothing():
+    """Objects after the block where the text alone fills the page are never rendered;
+    the pages are the same bytes as when every object of the plan is drawn. (Generated
+    plans hold more than their pages take; real passages place their objects early.)"""
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("mixed-page").make_source(None, {"content": "generated"})
+    items = [source.item(4400 + k, k) for k in range(6)]
+    renderer = MixedPageRenderer({"target": "layout"}, 30)
+    try:
+        reaches = [renderer.reach(item) for item in items]
+        planned = [n for item in items for n, b in enumerate(item.content["blocks"])
+                   if b["kind"] == "object"]
+        skipped = sum(1 for item, reach in zip(items, reaches, strict=True)
+                      for n, b in enumerate(item.content["blocks"])
+                      if b["kind"] == "object" and n >= reach)
+        assert 0 < skipped < len(planned)
+        pruned = renderer.render_batch(items)
+        renderer.prune = False
+        full = renderer.render_batch(items)
+    finally:
+        renderer.close()
+    assert sum(isinstance(o, Sample) for o in full) >= 4
+    for one, other in zip(pruned, full, strict=True):
+        assert type(one) is type(other)
+        if isinstance(other, Sample):
+            assert one.image.tobytes() == other.image.tobytes()
+            assert (one.target, one.meta) == (other.target, other.meta)
+
+
+@pytest.mark.unit
+def test_text_reaching_under_an_object_is_a_clash():
+    """Objects are pasted over the text: ink of a line inside an object's box would be
+    hidden, so the page reports the clash (and `page` rejects it as not-drawn)."""
+    from ocr2synth.renderers.mixed.text import load_font
+    from PIL import Image
+
+    font = load_font("DejaVu Serif", 16)
+    picture = Image.new("L", (120, 60), 255)
+    picture.paste(0, (10, 10, 110, 50))
+    style = {"width": 400, "height": 300, "lang": "en"}
+
+    def page(text_y: int):
+        obj = {"kind": "object", "box": (100, 100, 220, 160), "image": picture, "gray": True,
+               "index": 1}
+        text = {"kind": "body", "box": (40, text_y, 360, text_y + 20), "x": 40,
+                "lines": ["words that run across the page"], "step": 20, "font": font}
+        return MixedPageRenderer.draw(style, [text, obj])
+
+    image, clash = page(20)
+    assert clash is None and image.mode == "L"
+    assert image.crop((100, 100, 220, 160)).tobytes() == picture.tobytes()
+    _, clash = page(130)
+    assert clash == "text under object 1"
+
+
+@pytest.mark.engine
+def test_a_heading_keeps_with_its_paragraph_across_columns():
+    """A page (real Chinese prose, two columns) whose heading fell at the foot of the first
+    column while its paragraph opened the second, before the gap between them counted."""
+    from ocr2synth.renderers.registry import get_spec
+
+    item = get_spec("mixed-page").make_source(None, {"zh": 0.5}).item(7002, 2)
+    renderer = MixedPageRenderer({"target": "layout"}, 30)
+    try:
+        page = renderer.render_batch([item])[0]
+    finally:
+        renderer.close()
+    assert isinstance(page, Sample) and page.meta["columns"] == 2
+    rows = json.loads(page.target)
+    pairs = [(a, b) for a, b in zip(rows, rows[1:], strict=False)
+             if a["category"] == "section-header" and b["category"] == "text"]
+    assert len(pairs) >= 5
+    for heading, text in pairs:
+        assert text["bbox"][1] > heading["bbox"][3], (heading, text)

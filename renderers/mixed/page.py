@@ -3,10 +3,12 @@ placed as captioned figures in one or two columns, in English or Chinese.
 
 Each object (a formula, a table, a chart of either engine, a molecule, a music excerpt, a
 TikZ figure) is an item of that renderer's own source; the batch's objects are rendered
-by those renderers, one batch per engine, and each object's target is exactly the target
-its renderer emitted for it. The page is then composed here: prose set line by line with
-FreeType (Pillow) in real fonts, each object pasted whole with its caption under it, in
-reading order, column after column, until the page is full. What was placed is recorded
+by those renderers, one batch per engine (per round, for engines that draw one object at
+a time: only objects a page reaches are drawn, `render_batch`), and each object's target
+is exactly the target its renderer emitted for it. The page is then composed here: prose
+set line by line with FreeType (Pillow, glyphs cached: `text.py`) in real fonts, each
+object pasted whole with its caption under it, in reading order, column after column,
+until the page is full. What was placed is recorded
 (box, renderer, item) and both targets are written from that record alone; the renderer
 checks that every placed object's pixels are in the page as pasted and that no two
 blocks share ink (renderers/layout.py).
@@ -21,9 +23,7 @@ formats markdown has no syntax for: ```` ```kern ````, ```` ```tikz ```` and
 
 from __future__ import annotations
 
-import subprocess
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 from ocr2synth.renderers.base import (
@@ -36,10 +36,17 @@ from ocr2synth.renderers.base import (
     render_isolated,
 )
 from ocr2synth.renderers.browser.markdown_source import escape
-from ocr2synth.renderers.imaging import ink_bbox
 from ocr2synth.renderers.layout import LayoutBlock, layout_target
+from ocr2synth.renderers.mixed.objects import fit_object, object_markdown
 from ocr2synth.renderers.mixed.source import CATEGORY, OBJECTS
-from PIL import Image, ImageDraw, ImageFont
+from ocr2synth.renderers.mixed.text import (
+    TextMask,
+    drawable,
+    line_width,
+    load_font,
+    wrapped,
+)
+from PIL import Image, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
 # 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
@@ -52,114 +59,16 @@ SUB_PARAMS: dict[str, dict[str, Any]] = {
     "chart-echarts": {"widths": [440, 520, 600]},
     "music": {"paper_rate": 0.0, "title_rate": 0.0},
 }
-# An object is scaled down to its column, never below this (its text would be too small
-# to read), and to at most this share of the page's text height.
-MIN_SCALE = 0.5
-TRIM_KEEP = 6  # pixels of an object's own background kept around its ink
-MAX_HEIGHT_SHARE = 0.45
 FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
                 ("DejaVu Serif", "DejaVu Serif:bold"),
                 ("DejaVu Sans", "DejaVu Sans:bold")],
          "zh": [("Noto Serif CJK SC", "Noto Serif CJK SC:bold"),
                 ("Noto Sans CJK SC", "Noto Sans CJK SC:bold")]}
 INK = (20, 20, 20)
-# Chinese punctuation that may not open a line (kinsoku)
-NO_LINE_START = set("，。、；：！？）」』】》”’…")
-
-
-@lru_cache(maxsize=32)
-def font_file(pattern: str) -> tuple[str, int]:
-    """fontconfig's file and face index for a pattern (a .ttc holds several faces)."""
-    out = subprocess.run(["fc-match", "--format=%{file}\t%{index}", pattern],
-                         capture_output=True, text=True, timeout=10, check=True).stdout
-    path, _, index = out.partition("\t")
-    return path, int(index or 0)
-
-
-@lru_cache(maxsize=64)
-def load_font(pattern: str, size: int) -> ImageFont.FreeTypeFont:
-    path, index = font_file(pattern)
-    # basic layout (FreeType kerning, no shaping) is enough for Latin and Chinese prose,
-    # and several times cheaper per line than raqm
-    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
-
-
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
-    """Greedy line breaking at spaces (at any character for Chinese); a word longer than
-    the line is left whole on its own line (the page then drops the block as overfull).
-    Lines are built from each token's measured width (cached per font) and each finished
-    line is measured once more whole, so kerning can never push one past `width`."""
-    tokens = list(text) if cjk else text.split()
-    joiner = "" if cjk else " "
-    gap = 0.0 if cjk else _width(font, " ")
-    lines: list[str] = []
-    line: list[str] = []
-    used = 0.0
-    for token in tokens:
-        size = _width(font, token)
-        if line and used + gap + size > width:
-            carried: list[str] = []
-            if cjk and token in NO_LINE_START and len(line) > 1:
-                carried = [line.pop()]  # a comma never starts a line: its word comes along
-            lines.append(joiner.join(line))
-            line = [*carried, token]
-            used = sum(_width(font, t) for t in line)
-        else:
-            used += (gap if line else 0.0) + size
-            line.append(token)
-    if line:
-        lines.append(joiner.join(line))
-    out: list[str] = []
-    for text_line in lines:
-        out += _exact(text_line, font, width, cjk)
-    return out
-
-
-def _exact(line: str, font: ImageFont.FreeTypeFont, width: float, cjk: bool) -> list[str]:
-    """A line measured whole; in the rare case kerning made it too wide, broken again
-    token by token with whole measurements."""
-    if font.getlength(line) <= width:
-        return [line]
-    tokens = list(line) if cjk else line.split()
-    joiner = "" if cjk else " "
-    out, current = [], ""
-    for token in tokens:
-        trial = f"{current}{joiner}{token}" if current else token
-        if current and font.getlength(trial) > width:
-            out.append(current)
-            current = token
-        else:
-            current = trial
-    return out + ([current] if current else [])
-
-
-_WIDTHS: dict[tuple[int, str], float] = {}
-
-
-def _width(font: ImageFont.FreeTypeFont, token: str) -> float:
-    key = (id(font), token)  # fonts live in load_font's cache for the process
-    found = _WIDTHS.get(key)
-    if found is None:
-        if len(_WIDTHS) > 200_000:
-            _WIDTHS.clear()
-        found = _WIDTHS[key] = font.getlength(token)
-    return found
-
-
-def object_markdown(renderer: str, target: str) -> str:
-    """An object's target inline in the page's Mathpix markdown (module docstring)."""
-    kind = CATEGORY[renderer]
-    if kind == "formula":
-        return f"\\[\n{target}\n\\]"
-    if kind == "table":
-        return target
-    if kind == "molecule":
-        return f"<smiles>{target}</smiles>"
-    fence = {"music": "kern", "geometry": "tikz", "chart": "chart"}[kind]
-    # the target verbatim; a closing newline of its own also ends the fence's last line
-    return f"```{fence}\n{target}{'' if target.endswith(chr(10)) else chr(10)}```"
-
-
+# Object engines that start once per batch (a TeX run per font; a fresh browser page):
+# their objects are drawn together, all that the text leaves in reach. The others draw
+# object by object, so only the objects a page does reach are drawn (`render_batch`).
+PER_BATCH = {"latex-formula", "latex-table", "tikz", "chart-echarts"}
 class MixedPageRenderer(Renderer):
     """Params (optional): `target` format|layout, `widths` (page widths, px), `columns`
     (column counts drawn from, overriding the plan's), `objects` (the renderers a plan
@@ -173,6 +82,10 @@ class MixedPageRenderer(Renderer):
         self.widths = [int(w) for w in params.get("widths", [1000, 1100, 1240])]
         self.columns = [int(c) for c in params.get("columns", [])]
         self._renderers: dict[str, Renderer] = {}
+        self.prune = True  # objects past the page's reach are not drawn (tests compare)
+        # an object cropped and scaled to a column, per batch: a page is placed once per
+        # round while its objects are drawn
+        self._fitted: dict[tuple[int, float, float], tuple[Image.Image, float] | str] = {}
 
     def close(self) -> None:
         for renderer in self._renderers.values():
@@ -204,36 +117,68 @@ class MixedPageRenderer(Renderer):
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         bad = {pos: why for pos, item in enumerate(items) if (why := _content_problem(item))}
-        # every object of the batch, one batch per engine
-        wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
-        for pos, item in enumerate(items):
-            if pos in bad:
-                continue
-            for n, block in enumerate(item.content["blocks"]):
-                if block["kind"] == "object":
-                    wanted[block["renderer"]].append((pos, n, block["item"]))
-        drawn: dict[tuple[int, int], Sample | Reject] = {}
+        live = [pos for pos in range(len(items)) if pos not in bad]
+        drawn: dict[int, dict[int, Sample | Reject]] = {pos: {} for pos in live}
+        try:
+            # first every object the text leaves in reach whose engine starts per batch
+            # (or every object at all, unpruned), one batch per engine
+            wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
+            for pos in live:
+                blocks = items[pos].content["blocks"]
+                reach = self.reach(items[pos]) if self.prune else len(blocks)
+                for n, block in enumerate(blocks[:reach]):
+                    if block["kind"] == "object" and (not self.prune
+                                                      or block["renderer"] in PER_BATCH):
+                        wanted[block["renderer"]].append((pos, n, block["item"]))
+            self._render_objects(wanted, drawn)
+            # then, round by round, each page's first object not drawn yet, if the page
+            # reaches it (all before it is known, so it surely does): objects a page never
+            # reaches are never drawn
+            pending = live if self.prune else []
+            while pending:
+                wanted = defaultdict(list)
+                for pos in pending:
+                    item = items[pos]
+                    stop = self.place(item, self.style(item), drawn[pos])[2]
+                    blocks = item.content["blocks"]
+                    n = next((n for n in range(stop) if blocks[n]["kind"] == "object"
+                              and n not in drawn[pos]), None)
+                    if n is not None:
+                        wanted[blocks[n]["renderer"]].append((pos, n, blocks[n]["item"]))
+                self._render_objects(wanted, drawn)
+                pending = sorted({pos for entries in wanted.values() for pos, _, _ in entries})
+            return [bad[pos] if pos in bad else self.page(item, drawn[pos])
+                    for pos, item in enumerate(items)]
+        finally:
+            self._fitted.clear()
+
+    def _render_objects(self, wanted: dict[str, list[tuple[int, int, Item]]],
+                        drawn: dict[int, dict[int, Sample | Reject]]) -> None:
         for name, entries in wanted.items():
             outcomes = render_isolated(self.sub(name), [sub for _, _, sub in entries])
             for (pos, n, _), outcome in zip(entries, outcomes, strict=True):
-                drawn[(pos, n)] = outcome
-        return [bad[pos] if pos in bad else
-                self.page(item, {n: o for (p, n), o in drawn.items() if p == pos})
-                for pos, item in enumerate(items)]
+                drawn[pos][n] = outcome
+
+    def reach(self, item: Item) -> int:
+        """The block at which the page fills with its text alone: no object after it can
+        be placed, so none is drawn. Exact, not a guess: placing the objects too only adds
+        height before each block, and a block placed no earlier in reading order than it
+        was fits no better, so the page with its objects stops at this block or before."""
+        return self.place(item, self.style(item), {})[2]
 
     def page(self, item: Item, drawn: dict[int, Sample | Reject]) -> Sample | Reject:
         style = self.style(item)
-        placed, dropped = self.place(item, style, drawn)
+        placed, dropped, _ = self.place(item, style, drawn)
         if not any(p["kind"] == "object" for p in placed):
             return Reject("no-object", f"no object fits the page ({dropped})")
-        image = self.draw(style, placed)
-        if all(p["gray"] for p in placed if p["kind"] == "object"):
-            image = image.convert("L")  # black on white: a third of the bytes to encode
+        image, clash = self.draw(style, placed)
+        if clash:
+            return Reject("not-drawn", clash)
         for p in placed:
             if p["kind"] == "object":
                 x0, y0, x1, y1 = p["box"]
-                want = p["image"].convert("L") if image.mode == "L" else p["image"]
-                if image.crop((x0, y0, x1, y1)).tobytes() != want.tobytes():
+                if image.crop((x0, y0, x1, y1)).tobytes() != p["image"].convert(
+                        image.mode).tobytes():
                     return Reject("not-drawn", f"object {p['index']} is not on the page")
         meta = {**item.meta, **style, "dropped": dropped,
                 "objects": [{"renderer": p["renderer"], "k": p["item"].k,
@@ -250,9 +195,10 @@ class MixedPageRenderer(Renderer):
                       prompt=PROMPT_FORMAT, task="format", meta=meta)
 
     def place(self, item: Item, style: dict[str, Any], drawn: dict[int, Sample | Reject]
-              ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+              ) -> tuple[list[dict[str, Any]], dict[str, str], int]:
         """Blocks in order, column after column, until one does not fit: (what was placed,
-        with boxes in pixels, and the objects left out, with why)."""
+        with boxes in pixels, the objects left out, with why, and the block it stopped at;
+        the number of blocks if all were placed)."""
         w, h, m, gap = style["width"], style["height"], style["margin"], style["gap"]
         cols = style["columns"]
         col_w = (w - 2 * m - gap * (cols - 1)) / cols
@@ -284,32 +230,42 @@ class MixedPageRenderer(Renderer):
                     dropped[str(n)] = piece
                     continue
             else:
-                role = ("title" if headings == 0 else "heading") if kind == "heading" else "body"
+                role = _role(block, headings)
                 headings += kind == "heading"
                 font = fonts.get(role, body)
+                if not drawable(block["text"], style["bold"] if role in fonts else
+                                style["font"]):
+                    dropped[str(n)] = "no-glyph"  # it would show as boxes: left off
+                    continue
                 step = round(line * (1.6 if role == "title" else 1.25 if role == "heading"
                                      else 1.0))
-                lines = wrap(block["text"], font, col_w, cjk)
-                if any(font.getlength(text) > col_w + 0.5 for text in lines):
+                marker = _marker(block) if role == "item" else ""
+                indent = round(line_width(font, marker, cjk) + size * 0.6) if marker else 0
+                lines = wrapped(block["text"], font, col_w - indent, cjk)
+                if any(line_width(font, text, cjk) > col_w - indent + 0.5 for text in lines):
                     dropped[str(n)] = "overfull"  # a word wider than the column
-                    break
+                    return placed, dropped, n
                 text = escape(block["text"])
                 markdown = {"title": "# ", "heading": "## "}.get(role, "") + text
+                if marker:
+                    markdown = f"{'-' if marker == BULLET else marker} {text}"
                 piece = [{"kind": role, "lines": lines, "font": font, "step": step,
                           "height": step * len(lines), "markdown": markdown, "text": markdown,
-                          "index": n}]
+                          "index": n, "marker": marker, "indent": indent}]
             height = sum(p["height"] for p in piece) + line * 0.6 * (len(piece) - 1)
-            # a heading keeps with the paragraph after it (or a few lines of what follows)
+            # a heading keeps with the paragraph after it (or a few lines of what follows),
+            # counting the gap between them, or it could end a column with its text in the
+            # next
             need = height
             if kind == "heading":
                 after = item.content["blocks"][n + 1:n + 2]
-                need += (line * len(wrap(after[0]["text"], body, col_w, cjk))
-                         if after and after[0]["kind"] == "para" else 3 * line)
+                need += line + (round(line) * len(wrapped(after[0]["text"], body, col_w, cjk))
+                                if after and after[0]["kind"] == "para" else 3 * line)
             if y + need > bottom:
                 if col + 1 < cols and height <= bottom - m:
                     col, y = col + 1, float(m)
-                else:
-                    break  # the page is full: this block and the rest go unplaced
+                else:  # the page is full: this block and the rest go unplaced
+                    return placed, dropped, n
             x = m + col * (col_w + gap)
             if kind == "object" and len(piece) > 1:
                 numbers[block["label"]] += 1
@@ -320,60 +276,89 @@ class MixedPageRenderer(Renderer):
                 p["x"] = x0
                 y += p["height"] + line * 0.6
                 placed.append(p)
-            y += line * 0.4
-        return placed, dropped
+            # the items of one list sit closer together than paragraphs
+            y += line * (-0.3 if kind == "item" and _next_kind(item, n) == "item" else 0.4)
+        return placed, dropped, len(item.content["blocks"])
 
     def _figure(self, n: int, block: dict[str, Any], sample: Sample, caption: str,
                 col_w: float, text_h: float, font: ImageFont.FreeTypeFont, step: int,
                 cjk: bool) -> list[dict[str, Any]] | str:
         """An object and its caption, scaled to the column; or why it cannot be placed."""
         gray = sample.image.mode in ("L", "1")
-        image = sample.image.convert("RGB")
-        # the white its renderer left around it would part it from its caption
-        ink = ink_bbox(image)
-        if ink is None:
-            return "blank"
-        x0, y0, x1, y1 = ink
-        image = image.crop((max(0, x0 - TRIM_KEEP), max(0, y0 - TRIM_KEEP),
-                            min(image.width, x1 + TRIM_KEEP), min(image.height, y1 + TRIM_KEEP)))
-        scale = min(1.0, col_w / image.width, MAX_HEIGHT_SHARE * text_h / image.height)
-        if scale < MIN_SCALE:
-            return "too-large"
-        if scale < 1.0:
-            image = image.resize((max(1, round(image.width * scale)),
-                                  max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+        key = (id(sample), col_w, text_h)  # the sample lives as long as the batch
+        if key not in self._fitted:
+            self._fitted[key] = fit_object(sample.image.convert("L" if gray else "RGB"), col_w,
+                                     text_h)
+        fitted = self._fitted[key]
+        if isinstance(fitted, str):
+            return fitted
+        image, scale = fitted
         placed = {"kind": "object", "renderer": block["renderer"], "item": block["item"],
                   "image": image, "width": image.width, "height": image.height,
                   "scale": round(scale, 4), "target": sample.target, "index": n,
                   "gray": gray, "markdown": object_markdown(block["renderer"], sample.target)}
         if sample.target.startswith("\\caption*{"):
             return [placed]  # a table that typesets its own caption needs no second one
-        lines = wrap(caption, font, col_w, cjk)
+        lines = wrapped(caption, font, col_w, cjk)
         caption_box = {}
         if len(lines) == 1:  # a one-line caption is centred under its figure
-            caption_box["width"] = font.getlength(lines[0])
+            caption_box["width"] = line_width(font, lines[0], cjk)
         return [placed,
                 {"kind": "caption", "lines": lines, "font": font, "step": step,
                  "height": step * len(lines), "markdown": escape(caption),
                  "text": escape(caption), "index": n, **caption_box}]
 
     @staticmethod
-    def draw(style: dict[str, Any], placed: list[dict[str, Any]]) -> Image.Image:
-        image = Image.new("RGB", (style["width"], style["height"]), (255, 255, 255))
-        pen = ImageDraw.Draw(image)
+    def draw(style: dict[str, Any], placed: list[dict[str, Any]]
+             ) -> tuple[Image.Image, str | None]:
+        """The page (grayscale when every object is: black on white, a third of the bytes
+        to encode) and, if some text's ink reaches into an object's box, what clashed."""
+        text = TextMask(style["width"], style["height"])
+        cjk = style["lang"] == "zh"
+        objects = [p for p in placed if p["kind"] == "object"]
         for p in placed:
-            x0, y0, _, _ = p["box"]
             if p["kind"] == "object":
-                image.paste(p["image"], (x0, y0))
                 continue
-            for i, text in enumerate(p["lines"]):
-                pen.text((p["x"], y0 + i * p["step"]), text, font=p["font"], fill=INK)
-        return image
+            x0, y0, _, _ = p["box"]
+            if p.get("marker"):
+                text.line(p["font"], p["x"], y0, p["marker"], cjk)
+            for i, line in enumerate(p["lines"]):
+                text.line(p["font"], p["x"] + p.get("indent", 0), y0 + i * p["step"], line,
+                          cjk)
+        # the text is set on white paper, the objects pasted over it: text ink under an
+        # object would be hidden, so the page is not drawn as its record says
+        clash = next((f"text under object {p['index']}" for p in objects
+                      if text.touches(p["box"])), None)
+        image = text.render("L" if all(p["gray"] for p in objects) else "RGB", INK[0])
+        for p in objects:
+            image.paste(p["image"], p["box"][:2])
+        return image, clash
+
+
+BULLET = "•"
+
+
+def _role(block: dict[str, Any], headings: int) -> str:
+    """A block's part on the page: a real heading of level 1 (a chapter's) is the title;
+    in a generated plan the first heading is."""
+    if block["kind"] == "heading":
+        first = block["level"] == 1 if "level" in block else headings == 0
+        return "title" if first else "heading"
+    return "item" if block["kind"] == "item" else "body"
+
+
+def _marker(block: dict[str, Any]) -> str:
+    return f"{block['number']}." if block.get("ordered") else BULLET
+
+
+def _next_kind(item: Item, n: int) -> str | None:
+    after = item.content["blocks"][n + 1:n + 2]
+    return after[0]["kind"] if after else None
 
 
 def _layout_block(p: dict[str, Any]) -> LayoutBlock:
     category = {"title": "title", "heading": "section-header", "body": "text",
-                "caption": "caption"}.get(p["kind"])
+                "item": "list-item", "caption": "caption"}.get(p["kind"])
     if p["kind"] == "object":
         category = CATEGORY[p["renderer"]]
     text = p["target"] if p["kind"] == "object" else p["text"]
@@ -384,6 +369,9 @@ def _content_problem(item: Item) -> Reject | None:
     content = item.content
     if not isinstance(content, dict) or not isinstance(content.get("blocks"), list):
         return Reject("bad-content", "a page plan of blocks expected")
+    if content.get("error"):  # a corpus document that gave no passage
+        reason, _, detail = str(content["error"]).partition(":")
+        return Reject(reason, detail.strip())
     if content.get("lang") not in FONTS:
         return Reject("bad-content", f"unknown language {content.get('lang')!r}")
     for block in content["blocks"]:
