@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from ocr2synth.renderers.imaging import decode_png, encode_image
+from ocr2synth.renderers.imaging import decode_png, encode_image, is_blank
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.unit
@@ -99,3 +99,14 @@ def test_decode_png_gives_pillows_pixels_in_the_mode_asked(mode):
         assert (ours.mode, ours.size) == (theirs.mode, theirs.size)
         assert np.array_equal(np.asarray(ours), np.asarray(theirs)), Image.open(
             io.BytesIO(data)).mode
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_is_blank_sees_one_pixel_of_ink_anywhere(mode):
+    page = Image.new(mode, (1024, 1400), "white")
+    assert is_blank(page)
+    for spot in [(0, 0), (1023, 1399), (517, 911)]:
+        inked = page.copy()
+        inked.putpixel(spot, (254,) * len(inked.getbands()))
+        assert not is_blank(inked), spot
+    assert is_blank(Image.new(mode, (3, 2), "black"))
