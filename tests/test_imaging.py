@@ -1,6 +1,7 @@
 """PNG encoding by libvips (renderers/imaging.py): the decoded pixels are exactly what
 Pillow's own PNG encoder gives back for the same arrays, the files carry no metadata
-Pillow's did not, and the bytes are the same in another process."""
+Pillow's did not, and the bytes are the same in another process. PNG decoding by libvips
+(`decode_png`, for browser captures) gives Pillow's pixels, converted as Pillow converts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from ocr2synth.renderers.imaging import encode_image
+from ocr2synth.renderers.imaging import decode_png, encode_image, is_blank
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.unit
@@ -69,3 +70,43 @@ def test_modes_are_converted_as_before():
     assert decoded.mode == "RGB" and decoded.getpixel((3, 3)) == (10, 20, 30)
     gray = Image.open(io.BytesIO(encode_image(rgba, "png", 1, "L")))
     assert gray.mode == "L" and gray.getpixel((3, 3)) == rgba.convert("L").getpixel((3, 3))
+
+
+def _pngs() -> list[bytes]:
+    """PNGs written by another encoder (Pillow's), in the modes a capture or a file could
+    come in: grey, RGB, RGBA, grey with alpha, a palette, 16-bit grey (which goes to
+    Pillow), 1-bit."""
+    rng = np.random.default_rng(11)
+    rgb = Image.fromarray(rng.integers(0, 256, (23, 41, 3), dtype=np.uint8), "RGB")
+    images = [
+        *_images(),
+        rgb,
+        Image.fromarray(rng.integers(0, 256, (9, 13, 4), dtype=np.uint8), "RGBA"),
+        Image.fromarray(rng.integers(0, 256, (9, 13, 2), dtype=np.uint8), "LA"),
+        rgb.quantize(17),
+        Image.fromarray(rng.integers(0, 65536, (7, 5), dtype=np.uint16)),
+        Image.fromarray(rng.integers(0, 2, (6, 10), dtype=bool)),
+    ]
+    return [_pillow_png(image, 1) for image in images]
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_decode_png_gives_pillows_pixels_in_the_mode_asked(mode):
+    for data in _pngs():
+        ours = decode_png(data, mode)
+        with Image.open(io.BytesIO(data)) as opened:
+            theirs = opened.convert(mode)
+        assert (ours.mode, ours.size) == (theirs.mode, theirs.size)
+        assert np.array_equal(np.asarray(ours), np.asarray(theirs)), Image.open(
+            io.BytesIO(data)).mode
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_is_blank_sees_one_pixel_of_ink_anywhere(mode):
+    page = Image.new(mode, (1024, 1400), "white")
+    assert is_blank(page)
+    for spot in [(0, 0), (1023, 1399), (517, 911)]:
+        inked = page.copy()
+        inked.putpixel(spot, (254,) * len(inked.getbands()))
+        assert not is_blank(inked), spot
+    assert is_blank(Image.new(mode, (3, 2), "black"))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from ocr2synth.renderers.browser.deadline import Deadline
 from ocr2synth.renderers.faults import KILL_BROWSER_ENV, should_kill
 
 CHROMIUM = os.environ.get("OCR2SYNTH_CHROMIUM", "/usr/bin/chromium")
@@ -197,6 +198,7 @@ class Browser:
         self._browser = self._context = self._page = self._cdp = None
         self._thread: int | None = None
         self._calls = 0
+        self._deadline = Deadline()
         _LIVE.add(self)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -305,18 +307,15 @@ class Browser:
             fired.set()
             _kill_tree(self.pids)
 
-        timer = threading.Timer(self.timeout_s, expire)
-        timer.start()
         try:
-            return fn()
+            with self._deadline.armed(self.timeout_s, expire):
+                return fn()
         except Exception as exc:
             self.stats.timeouts += fired.is_set()
             self.stats.crashes += not fired.is_set()
             self.close()
             reason = "timeout" if fired.is_set() else what or type(exc).__name__
             raise BrowserCrash(f"{reason}: {str(exc)[:300]}") from exc
-        finally:
-            timer.cancel()
 
     def evaluate(self, script: str, arg: Any) -> Any:
         """`page.evaluate(script, arg)` under a deadline; a crash or hang kills the browser

@@ -12,7 +12,6 @@ same browser, for a second formula engine.
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import weakref
@@ -33,7 +32,7 @@ from ocr2synth.renderers.base import (
 )
 from ocr2synth.renderers.browser.engine import Browser, BrowserCrash, asset
 from ocr2synth.renderers.faults import make_scratch_dir, remove_orphans
-from ocr2synth.renderers.imaging import crop_to_ink, is_blank
+from ocr2synth.renderers.imaging import crop_to_ink, decode_png, is_blank
 from ocr2synth.renderers.layout import LayoutBlock, layout_target
 from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
 from PIL import Image
@@ -246,8 +245,7 @@ class MarkdownPageRenderer(Renderer):
                 for item, style, left, one in zip(items, styles, lefts, laid, strict=True)]
 
     def _image(self, width: int, height: int) -> Image.Image:
-        png = self.browser.screenshot(width, height)
-        return Image.open(io.BytesIO(png)).convert("L")
+        return decode_png(self.browser.screenshot(width, height), "L")
 
     def _fit(self, content: dict[str, Any], style: dict[str, Any], start: int,
              measure: bool, slot: int = 0, left: int = 0) -> _Fit | None:
