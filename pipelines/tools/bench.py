@@ -71,6 +71,9 @@ def _timed_shard(worker: RenderWorker, shard: ShardSpec, batch_size: int
                  ) -> tuple[float, float, int]:
     """One shard rendered and written as a job writes it: (seconds, encoding seconds,
     rejects)."""
+    # pyarrow imports pandas on a process's first Table.from_pylist (1-2 s): a cost of the
+    # first shard a worker writes, not of every shard, so it is paid here, untimed
+    import pandas  # noqa: F401
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         encode_s, rejects = 0.0, 0

@@ -12,7 +12,6 @@ with rotated category labels and then without data labels, then rejected.
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from pathlib import Path
@@ -32,9 +31,8 @@ from ocr2synth.renderers.chart.spec import (
     wrap_label,
 )
 from ocr2synth.renderers.chart.targets import target_or_reject
-from ocr2synth.renderers.imaging import is_blank
+from ocr2synth.renderers.imaging import decode_png, is_blank
 from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
-from PIL import Image
 
 # left out: "roma" and "london" (an early series near-white on white) and "caravan"
 # (a pale yellow title, and first series in three shades of orange)
@@ -187,7 +185,7 @@ class EchartsChartRenderer(Renderer):
         if why:
             return Reject("target-mismatch", why)
         png = self.browser.screenshot(look["width"], look["height"])
-        image = Image.open(io.BytesIO(png)).convert("RGB")
+        image = decode_png(png, "RGB")
         if is_blank(image):
             return Reject("blank", "the chart rendered blank")
         return Sample(image=image, target=target, prompt=PROMPT_FORMAT,
