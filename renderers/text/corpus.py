@@ -48,18 +48,20 @@ class Doc:
 
 
 class Corpus:
-    """Documents 0..len-1 of a corpus."""
+    """Documents 0..total-1 of a corpus, read from the files `_paths`."""
 
     path: Path
+    _paths: list[Path]
+    total: int
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        return self.total
 
     def doc(self, index: int) -> Doc:
         raise NotImplementedError
 
     def files(self) -> list[str]:
-        raise NotImplementedError
+        return [str(p) for p in self._paths]
 
 
 def _decode(value: object, name: str, position: str, suffix: str) -> Doc:
@@ -110,12 +112,6 @@ class ParquetCorpus(Corpus):
                 total += meta.row_group(group).num_rows
         self.total = total
         self._cached: tuple[int, pa.Array] | None = None  # one row group at a time
-
-    def __len__(self) -> int:
-        return self.total
-
-    def files(self) -> list[str]:
-        return [str(p) for p in self._paths]
 
     def doc(self, index: int) -> Doc:
         group = bisect.bisect_right(self._starts, index) - 1
@@ -205,12 +201,6 @@ class JsonlCorpus(Corpus):
             if lines:
                 yield offset, lines
 
-    def __len__(self) -> int:
-        return self.total
-
-    def files(self) -> list[str]:
-        return [str(p) for p in self._paths]
-
     def doc(self, index: int) -> Doc:
         block = bisect.bisect_right(self._starts, index) - 1
         file, offset = self._blocks[block]
@@ -239,12 +229,7 @@ class FileCorpus(Corpus):
     def __init__(self, path: Path, files: list[Path]) -> None:
         self.path = path
         self._paths = files
-
-    def __len__(self) -> int:
-        return len(self._paths)
-
-    def files(self) -> list[str]:
-        return [str(p) for p in self._paths]
+        self.total = len(files)
 
     def doc(self, index: int) -> Doc:
         file = self._paths[index]
