@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -260,20 +261,29 @@ def browser_memory(count: int) -> str:
 
 
 
-def prepare_base(renderer: str, count: int, folder: Path) -> str | None:
-    """The dataset a stage-3 task is measured composing from, where its spec names one
-    (`bench_from`): `count` samples of that renderer, rendered through the runner (untimed).
-    Returns its folder."""
+def render_job(renderer: str, count: int, out: Path, workers: int, shard_size: int,
+               source: str | None = None, params: dict | None = None) -> float:
+    """One whole `render` job of `count` samples into `out` through the Ray runner, as the
+    CLI runs it; returns its wall-clock seconds (actor start included)."""
     from ocr2synth.pipelines.core.recipe import parse_recipe
     from ocr2synth.pipelines.core.runner import run_recipe
 
-    base = get_spec(renderer).bench_from
-    if base is None:
-        return None
+    entry = {"renderer": renderer, "count": count, **({"source": source} if source else {}),
+             **({"params": dict(params)} if params else {})}
+    raw = {"name": f"bench-{renderer}", "seed": BENCH_SEED, "shard_size": shard_size,
+           "entries": [entry]}
+    recipe = parse_recipe(raw, None, set(REGISTRY))
+    started = time.perf_counter()
+    run_recipe(recipe, out, workers=workers, progress=False)
+    return time.perf_counter() - started
+
+
+def prepare_base(base: tuple[str, dict], count: int, folder: Path) -> str:
+    """The dataset a stage-3 task is measured composing from (its spec's `bench_from`):
+    `count` samples of that renderer with those params, rendered untimed. Returns its
+    folder."""
     name, params = base
-    raw = {"name": f"bench-base-{renderer}", "seed": BENCH_SEED, "shard_size": count,
-           "entries": [{"renderer": name, "count": count, "params": dict(params)}]}
-    run_recipe(parse_recipe(raw, None, set(REGISTRY)), folder, workers=1, progress=False)
+    render_job(name, count, folder, workers=1, shard_size=count, params=params)
     return str(folder)
 
 
@@ -322,20 +332,11 @@ def scaling_rates(renderer: str, count: int, workers: tuple[int, ...] = (1, 2),
                   source: str | None = None) -> dict[int, float]:
     """Wall-clock samples/s of whole `render` jobs through the Ray runner (actor start
     included), with 1 and 2 workers, on shards cut small enough to keep both busy."""
-    from ocr2synth.pipelines.core.recipe import parse_recipe
-    from ocr2synth.pipelines.core.runner import run_recipe
-
-    shard_size = max(1, count // 8)
     out = {}
     for n in workers:
-        raw = {"name": f"bench-{renderer}", "seed": BENCH_SEED, "shard_size": shard_size,
-               "entries": [{"renderer": renderer, "count": count,
-                            **({"source": source} if source else {})}]}
-        recipe = parse_recipe(raw, None, set(REGISTRY))
         with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            run_recipe(recipe, Path(tmp) / "set", workers=n, progress=False)
-            out[n] = count / (time.perf_counter() - started)
+            out[n] = count / render_job(renderer, count, Path(tmp) / "set", n,
+                                        max(1, count // 8), source=source)
     return out
 
 
@@ -365,24 +366,21 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
         stamp = {"measured": time.strftime("%Y-%m-%d", time.gmtime()), "code": code_version(),
                  "load": f"{os.getloadavg()[0]:.1f}"}
         try:
-            results[name] = per_core_runs(name, seconds, max_count, repeats,
-                                          warmup=min(16, max_count), source=sources.get(name))
+            bench = per_core_runs(name, seconds, max_count, repeats,
+                                  warmup=min(16, max_count), source=sources.get(name))
         except Exception as exc:  # noqa: BLE001 - one broken renderer must not stop the rest
-            results[name] = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200],
-                                          **stamp)
+            bench = RendererBench(name, error=f"{type(exc).__name__}: {exc}"[:200])
+        results[name] = replace(bench, **stamp)
+        if bench.error:
             continue
-        for key, value in stamp.items():
-            setattr(results[name], key, value)
-        if results[name].error:
-            continue
-        if get_spec(name).bench_from is not None:
-            base_name = get_spec(name).bench_from[0]
-            progress(f"{name}: rendering a {base_name} base, then composing from it")
+        base_spec = get_spec(name).bench_from
+        if base_spec is not None:
+            progress(f"{name}: rendering a {base_spec[0]} base, then composing from it")
             try:
-                base = prepare_base(name, BASE_SAMPLES, Path(corpora.name, f"{name}-base"))
+                base = prepare_base(base_spec, BASE_SAMPLES, Path(corpora.name, f"{name}-base"))
                 stored = per_core_runs(name, seconds, max_count, repeats,
                                        warmup=min(16, max_count), params={"from": base})
-                results[name].from_base = f"{BASE_SAMPLES} stored {base_name} pages"
+                results[name].from_base = f"{BASE_SAMPLES} stored {base_spec[0]} pages"
                 results[name].from_rates, results[name].from_count = stored.rates, stored.count
             except Exception as exc:  # noqa: BLE001
                 progress(f"{name}: from a stored base failed: {exc}")
