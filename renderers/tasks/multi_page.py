@@ -4,7 +4,9 @@ The pages go in `images` in order (`image` is the first page); the target is the
 formatted texts in the same order, joined by a blank line. Each page's target stays under
 650 tokens and the whole under 8K (GOT's limits), counted by `tokens.count_tokens`.
 Base documents are shortened to a few blocks so most pages fit; a page over the limit is
-replaced by the next spare page of the item.
+replaced by the next spare page of the item. Pages read from a stored dataset (`from`) are
+full pages: each is cut after a few of its blocks instead (renderers/tasks/cut.py), and a
+page that cannot be cut truthfully is replaced by the next spare too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from ocr2synth.renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Sample
+from ocr2synth.renderers.tasks import cut
 from ocr2synth.renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
+from ocr2synth.renderers.tasks.stored import StoredBaseRenderer, StoredRef
 from ocr2synth.renderers.tasks.tokens import count_tokens
 
 PAGE_JOIN = "\n\n"
@@ -57,8 +61,8 @@ class MultiPageSource(TaskSource):
 
 
 class MultiPageRenderer(TaskRenderer):
-    """Params (all optional): `base`, `base_params`, `pages`, `blocks` (source),
-    `max_page_tokens` (650), `max_total_tokens` (8000)."""
+    """Params (all optional): `base`, `base_params`, `pages`, `blocks` (source; for a
+    stored base, the cut), `max_page_tokens` (650), `max_total_tokens` (8000)."""
 
     name = "multi-page"
 
@@ -66,6 +70,7 @@ class MultiPageRenderer(TaskRenderer):
         super().__init__(params, timeout_s)
         self.max_page = int(params.get("max_page_tokens", MAX_PAGE_TOKENS))
         self.max_total = int(params.get("max_total_tokens", MAX_TOTAL_TOKENS))
+        self.blocks = [int(v) for v in params.get("blocks", [2, 6])]
 
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
         if not all(isinstance(it.content, Bases) for it in items):
@@ -89,6 +94,11 @@ class MultiPageRenderer(TaskRenderer):
                 if isinstance(out, Reject):
                     problems[i].append(f"base-{out.reason}")
                     continue
+                if isinstance(self.base, StoredBaseRenderer):
+                    out = self.shorten(base, out)
+                    if isinstance(out, Reject):
+                        problems[i].append(out.reason)
+                        continue
                 n = count_tokens(out.target)
                 if n >= self.max_page or tokens[i] + n >= self.max_total:
                     problems[i].append(f"{n}-tokens")
@@ -100,13 +110,34 @@ class MultiPageRenderer(TaskRenderer):
                                              f"dropped: {', '.join(problems[i])}")
                 for i, it in enumerate(items)]
 
+    def shorten(self, base: Item, page: Sample) -> Sample | Reject:
+        """A stored page cut after `blocks: [lo, hi]` of its blocks, the number drawn from
+        the base item's seed among the cuts that are true and under the page limit."""
+        try:
+            read = cut.read_page(page)
+        except cut.Uncuttable as exc:
+            return Reject(str(exc).split(":")[0])
+        lo, hi = self.blocks
+        good, why = cut.cuts(read, lo, hi, self.max_page)
+        if not good:
+            return Reject("no-cut(" + ",".join(sorted(set(why))) + ")")
+        return cut.apply(read, self.style_rng(base).choice(good))
+
     def compose(self, item: Item, pages: list[tuple[Item, Sample]], tokens: int) -> Sample:
         # spares fill in base order, so the pages keep the source's order
         pages = sorted(pages, key=lambda p: p[0].k)
         targets = [p.target for _, p in pages]
         meta = {"base": self.base.name, "pages": len(pages), "tokens_estimate": tokens,
                 "page_tokens": [count_tokens(t) for t in targets],
-                "base_samples": [base_meta(b, p) for b, p in pages]}
+                "base_samples": [self.page_meta(b, p) for b, p in pages]}
         return Sample(image=pages[0][1].image, target=PAGE_JOIN.join(targets),
                       prompt=PROMPT_MULTI_PAGE, task="multi-page", meta=meta,
                       images=[p.image for _, p in pages])
+
+    @staticmethod
+    def page_meta(base: Item, page: Sample) -> dict[str, Any]:
+        """A page's base sample; for a stored page also where it was cut."""
+        meta = base_meta(base, page)
+        if isinstance(base.content, StoredRef):
+            meta.update(blocks_kept=page.meta["blocks_kept"], cut=page.meta["cut"])
+        return meta
