@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,128 @@ def test_the_recipe_records_the_base_hash_and_a_changed_base_is_refused(base, fi
                    progress=False)
     with pytest.raises(RecipeError, match="no manifest.json"):
         _recipe("fine-grained", tmp_path / "nothing-here", 2)
+
+
+# multi-page from stored markdown pages: each page cut after a few of its blocks
+
+@pytest.fixture(scope="module")
+def pages(ray_address, tmp_path_factory) -> Path:
+    """Eight generated markdown pages: four English single-column, four Chinese in two
+    columns (recipe seed 6)."""
+    out = tmp_path_factory.mktemp("pages")
+    raw = {"name": "pages", "seed": 6, "shard_size": 4,
+           "entries": [{"renderer": "markdown-page", "count": 8,
+                        "params": {"content": "generated"}}]}
+    run_recipe(parse_recipe(raw, None, set(REGISTRY)), out, workers=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def multi(pages, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("multi")
+    run_recipe(_recipe("multi-page", pages, 8, pages=[2, 3], blocks=[2, 5]), out, workers=1,
+               progress=False)
+    return out
+
+
+def _block_ends(page: dict) -> list[int]:
+    """Where each block's text ends in the stored page's target, found in order."""
+    ends, at = [], 0
+    for box in page["boxes"][:len(json.loads(page["meta"])["blocks"])]:
+        at = page["target"].index(box["text"], at) + len(box["text"])
+        ends.append(at)
+    return ends
+
+
+def _gray(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L"))
+
+
+def test_multi_page_from_stored_pages_keeps_a_prefix_of_each_page(pages, multi):
+    bases, rows = _rows(pages), _rows(multi)
+    assert len(rows) >= 6  # a sample short of cuttable pages is a reject, not a wrong pair
+    layouts = set()
+    for row in rows.values():
+        meta = json.loads(row["meta"])
+        expected = []
+        for used in meta["base_samples"]:
+            page = bases[used["id"]]
+            kept = used["blocks_kept"]
+            assert 2 <= kept <= 5 and used["dataset"] == dataset_hash(load_manifest(pages))
+            # the stored target through exactly the first `kept` blocks' text
+            expected.append(page["target"][:_block_ends(page)[kept - 1]])
+            page_meta = json.loads(page["meta"])
+            layouts.add((page_meta["lang"], page_meta["columns"]))
+        assert row["target"] == "\n\n".join(expected)
+        assert "[^" not in row["target"]  # no reference to a footnote that was cut away
+        assert len(row["images"]) == len(expected) == meta["pages"]
+    assert layouts == {("en", 1), ("zh", 2)}
+
+
+def test_multi_page_from_stored_pages_shows_the_kept_blocks_only(pages, multi):
+    bases, rows = _rows(pages), _rows(multi)
+    for row in rows.values():
+        meta = json.loads(row["meta"])
+        for used, image in zip(meta["base_samples"], row["images"], strict=True):
+            page = bases[used["id"]]
+            stored, shown = _gray(page["image"]["bytes"]), _gray(image["bytes"])
+            assert shown.shape == stored.shape
+            right, bottom = used["cut"]
+            columns = json.loads(page["meta"])["columns"]
+            assert (right == stored.shape[1]) == (columns == 1)
+            # the stored pixels inside the kept area, white everywhere else
+            assert np.array_equal(shown[:bottom, :right], stored[:bottom, :right])
+            assert (shown[bottom:] == 255).all() and (shown[:, right:] == 255).all()
+            assert (stored[bottom:] < 255).any()  # something was cut away
+            # the kept area holds the kept blocks, the next block starts below the cut
+            boxes = page["boxes"][:len(json.loads(page["meta"])["blocks"])]
+            kept = boxes[:used["blocks_kept"]]
+            assert all(b["y1"] <= bottom + 3 and b["x1"] <= right for b in kept)
+            following = boxes[used["blocks_kept"]]
+            if following["x1"] <= right:
+                assert following["y0"] >= bottom - 3
+
+
+def test_multi_page_from_a_base_is_the_same_in_any_shard_split(pages, multi, tmp_path):
+    out = tmp_path / "again"
+    run_recipe(_recipe("multi-page", pages, 8, shard_size=3, pages=[2, 3], blocks=[2, 5]),
+               out, workers=1, progress=False)
+    again, first = _rows(out), _rows(multi)
+    assert again.keys() == first.keys()
+    for sid, row in first.items():
+        assert [i["bytes"] for i in again[sid]["images"]] == [i["bytes"] for i in row["images"]]
+        assert (again[sid]["target"], again[sid]["meta"]) == (row["target"], row["meta"])
+
+
+def test_a_stored_page_whose_block_text_is_not_in_its_target_is_skipped(pages, monkeypatch):
+    from ocr2synth.renderers.tasks.multi_page import MultiPageRenderer, MultiPageSource
+    from ocr2synth.renderers.tasks.stored import StoredBases
+
+    params = {"from": str(pages), "pages": [2, 2], "blocks": [2, 5]}
+    source = MultiPageSource(None, params)
+    item = source.item(11, 0)  # names rows 0-3: two pages, two spares
+    renderer = MultiPageRenderer(params, timeout_s=20)
+    try:
+        honest = renderer.render_batch([item])[0]
+        first = json.loads(json.dumps(honest.meta))["base_samples"][0]["row"]
+        row = StoredBases.row
+
+        def altered(self, index):  # that page's first block says something its target does not
+            out = row(self, index)
+            if index == first:
+                out = {**out, "boxes": [{**out["boxes"][0], "text": "not on the page"},
+                                        *out["boxes"][1:]]}
+            return out
+
+        monkeypatch.setattr(StoredBases, "row", altered)
+        skipped = renderer.render_batch([item])[0]
+        rows = [b["row"] for b in skipped.meta["base_samples"]]
+        assert first not in rows and len(rows) == 2  # a spare stood in for it
+        # with no spare left the sample is a reject that says why
+        bad = item.content.items[first]
+        narrow = replace(item, content=replace(item.content, items=(bad, bad)))
+        reject = renderer.render_batch([narrow])[0]
+        assert reject.reason == "too-few-pages" and "block-not-in-target" in reject.detail
+    finally:
+        renderer.close()

@@ -52,10 +52,9 @@ BASE_PARAMS = (
     text("from_hash", "", "the base dataset's hash, recorded by the recipe check; a base "
          "that changed since stops the job"),
 )
-# GOT's stage 3 builds its region and multi-crop data on document pages of the earlier
-# stages; stage 2's markdown pages are those pages here. multi-page has no such base: its
-# pages must be short (under 650 tokens), which no earlier stage renders, so it is
-# measured rendering its own.
+# GOT's stage 3 builds its region, multi-crop and multi-page data on document pages of the
+# earlier stages; stage 2's markdown pages are those pages here. multi-page's pages must be
+# short (under 650 tokens): it cuts each stored page after a few blocks (tasks/cut.py).
 STAGE_2_PAGES = ("markdown-page", {"content": "generated"})
 TASK_REJECTS = ("bad-content", "base-render-error", "no-region", "single-tile",
                 "too-few-pages", "base-not-a-page")
@@ -140,28 +139,38 @@ SPECS = [
         # its row in the README's renderer tables (`ocr2synth renderers --markdown`)
         readme=(
             ('`images`: 2-8 pages (`pages: [2, 8]`), each a base document shortened to a few '
-             'blocks (`blocks: [2, 6]`) so it fits the token limit; `image` is the first page'),
+             'blocks (`blocks: [2, 6]`) so it fits the token limit, or from a stored base '
+             '(`--from`) a stored page cut after that many blocks, white below the cut (and '
+             "right of the first column); `image` is the first page"),
             ('`OCR with format across multi pages: `'),
             ("the pages' formatted targets in order, joined by a blank line"),
         ),
         description="2-8 short base pages as one input (`images`), GOT's multi-page OCR",
         target_note="the pages' formatted targets in page order, joined by a blank line; "
         "each page under 650 tokens and all under 8000 by a conservative estimate "
-        "(renderers/tasks/tokens.py); `image` is the first page",
+        "(renderers/tasks/tokens.py); `image` is the first page. A stored page (`--from`) "
+        "is cut after its first blocks: its target is the stored target through those "
+        "blocks' text, found verbatim in order, its image the stored one above the cut "
+        "(in the first column of two) and white elsewhere; no kept block refers to a "
+        "footnote; `meta.base_samples` names the rows and the blocks kept",
         params=(
             *BASE_PARAMS,
             pair("pages", [2, 8], "pages per sample, [lo, hi]", 1, 16),
-            pair("blocks", [2, 6], "blocks each base document is shortened to, [lo, hi]", 1,
-                 1000),
+            pair("blocks", [2, 6], "blocks each base document is shortened to (a stored "
+                 "page is cut after), [lo, hi]", 1, 1000),
             integer("max_page_tokens", 650, "token limit of one page (estimated)", 1),
             integer("max_total_tokens", 8000, "token limit of all pages (estimated)", 1),
         ),
         check_params=_check_base_params,
         target_kind="markdown",
         naive=fresh_renderer_per_sample("multi-page"),
+        bench_from=STAGE_2_PAGES,
         got_mix={3: 200_000},
         demo=({"count": 8},),
         rejects=TASK_REJECTS,
-        pair_proof="the target joins the base pages' own proven targets in page order",
+        pair_proof="the target joins the base pages' own proven targets in page order; a "
+        "stored page's cut is proven on its pixels: a white line at the cut, every kept "
+        "block inked and above it, no ink in the kept area outside the kept blocks' boxes "
+        "nor inside a dropped block's",
     ),
 ]

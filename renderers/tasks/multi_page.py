@@ -95,9 +95,14 @@ class MultiPageRenderer(TaskRenderer):
                     problems[i].append(f"base-{out.reason}")
                     continue
                 if isinstance(self.base, StoredBaseRenderer):
+                    # a base smaller than the rows a sample names wraps round: a row
+                    # already among this sample's pages is not shown twice
+                    if any(b.content == base.content for b, _ in chosen[i]):
+                        problems[i].append(f"{base.content}: repeated")
+                        continue
                     out = self.shorten(base, out)
                     if isinstance(out, Reject):
-                        problems[i].append(out.reason)
+                        problems[i].append(f"{base.content}: {out.reason}")
                         continue
                 n = count_tokens(out.target)
                 if n >= self.max_page or tokens[i] + n >= self.max_total:
