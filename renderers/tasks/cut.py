@@ -56,10 +56,6 @@ class Page:
     column: float  # a column's width (a wider box is a block broken across columns)
     ink: np.ndarray  # True where a pixel is not white
 
-    @property
-    def columns(self) -> int:
-        return 2 if self.right < self.ink.shape[1] else 1
-
 
 @dataclass(frozen=True)
 class Cut:
@@ -95,15 +91,18 @@ def read_page(sample: Sample) -> Page:
     if not re.fullmatch(rf"\n\n{tail}" if notes else "", target[cursor:]):
         raise Uncuttable("target-tail: the target holds more than the page's blocks and notes")
     width, height = sample.image.size
+    if (meta.get("width", width), meta.get("height", height)) != (width, height):
+        raise Uncuttable("resized: the image is not the size its boxes were measured at")
     columns = int(meta.get("columns", 0))
     if columns == 1:
         right, column = width, float(width)
-    elif columns == 2:
-        top, pad_right, bottom, left = (int(v) for v in meta["padding"])
-        column = (int(meta["width"]) - left - pad_right - int(meta["gap"])) / 2
-        right = int(left + column + int(meta["gap"]) / 2)
+    elif columns == 2 and len(meta.get("padding") or ()) == 4 and "gap" in meta:
+        _, pad_right, _, pad_left = (int(v) for v in meta["padding"])
+        column = (width - pad_left - pad_right - int(meta["gap"])) / 2
+        right = int(pad_left + column + int(meta["gap"]) / 2)  # the gutter's middle
     else:
-        raise Uncuttable(f"no-columns: the page records {columns or 'no'} columns")
+        raise Uncuttable(f"no-columns: the page records no layout of {columns or 'its'} "
+                         "columns")
     ink = np.asarray(sample.image.convert("L")) < WHITE
     return Page(sample, tuple(blocks), notes, right, column, ink)
 
