@@ -264,8 +264,8 @@ def test_a_cut_is_refused_where_the_pixels_do_not_prove_it(pages):
 
     bases = StoredBases(str(pages))
     page = next(p for p in (stored_sample(bases.row(i), bases.hash) for i in range(bases.size))
-                if cut.cuts(cut.read_page(p), 2, 2, 10_000)[0])
-    (good,), _ = cut.cuts(cut.read_page(page), 2, 2, 10_000)
+                if cut.first_cut(cut.read_page(p), [2], 10_000)[0])
+    good, _ = cut.first_cut(cut.read_page(page), [2], 10_000)
     blocks = page.boxes[:2]
     x = int(blocks[0].x0) + 1
 
@@ -275,10 +275,11 @@ def test_a_cut_is_refused_where_the_pixels_do_not_prove_it(pages):
         return cut.read_page(replace(page, image=image))
 
     # ink across the cut line (a rule from the top block to the page foot)
-    assert cut.cuts(drawn((x, int(blocks[0].y0), x, page.image.height - 1)), 2, 2,
-                    10_000) == ([], ["straddle"])
+    assert cut.first_cut(drawn((x, int(blocks[0].y0), x, page.image.height - 1)), [2],
+                         10_000) == (None, ["straddle"])
     # a mark in the margin beside the first block belongs to no block
     y = int((blocks[0].y0 + blocks[0].y1) / 2)
-    assert cut.cuts(drawn((x - 12, y, x - 10, y + 2)), 2, 2, 10_000) == ([], ["stray-ink"])
+    assert cut.first_cut(drawn((x - 12, y, x - 10, y + 2)), [2], 10_000) == (
+        None, ["stray-ink"])
     # the same page untouched is cut where it was
-    assert cut.cuts(cut.read_page(page), 2, 2, 10_000)[0] == [good]
+    assert cut.first_cut(cut.read_page(page), [2], 10_000) == (good, [])

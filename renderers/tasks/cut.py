@@ -46,15 +46,21 @@ class Block:
 
 @dataclass(frozen=True)
 class Page:
-    """A stored page read for cutting: its blocks in reading order, where its kept area
-    may end on the right (the first column's edge, or the page's), and its ink."""
+    """A stored page read for cutting: its blocks in reading order, and where its kept
+    area may end on the right (the first column's edge, or the page's)."""
 
     sample: Sample
     blocks: tuple[Block, ...]
     notes: tuple[Box, ...]
     right: int  # x where the kept area ends: the gap's middle on a two-column page
     column: float  # a column's width (a wider box is a block broken across columns)
-    ink: np.ndarray  # True where a pixel is not white
+
+    def ink(self, rows: int) -> np.ndarray:
+        """True where a pixel of the top `rows` rows is not white: a cut looks no lower
+        than just past the next block's top, and most pages are cut high."""
+        image = self.sample.image
+        top = image.crop((0, 0, image.width, rows))
+        return np.asarray(top if top.mode == "L" else top.convert("L")) < WHITE
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,7 @@ def read_page(sample: Sample) -> Page:
     else:
         raise Uncuttable(f"no-columns: the page records no layout of {columns or 'its'} "
                          "columns")
-    ink = np.asarray(sample.image.convert("L")) < WHITE
-    return Page(sample, tuple(blocks), notes, right, column, ink)
+    return Page(sample, tuple(blocks), notes, right, column)
 
 
 def _spans(box: Box, spill: int, shape: tuple[int, int]) -> tuple[slice, slice]:
@@ -128,7 +133,7 @@ def cut_at(page: Page, k: int) -> Cut:
     # as both that says nothing of where its parts are: the ink checks below stand for it
     below = [b.box for b in dropped if b.box.x0 < right
              and b.box.x1 - b.box.x0 <= page.column + 1] + list(page.notes)
-    height = page.ink.shape[0]
+    width, height = page.sample.image.size
     kept_bottom = max(b.box.y1 for b in kept)
     if any(b.y0 < kept_bottom - SPILL for b in below):
         raise Uncuttable("overlap: a dropped block starts above the kept ones' bottom")
@@ -137,16 +142,16 @@ def cut_at(page: Page, k: int) -> Cut:
     # looked for a little beyond both, and the checks below prove where it falls
     low = max(0, math.floor(min(kept_bottom, next_top)) - SPILL)
     high = min(height, math.ceil(max(kept_bottom, next_top)) + SPILL)
-    rows = low + np.flatnonzero(~page.ink[low:high, :right].any(axis=1))
+    ink = page.ink(high)  # every check below looks above `high` only
+    rows = low + np.flatnonzero(~ink[low:high, :right].any(axis=1))
     if rows.size == 0:
         raise Uncuttable("straddle: no white line between the kept blocks and the next")
     # the white line nearest the middle of the gap, as far from both blocks as it can be
     # (just below the kept ones where nothing follows in their column)
     middle = (kept_bottom + (next_top if next_top < height else kept_bottom + 2 * SPILL)) / 2
     bottom = int(rows[np.argmin(np.abs(rows - middle))])
-    if right < page.ink.shape[1] and page.ink[:bottom, right].any():
+    if right < width and ink[:bottom, right].any():
         raise Uncuttable("straddle: ink crosses the column edge")
-    ink = page.ink
     for block in kept:
         ys, xs = _spans(block.box, 0, ink.shape)
         if not ink[ys, xs].any():
@@ -166,21 +171,20 @@ def cut_at(page: Page, k: int) -> Cut:
     return Cut(k, bottom, right, target, count_tokens(target))
 
 
-def cuts(page: Page, lo: int, hi: int, max_tokens: int) -> tuple[list[Cut], list[str]]:
-    """The true cuts keeping lo..hi blocks whose target is under `max_tokens`, and why
-    the others are not."""
-    good, why = [], []
-    for k in range(max(1, lo), min(hi, len(page.blocks)) + 1):
+def first_cut(page: Page, counts: list[int], max_tokens: int) -> tuple[Cut | None, list[str]]:
+    """The first of `counts` (blocks to keep, in the caller's order) whose cut is true
+    and whose target is under `max_tokens`; and why those before it were not."""
+    why = []
+    for k in counts:
         try:
             cut = cut_at(page, k)
         except Uncuttable as exc:
             why.append(str(exc).split(":")[0])
             continue
-        if cut.tokens >= max_tokens:
-            why.append("tokens")
-            break  # more blocks only add tokens
-        good.append(cut)
-    return good, why
+        if cut.tokens < max_tokens:
+            return cut, why
+        why.append("tokens")
+    return None, why
 
 
 def apply(page: Page, cut: Cut) -> Sample:

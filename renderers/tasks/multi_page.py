@@ -116,17 +116,20 @@ class MultiPageRenderer(TaskRenderer):
                 for i, it in enumerate(items)]
 
     def shorten(self, base: Item, page: Sample) -> Sample | Reject:
-        """A stored page cut after `blocks: [lo, hi]` of its blocks, the number drawn from
-        the base item's seed among the cuts that are true and under the page limit."""
+        """A stored page cut after `blocks: [lo, hi]` of its blocks: the numbers in an
+        order drawn from the base item's seed, the first whose cut is true and under the
+        page limit taken."""
         try:
             read = cut.read_page(page)
         except cut.Uncuttable as exc:
             return Reject(str(exc).split(":")[0])
         lo, hi = self.blocks
-        good, why = cut.cuts(read, lo, hi, self.max_page)
-        if not good:
-            return Reject("no-cut(" + ",".join(sorted(set(why))) + ")")
-        return cut.apply(read, self.style_rng(base).choice(good))
+        counts = list(range(max(1, lo), min(hi, len(read.blocks)) + 1))
+        self.style_rng(base).shuffle(counts)
+        chosen, why = cut.first_cut(read, counts, self.max_page)
+        if chosen is None:
+            return Reject("no-cut(" + ",".join(sorted(set(why)) or ["too-few-blocks"]) + ")")
+        return cut.apply(read, chosen)
 
     def compose(self, item: Item, pages: list[tuple[Item, Sample]], tokens: int) -> Sample:
         # spares fill in base order, so the pages keep the source's order
