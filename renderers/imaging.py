@@ -97,6 +97,24 @@ def decode_png(data: bytes, mode: str) -> Image.Image:
     return image if band_mode == mode else image.convert(mode)
 
 
+def decode_png_top(data: bytes, rows: int) -> Image.Image:
+    """The top `rows` rows of a PNG, in its own mode (L or RGB; any other converted to
+    RGB), decoding no further: a PNG's rows are inflated in order, and libvips, reading
+    sequentially, stops past the last one asked for (a page cut a third of the way down
+    decodes in about half the time of the whole). Pixels as `decode_png`'s."""
+    vips = _vips()
+    picture = vips.Image.new_from_buffer(data, "", access="sequential")
+    rows = max(1, min(rows, picture.height))
+    if picture.format != "uchar" or picture.bands not in (1, 3):
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            whole = image if image.mode in ("L", "RGB") else image.convert("RGB")
+            return whole.crop((0, 0, whole.width, rows))
+    strip = picture.crop(0, 0, picture.width, rows)
+    return Image.frombytes(_MODES[picture.bands], (picture.width, rows),
+                           strip.write_to_memory())
+
+
 def _png(image: Image.Image, level: int) -> bytes:
     """PNG by libvips (pyvips with its pinned binary, pyproject.toml): about four times
     Pillow's speed at level 1 for about 10% more bytes. PNG is lossless, so the decoded

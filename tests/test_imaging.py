@@ -1,7 +1,8 @@
 """PNG encoding by libvips (renderers/imaging.py): the decoded pixels are exactly what
 Pillow's own PNG encoder gives back for the same arrays, the files carry no metadata
 Pillow's did not, and the bytes are the same in another process. PNG decoding by libvips
-(`decode_png`, for browser captures) gives Pillow's pixels, converted as Pillow converts."""
+(`decode_png`, for browser captures) gives Pillow's pixels, converted as Pillow converts;
+`decode_png_top` (a stored page cut near its top) gives the same pixels of the rows asked."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from ocr2synth.renderers.imaging import decode_png, encode_image, is_blank
+from ocr2synth.renderers.imaging import decode_png, decode_png_top, encode_image, is_blank
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.unit
@@ -99,6 +100,20 @@ def test_decode_png_gives_pillows_pixels_in_the_mode_asked(mode):
         assert (ours.mode, ours.size) == (theirs.mode, theirs.size)
         assert np.array_equal(np.asarray(ours), np.asarray(theirs)), Image.open(
             io.BytesIO(data)).mode
+
+
+def test_decode_png_top_gives_pillows_pixels_of_the_top_rows():
+    palette = Image.new("P", (40, 30))
+    palette.putpalette([0, 0, 0, 250, 20, 20] * 128)
+    ImageDraw.Draw(palette).rectangle((5, 5, 20, 25), fill=1)
+    for data in [*_pngs(), _pillow_png(palette, 1)]:
+        with Image.open(io.BytesIO(data)) as opened:
+            whole = opened.convert("RGB") if opened.mode not in ("L", "RGB") else opened.copy()
+        for rows in (1, max(1, whole.height // 3), whole.height, whole.height + 5):
+            top = decode_png_top(data, rows)
+            expected = whole.crop((0, 0, whole.width, min(rows, whole.height)))
+            assert (top.mode, top.size) == (expected.mode, expected.size)
+            assert np.array_equal(np.asarray(top), np.asarray(expected))
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])

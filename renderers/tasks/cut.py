@@ -7,19 +7,22 @@ in reading order, whose text is that block's markdown exactly, then one per foot
 (`meta.paragraph_boxes` counts both); `meta.blocks` lists the shown blocks, and
 `meta.columns`, `padding`, `gap` and `width` give the text area. A page whose block texts
 do not spell its target in order, verbatim, cannot be cut. It does not know how the page
-was rendered, nor the token limits of the task that asks (it counts tokens with the
-task's counter and leaves the limits to its caller).
+was rendered, nor where its pixels come from: a page's `top(rows)` gives the image's top
+rows (a stored page decodes no more of its PNG than the cut looks at), nor the token
+limits of the task that asks (it counts tokens with the task's counter).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ocr2synth.renderers.base import Box, Sample
 from ocr2synth.renderers.tasks.tokens import count_tokens
+from PIL import Image
 
 # A footnote reference in a block's markdown: the note is at the page foot, which a cut
 # page never keeps, so no kept block may hold one.
@@ -49,17 +52,26 @@ class Page:
     """A stored page read for cutting: its blocks in reading order, and where its kept
     area may end on the right (the first column's edge, or the page's)."""
 
-    sample: Sample
+    sample: Sample  # its image may be empty: `top` gives the pixels
+    size: tuple[int, int]
+    top: Callable[[int], Image.Image]  # the image's top rows
     blocks: tuple[Block, ...]
     notes: tuple[Box, ...]
     right: int  # x where the kept area ends: the gap's middle on a two-column page
     column: float  # a column's width (a wider box is a block broken across columns)
+    _strip: list[Image.Image] = field(default_factory=list, compare=False, repr=False)
+
+    def pixels(self, rows: int) -> Image.Image:
+        """The image's top `rows` rows, read once for the deepest cut asked for first."""
+        if not self._strip or self._strip[0].height < rows:
+            self._strip[:] = [self.top(rows)]
+        strip = self._strip[0]
+        return strip if strip.height == rows else strip.crop((0, 0, strip.width, rows))
 
     def ink(self, rows: int) -> np.ndarray:
         """True where a pixel of the top `rows` rows is not white: a cut looks no lower
         than just past the next block's top, and most pages are cut high."""
-        image = self.sample.image
-        top = image.crop((0, 0, image.width, rows))
+        top = self.pixels(rows)
         return np.asarray(top if top.mode == "L" else top.convert("L")) < WHITE
 
 
@@ -74,9 +86,11 @@ class Cut:
     tokens: int
 
 
-def read_page(sample: Sample) -> Page:
+def read_page(sample: Sample, size: tuple[int, int] | None = None,
+              top: Callable[[int], Image.Image] | None = None) -> Page:
     """The page's blocks, each found verbatim and in order in its target; raises
-    Uncuttable otherwise."""
+    Uncuttable otherwise. `size` and `top` stand for the sample's image where it holds
+    none yet (by default its own size and its top rows)."""
     meta, target = sample.meta, sample.target
     shown = meta.get("blocks")
     if not isinstance(shown, list) or not shown:
@@ -96,7 +110,7 @@ def read_page(sample: Sample) -> Page:
     tail = r"\n".join(rf"\[\^\d+\]: {re.escape(b.text)}" for b in notes)
     if not re.fullmatch(rf"\n\n{tail}" if notes else "", target[cursor:]):
         raise Uncuttable("target-tail: the target holds more than the page's blocks and notes")
-    width, height = sample.image.size
+    width, height = size or sample.image.size
     if (meta.get("width", width), meta.get("height", height)) != (width, height):
         raise Uncuttable("resized: the image is not the size its boxes were measured at")
     columns = int(meta.get("columns", 0))
@@ -109,7 +123,10 @@ def read_page(sample: Sample) -> Page:
     else:
         raise Uncuttable(f"no-columns: the page records no layout of {columns or 'its'} "
                          "columns")
-    return Page(sample, tuple(blocks), notes, right, column)
+    if top is None:
+        def top(rows: int) -> Image.Image:
+            return sample.image.crop((0, 0, width, rows))
+    return Page(sample, (width, height), top, tuple(blocks), notes, right, column)
 
 
 def _spans(box: Box, spill: int, shape: tuple[int, int]) -> tuple[slice, slice]:
@@ -118,9 +135,19 @@ def _spans(box: Box, spill: int, shape: tuple[int, int]) -> tuple[slice, slice]:
             slice(max(0, math.floor(box.x0) - spill), min(w, math.ceil(box.x1) + spill)))
 
 
-def cut_at(page: Page, k: int) -> Cut:
-    """The cut after block k-1 (k blocks kept); raises Uncuttable with the reason it is
-    not a true one."""
+@dataclass(frozen=True)
+class _Frame:
+    """Where a cut after k blocks may fall, from the boxes alone."""
+
+    kept: tuple[Block, ...]
+    below: list[Box]  # the dropped blocks down the kept column, and the notes
+    kept_bottom: float
+    next_top: float
+    low: int  # the white line is looked for in rows [low, high)
+    high: int
+
+
+def _frame(page: Page, k: int) -> _Frame:
     if not 1 <= k <= len(page.blocks):
         raise Uncuttable(f"no-such-cut: {k} of {len(page.blocks)} blocks")
     kept, dropped = page.blocks[:k], page.blocks[k:]
@@ -130,18 +157,29 @@ def cut_at(page: Page, k: int) -> Cut:
     if any(b.box.x1 > right or b.box.x1 - b.box.x0 > page.column + 1 for b in kept):
         raise Uncuttable("second-column: a kept block is not in the first column")
     # the dropped blocks down the kept column; one broken across columns has a box as wide
-    # as both that says nothing of where its parts are: the ink checks below stand for it
+    # as both that says nothing of where its parts are: the ink checks stand for it
     below = [b.box for b in dropped if b.box.x0 < right
              and b.box.x1 - b.box.x0 <= page.column + 1] + list(page.notes)
-    width, height = page.sample.image.size
+    height = page.size[1]
     kept_bottom = max(b.box.y1 for b in kept)
     if any(b.y0 < kept_bottom - SPILL for b in below):
         raise Uncuttable("overlap: a dropped block starts above the kept ones' bottom")
     next_top = min([b.y0 for b in below] + [float(height)])
     # DOM boxes of neighbouring blocks may touch or overlap by a pixel: the white line is
-    # looked for a little beyond both, and the checks below prove where it falls
+    # looked for a little beyond both, and the checks prove where it falls
     low = max(0, math.floor(min(kept_bottom, next_top)) - SPILL)
     high = min(height, math.ceil(max(kept_bottom, next_top)) + SPILL)
+    return _Frame(kept, below, kept_bottom, next_top, low, high)
+
+
+def cut_at(page: Page, k: int) -> Cut:
+    """The cut after block k-1 (k blocks kept); raises Uncuttable with the reason it is
+    not a true one."""
+    frame = _frame(page, k)
+    kept, below, kept_bottom, next_top = (frame.kept, frame.below, frame.kept_bottom,
+                                          frame.next_top)
+    low, high, right = frame.low, frame.high, page.right
+    width, height = page.size
     ink = page.ink(high)  # every check below looks above `high` only
     rows = low + np.flatnonzero(~ink[low:high, :right].any(axis=1))
     if rows.size == 0:
@@ -175,6 +213,14 @@ def first_cut(page: Page, counts: list[int], max_tokens: int) -> tuple[Cut | Non
     """The first of `counts` (blocks to keep, in the caller's order) whose cut is true
     and whose target is under `max_tokens`; and why those before it were not."""
     why = []
+    highs = []
+    for k in counts:
+        try:
+            highs.append(_frame(page, k).high)
+        except Uncuttable:
+            continue
+    if highs:
+        page.pixels(max(highs))  # one read of the rows the deepest cut looks at
     for k in counts:
         try:
             cut = cut_at(page, k)
@@ -190,12 +236,10 @@ def first_cut(page: Page, counts: list[int], max_tokens: int) -> tuple[Cut | Non
 def apply(page: Page, cut: Cut) -> Sample:
     """The shortened sample: the kept area as stored, white elsewhere; boxes of the kept
     blocks only."""
-    image = page.sample.image.copy()
-    width, height = image.size
-    fill = WHITE if image.mode == "L" else (WHITE,) * len(image.getbands())
-    image.paste(fill, (0, cut.bottom, width, height))
-    if cut.right < width:
-        image.paste(fill, (cut.right, 0, width, cut.bottom))
+    kept = page.pixels(cut.bottom).crop((0, 0, cut.right, cut.bottom))
+    fill = WHITE if kept.mode == "L" else (WHITE,) * len(kept.getbands())
+    image = Image.new(kept.mode, page.size, fill)
+    image.paste(kept, (0, 0))
     boxes = [b.box for b in page.blocks[:cut.blocks]]
     meta = {**page.sample.meta, "blocks_kept": cut.blocks, "cut": [cut.right, cut.bottom]}
     return replace(page.sample, image=image, target=cut.target, boxes=boxes, meta=meta)

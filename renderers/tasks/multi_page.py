@@ -19,7 +19,7 @@ from typing import Any
 from ocr2synth.renderers.base import PROMPT_MULTI_PAGE, Item, Reject, Sample
 from ocr2synth.renderers.tasks import cut
 from ocr2synth.renderers.tasks.bases import Bases, TaskRenderer, TaskSource, base_meta
-from ocr2synth.renderers.tasks.stored import StoredBaseRenderer, StoredRef
+from ocr2synth.renderers.tasks.stored import StoredBaseRenderer, StoredPage, StoredRef
 from ocr2synth.renderers.tasks.tokens import count_tokens
 
 PAGE_JOIN = "\n\n"
@@ -80,6 +80,8 @@ class MultiPageRenderer(TaskRenderer):
         tokens = [0] * len(items)
         next_base = [0] * len(items)
         problems: list[list[str]] = [[] for _ in items]
+        # a stored base's pages come undecoded: a page cut near its top decodes that much
+        stored = isinstance(self.base, StoredBaseRenderer)
         for _ in range(ROUNDS):
             # every item asks for as many base pages as it still lacks, all in one batch
             asks = []
@@ -89,12 +91,12 @@ class MultiPageRenderer(TaskRenderer):
                 next_base[i] += need
             if not asks:
                 break
-            for (i, base), out in zip(asks, self.base.render([b for _, b in asks]),
-                                      strict=True):
+            outs = (self.base.render_lazy if stored else self.base.render)([b for _, b in asks])
+            for (i, base), out in zip(asks, outs, strict=True):
                 if isinstance(out, Reject):
                     problems[i].append(f"base-{out.reason}")
                     continue
-                if isinstance(self.base, StoredBaseRenderer):
+                if isinstance(out, StoredPage):
                     # a base smaller than the rows a sample names wraps round: a row
                     # already among this sample's pages is not shown twice
                     if any(b.content == base.content for b, _ in chosen[i]):
@@ -115,12 +117,12 @@ class MultiPageRenderer(TaskRenderer):
                                              f"dropped: {', '.join(problems[i])}")
                 for i, it in enumerate(items)]
 
-    def shorten(self, base: Item, page: Sample) -> Sample | Reject:
+    def shorten(self, base: Item, page: StoredPage) -> Sample | Reject:
         """A stored page cut after `blocks: [lo, hi]` of its blocks: the numbers in an
         order drawn from the base item's seed, the first whose cut is true and under the
         page limit taken."""
         try:
-            read = cut.read_page(page)
+            read = cut.read_page(page.sample, page.size, page.top)
         except cut.Uncuttable as exc:
             return Reject(str(exc).split(":")[0])
         lo, hi = self.blocks

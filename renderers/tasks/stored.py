@@ -14,18 +14,21 @@ import io
 import json
 from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyarrow.parquet as pq
 from ocr2synth.pipelines.format.manifest import Layout, dataset_hash, load_manifest
 from ocr2synth.renderers.base import Box, Item, Reject, Sample
+from ocr2synth.renderers.imaging import decode_png_top
 from PIL import Image
 
 # Row groups kept decoded per worker: consecutive chunks of a task read neighbouring rows.
 _CACHED_GROUPS = 2
-_COLUMNS = ["id", "image", "images", "prompt", "target", "task", "renderer", "boxes",
-            "meta", "seed"]
+_COLUMNS = ["id", "image", "images", "prompt", "target", "task", "renderer", "width",
+            "height", "boxes", "meta", "seed"]
 
 
 class BaseChanged(ValueError):
@@ -93,21 +96,36 @@ class StoredBases:
         return self._cache[key][offset - starts[group]]
 
 
-def stored_sample(row: dict[str, Any], dataset: str) -> Sample | Reject:
+def stored_sample(row: dict[str, Any], dataset: str, pixels: bool = True) -> Sample | Reject:
     """The Sample a stored row was made from (its image decoded as it was encoded);
-    `dataset` is the base's content hash, kept with the row's id in its meta."""
+    `dataset` is the base's content hash, kept with the row's id in its meta. Without
+    `pixels` its image is left empty (0 x 0), for a caller that decodes only the part it
+    needs (`StoredPage`)."""
     if row["images"]:
         return Reject("not-a-page", f"{row['id']} is a {row['task']} sample of "
                                          f"{len(row['images'])} images, not one page")
-    with Image.open(io.BytesIO(row["image"]["bytes"])) as image:
-        image.load()
-        picture = image if image.mode in ("L", "RGB") else image.convert("RGB")
+    if not pixels:
+        picture = Image.new("L", (0, 0))
+    else:
+        with Image.open(io.BytesIO(row["image"]["bytes"])) as image:
+            image.load()
+            picture = image if image.mode in ("L", "RGB") else image.convert("RGB")
     meta = json.loads(row["meta"]) if row["meta"] else {}
     boxes = [Box(b["x0"], b["y0"], b["x1"], b["y1"], b["text"]) for b in row["boxes"]]
     meta["stored"] = {"id": row["id"], "seed": row["seed"], "renderer": row["renderer"],
                       "dataset": dataset}
     return Sample(image=picture, target=row["target"], prompt=row["prompt"],
                   task=row["task"], boxes=boxes, meta=meta)
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A stored page whose pixels are decoded on demand: its sample with an empty image,
+    the image's size, and `top(rows)`, the image's first rows."""
+
+    sample: Sample
+    size: tuple[int, int]
+    top: Callable[[int], Image.Image]
 
 
 class StoredBaseRenderer:
@@ -126,6 +144,21 @@ class StoredBaseRenderer:
                 out.append(Reject("bad-content", "a stored base item names no row"))
                 continue
             out.append(stored_sample(self.bases.row(ref.index), self.bases.hash))
+        return out
+
+    def render_lazy(self, items: list[Item]) -> list[StoredPage | Reject]:
+        """As `render`, the images left undecoded: each page decodes the rows asked of it."""
+        out: list[StoredPage | Reject] = []
+        for item in items:
+            ref = item.content
+            if not isinstance(ref, StoredRef):
+                out.append(Reject("bad-content", "a stored base item names no row"))
+                continue
+            row = self.bases.row(ref.index)
+            sample = stored_sample(row, self.bases.hash, pixels=False)
+            out.append(sample if isinstance(sample, Reject) else StoredPage(
+                sample, (int(row["width"]), int(row["height"])),
+                partial(decode_png_top, row["image"]["bytes"])))
         return out
 
     def close(self) -> None:
