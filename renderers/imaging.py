@@ -102,14 +102,15 @@ def decode_png_top(data: bytes, rows: int) -> Image.Image:
     RGB), decoding no further: a PNG's rows are inflated in order, and libvips, reading
     sequentially, stops past the last one asked for (a page cut a third of the way down
     decodes in about half the time of the whole). Pixels as `decode_png`'s."""
-    vips = _vips()
-    picture = vips.Image.new_from_buffer(data, "", access="sequential")
-    rows = max(1, min(rows, picture.height))
-    if picture.format != "uchar" or picture.bands not in (1, 3):
+    # IHDR, the first chunk: bit depth, then colour type (0 grey, 2 RGB); any other PNG
+    # (1-bit, 16-bit, palette, alpha) is Pillow's to decode and convert
+    if data[12:16] != b"IHDR" or data[24] != 8 or data[25] not in (0, 2):
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             whole = image if image.mode in ("L", "RGB") else image.convert("RGB")
-            return whole.crop((0, 0, whole.width, rows))
+            return whole.crop((0, 0, whole.width, max(1, min(rows, whole.height))))
+    picture = _vips().Image.new_from_buffer(data, "", access="sequential")
+    rows = max(1, min(rows, picture.height))
     strip = picture.crop(0, 0, picture.width, rows)
     return Image.frombytes(_MODES[picture.bands], (picture.width, rows),
                            strip.write_to_memory())
