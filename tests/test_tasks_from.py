@@ -283,3 +283,20 @@ def test_a_cut_is_refused_where_the_pixels_do_not_prove_it(pages):
         None, ["stray-ink"])
     # the same page untouched is cut where it was
     assert cut.first_cut(cut.read_page(page), [2], 10_000) == (good, [])
+
+
+def test_multi_page_uses_a_stored_page_that_records_no_blocks_whole(ray_address, tmp_path):
+    tables, out = tmp_path / "tables", tmp_path / "multi"
+    raw = {"name": "tables", "seed": 2, "shard_size": 6,
+           "entries": [{"renderer": "latex-table", "count": 6}]}
+    run_recipe(parse_recipe(raw, None, set(REGISTRY)), tables, workers=1, progress=False)
+    run_recipe(_recipe("multi-page", tables, 2, pages=[2, 3]), out, workers=1, progress=False)
+    bases, rows = _rows(tables), _rows(out)
+    assert len(rows) == 2
+    for row in rows.values():
+        used = json.loads(row["meta"])["base_samples"]
+        assert all("cut" not in u for u in used)
+        assert row["target"] == "\n\n".join(bases[u["id"]]["target"] for u in used)
+        for u, image in zip(used, row["images"], strict=True):
+            stored = bases[u["id"]]["image"]["bytes"]
+            assert np.array_equal(_pixels(image["bytes"]), _pixels(stored))

@@ -40,6 +40,10 @@ class Uncuttable(ValueError):
     """The page cannot be cut truthfully; the message says why (a short reason first)."""
 
 
+class NoBlocks(Uncuttable):
+    """The page records no blocks to cut after (a table's or a formula's page)."""
+
+
 @dataclass(frozen=True)
 class Block:
     box: Box
@@ -94,7 +98,7 @@ def read_page(sample: Sample, size: tuple[int, int] | None = None,
     meta, target = sample.meta, sample.target
     shown = meta.get("blocks")
     if not isinstance(shown, list) or not shown:
-        raise Uncuttable("no-blocks: the page records no blocks")
+        raise NoBlocks("no-blocks: the page records no blocks")
     n, total = len(shown), int(meta.get("paragraph_boxes", 0))
     if total < n or len(sample.boxes) < total:
         raise Uncuttable(f"no-block-boxes: {total} block boxes for {n} blocks")

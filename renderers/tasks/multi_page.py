@@ -120,9 +120,12 @@ class MultiPageRenderer(TaskRenderer):
     def shorten(self, base: Item, page: StoredPage) -> Sample | Reject:
         """A stored page cut after `blocks: [lo, hi]` of its blocks: the numbers in an
         order drawn from the base item's seed, the first whose cut is true and under the
-        page limit taken."""
+        page limit taken. A page that records no blocks (a base of tables, say) is used
+        whole, as an in-process base page is: the token limit then decides."""
         try:
             read = cut.read_page(page.sample, page.size, page.top)
+        except cut.NoBlocks:
+            return replace(page.sample, image=page.top(page.size[1]))
         except cut.Uncuttable as exc:
             return Reject(str(exc).split(":")[0])
         lo, hi = self.blocks
@@ -148,6 +151,6 @@ class MultiPageRenderer(TaskRenderer):
     def page_meta(base: Item, page: Sample) -> dict[str, Any]:
         """A page's base sample; for a stored page also where it was cut."""
         meta = base_meta(base, page)
-        if isinstance(base.content, StoredRef):
+        if isinstance(base.content, StoredRef) and "cut" in page.meta:
             meta.update(blocks_kept=page.meta["blocks_kept"], cut=page.meta["cut"])
         return meta
