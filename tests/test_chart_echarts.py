@@ -179,3 +179,15 @@ def test_a_group_whose_capture_fails_is_captured_chart_by_chart(restore):
     for a, b in zip(alone, out, strict=True):
         assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
         assert a.target == b.target and a.image.tobytes() == b.image.tobytes()
+
+
+def test_svg_charts_are_captured_one_by_one():
+    """An SVG chart is rastered with the page: its anti-aliasing moved with its place in a
+    group (up to 35 grey levels on a few thousand pixels), so it never shares a capture."""
+    from ocr2synth.renderers.chart.echarts import EchartsChartRenderer
+
+    r = EchartsChartRenderer({"engine": "svg", "group": 8}, timeout_s=20)
+    try:
+        assert r.group == 1
+    finally:
+        r.close()

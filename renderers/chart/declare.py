@@ -108,7 +108,8 @@ SPECS = [
                    "is the default look)", _echarts_themes, kind="choices"),
             choice("engine", "canvas", "ECharts' renderer", ("canvas", "svg")),
             integer("group", 8, "charts drawn into one page and taken by one capture (1: a "
-                    "capture per chart); the pixels are the same either way", 1, 64),
+                    "capture per chart; always 1 with the svg engine); the pixels are the "
+                    "same either way", 1, 64),
             *CHART_PARAMS,
             *BROWSER_PARAMS,
         ),

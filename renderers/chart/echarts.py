@@ -108,7 +108,9 @@ class EchartsChartRenderer(Renderer):
         # named in meta only when not the default, so dict rows keep their bytes
         self.target_meta = {} if self.target_form == "dict" else {"target": self.target_form}
         self.engine = str(params.get("engine", "canvas"))  # or "svg"
-        self.group = int(params.get("group", 8))  # charts per capture
+        # charts per capture; SVG charts are rastered with the page, and their
+        # anti-aliasing was seen to move with their place on it: one capture each
+        self.group = 1 if self.engine == "svg" else int(params.get("group", 8))
         self._warmed = -1  # the browser start whose fonts are loaded
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-chart-")
         self.browser = Browser(chart_html(Path(self._tmp.name), self.themes),
