@@ -191,3 +191,26 @@ def test_svg_charts_are_captured_one_by_one():
         assert r.group == 1
     finally:
         r.close()
+
+
+def test_frame_control_draws_the_same_charts_as_the_free_running_page(renderer):
+    """Under frame control Chromium draws a frame only for a capture; the charts (alone and
+    in groups) must come out as the free-running page draws them."""
+    from ocr2synth.renderers.chart.echarts import EchartsChartRenderer
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    assert renderer.browser.frame_control
+    source = GeneratedCharts()
+    items = [source.item(6100 + k, k) for k in range(10)]
+    plain = EchartsChartRenderer({"frame_control": False}, timeout_s=20)
+    try:
+        assert not plain.browser.frame_control
+        want = plain.render_batch(items)
+    finally:
+        plain.close()
+    got = renderer.render_batch(items)
+    assert sum(isinstance(w, Sample) for w in want) >= 8
+    for w, g in zip(want, got, strict=True):
+        assert type(w) is type(g)
+        if isinstance(w, Sample):
+            assert w.target == g.target and w.image.tobytes() == g.image.tobytes()
