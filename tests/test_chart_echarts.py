@@ -100,3 +100,117 @@ def test_a_batch_gives_the_same_pixels_whatever_was_drawn_before(renderer):
     for a, b in zip(first, again, strict=True):
         assert isinstance(a, Sample) and isinstance(b, Sample)
         assert a.target == b.target and a.image.tobytes() == b.image.tobytes()
+
+
+def _grouped(renderer, group: int):
+    """The renderer set to take `group` charts per capture, counting its captures."""
+    renderer.group = group
+    shots = []
+    real = renderer.browser.screenshot
+
+    def counted(width, height, images=1):
+        shots.append(images)
+        return real(width, height, images)
+
+    renderer.browser.screenshot = counted
+    return shots
+
+
+@pytest.fixture()
+def restore(renderer):
+    yield renderer
+    renderer.group = 8
+    renderer.browser.__dict__.pop("screenshot", None)
+
+
+def test_a_chart_gives_the_same_pixels_alone_and_in_any_group(restore):
+    """One capture per group, each chart cropped out: its pixels and target are those of
+    the chart captured alone, whatever shares its capture and wherever its slot sits (an
+    overlap of slots or a canvas off by a pixel would show in the crop)."""
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    renderer = restore
+    source = GeneratedCharts()
+    items = [source.item(4242 + k, k) for k in range(10)]
+    shots = _grouped(renderer, 1)
+    alone = renderer.render_batch(items)
+    assert shots == [1] * sum(isinstance(a, Sample) for a in alone)
+    by_id = {item.k: a for item, a in zip(items, alone, strict=True)}
+    assert sum(isinstance(a, Sample) for a in alone) >= 8
+    for group, order in ((8, items), (3, items[::-1]), (4, items[5:] + items[:5])):
+        shots = _grouped(renderer, group)
+        out = renderer.render_batch(order)
+        assert max(shots) > 1 and len(shots) < len(order)  # charts did share captures
+        for item, got in zip(order, out, strict=True):
+            want = by_id[item.k]
+            if isinstance(want, Reject):
+                assert got == want
+                continue
+            assert isinstance(got, Sample), (item.k, got)
+            assert got.target == want.target and got.meta == want.meta
+            assert got.image.size == want.image.size
+            assert got.image.tobytes() == want.image.tobytes(), (group, item.k)
+
+
+def test_a_group_whose_capture_fails_is_captured_chart_by_chart(restore):
+    from ocr2synth.renderers.browser.engine import BrowserCrash
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    renderer = restore
+    source = GeneratedCharts()
+    items = [source.item(515 + k, k) for k in range(5)]
+    renderer.group = 1
+    alone = renderer.render_batch(items)
+    renderer.group = 8
+    browser = renderer.browser
+    real = browser.screenshot
+    failed = []
+
+    def crash_on_groups(width, height, images=1):
+        if images > 1:  # as a crash does: the browser and its charts are gone
+            failed.append(images)
+            browser.close()
+            raise BrowserCrash("screenshot: injected")
+        return real(width, height, images)
+
+    browser.screenshot = crash_on_groups
+    out = renderer.render_batch(items)
+    assert failed  # a group capture was tried, and failed
+    for a, b in zip(alone, out, strict=True):
+        assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
+        assert a.target == b.target and a.image.tobytes() == b.image.tobytes()
+
+
+def test_svg_charts_are_captured_one_by_one():
+    """An SVG chart is rastered with the page: its anti-aliasing moved with its place in a
+    group (up to 35 grey levels on a few thousand pixels), so it never shares a capture."""
+    from ocr2synth.renderers.chart.echarts import EchartsChartRenderer
+
+    r = EchartsChartRenderer({"engine": "svg", "group": 8}, timeout_s=20)
+    try:
+        assert r.group == 1
+    finally:
+        r.close()
+
+
+def test_frame_control_draws_the_same_charts_as_the_free_running_page(renderer):
+    """Under frame control Chromium draws a frame only for a capture; the charts (alone and
+    in groups) must come out as the free-running page draws them."""
+    from ocr2synth.renderers.chart.echarts import EchartsChartRenderer
+    from ocr2synth.renderers.chart.spec_source import GeneratedCharts
+
+    assert renderer.browser.frame_control
+    source = GeneratedCharts()
+    items = [source.item(6100 + k, k) for k in range(10)]
+    plain = EchartsChartRenderer({"frame_control": False}, timeout_s=20)
+    try:
+        assert not plain.browser.frame_control
+        want = plain.render_batch(items)
+    finally:
+        plain.close()
+    got = renderer.render_batch(items)
+    assert sum(isinstance(w, Sample) for w in want) >= 8
+    for w, g in zip(want, got, strict=True):
+        assert type(w) is type(g)
+        if isinstance(w, Sample):
+            assert w.target == g.target and w.image.tobytes() == g.image.tobytes()

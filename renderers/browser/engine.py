@@ -359,14 +359,18 @@ class Browser:
             self._guarded("viewport", lambda: page.set_viewport_size(
                 {"width": width, "height": height}))
 
-    def screenshot(self, width: int, height: int) -> bytes:
-        """A PNG of the viewport's top-left `width` x `height` pixels."""
+    def screenshot(self, width: int, height: int, images: int = 1) -> bytes:
+        """A PNG of the viewport's top-left `width` x `height` pixels, holding `images`
+        images (a renderer may crop several out of one capture)."""
         if self.frame_control:
             self.fit_viewport(width, height)  # a frame has no clip: it is the viewport
         page = self.page
-        self._calls += 1  # restart_every counts images: a page may take several evaluates
+        before = self._calls
+        # restart_every counts images: a page may take several evaluates, a capture
+        # several images
+        self._calls += images
         png = self._frame() if self.frame_control else self._clip(page, width, height)
-        if self._calls % GC_EVERY == 0:
+        if self._calls // GC_EVERY != before // GC_EVERY:
             self._guarded("garbage collection",
                           lambda: self._cdp.send("HeapProfiler.collectGarbage"))
         return png

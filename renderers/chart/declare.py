@@ -8,7 +8,7 @@ from typing import Any
 from ocr2synth.renderers.base import Source
 from ocr2synth.renderers.baselines import fresh_renderer_per_sample
 from ocr2synth.renderers.browser.declare import BROWSER_PARAMS
-from ocr2synth.renderers.params import choice, integer, number, numbers
+from ocr2synth.renderers.params import choice, flag, integer, number, numbers
 from ocr2synth.renderers.specs import Floor, RendererSpec, ref
 
 _HERE = __package__  # this package, for the spec references below
@@ -107,6 +107,11 @@ SPECS = [
             choice("themes", "every installed theme", "ECharts themes drawn per chart (\"\" "
                    "is the default look)", _echarts_themes, kind="choices"),
             choice("engine", "canvas", "ECharts' renderer", ("canvas", "svg")),
+            integer("group", 8, "charts drawn into one page and taken by one capture (1: a "
+                    "capture per chart; always 1 with the svg engine); the pixels are the "
+                    "same either way", 1, 64),
+            flag("frame_control", True, "Chromium draws only the frames captured (the same "
+                 "pixels as drawing after every change)"),
             *CHART_PARAMS,
             *BROWSER_PARAMS,
         ),

@@ -8,31 +8,35 @@ of every text it painted. The renderer rebuilds {series: {x: value}} from the ap
 option, requires every category and series name among the painted texts, and requires
 the text boxes to sit inside the canvas without touching each other; a clash is retried
 with rotated category labels and then without data labels, then rejected.
+
+A batch's charts are drawn into slots stacked down the page (each its own ECharts instance
+on its own canvas) and taken by one capture per group, each chart cropped out of it; a
+chart's pixels are the same alone or in any group. The option itself is built in
+echarts_option.py.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ocr2synth.renderers.base import PROMPT_FORMAT, Item, Reject, Renderer, Sample
 from ocr2synth.renderers.browser.engine import Browser, BrowserCrash, asset
+from ocr2synth.renderers.chart.echarts_option import chart_option
 from ocr2synth.renderers.chart.spec import (
-    SOURCE_PREFIX,
     ChartSpec,
     boxes_clash,
-    fmt,
     layout_attempts,
     mismatch,
     spec_of,
     unwrap_label,
-    wrap_label,
 )
 from ocr2synth.renderers.chart.targets import target_or_reject
 from ocr2synth.renderers.imaging import decode_png, is_blank
 from ocr2synth.renderers.templates import TEMPLATES_DIR, render_template
+from PIL import Image
 
 # left out: "roma" and "london" (an early series near-white on white) and "caravan"
 # (a pale yellow title, and first series in three shades of orange)
@@ -41,6 +45,33 @@ THEMES = ["", "macarons", "vintage", "shine", "infographic", "dark", "tech-blue"
 FONTS = {"en": ["sans-serif", "'DejaVu Serif', serif", "'Latin Modern Sans', sans-serif",
                 "'DejaVu Sans', sans-serif", "'Noto Sans CJK SC', sans-serif"],
          "zh": ["'Noto Sans CJK SC', sans-serif", "'Noto Serif CJK SC', serif"]}
+
+
+# a group's charts are stacked down one capture, this far apart, up to this height: the
+# viewport grows to hold a group, and every frame Chromium draws covers the viewport
+GROUP_GAP = 8
+GROUP_HEIGHT = 4096
+
+
+@dataclass
+class _Plan:
+    """A chart to draw: its item, spec, target and style (all decided before drawing)."""
+
+    item: Item
+    spec: ChartSpec
+    target: str
+    style: dict[str, Any]
+
+
+@dataclass
+class _Drawn:
+    """A chart drawn and checked on the page, waiting for its group's capture: the look it
+    was drawn with, its slot's offset, and the browser start it lives in."""
+
+    plan: _Plan
+    look: dict[str, Any]
+    top: int
+    starts: int
 
 
 def _available_themes() -> list[str]:
@@ -77,11 +108,18 @@ class EchartsChartRenderer(Renderer):
         # named in meta only when not the default, so dict rows keep their bytes
         self.target_meta = {} if self.target_form == "dict" else {"target": self.target_form}
         self.engine = str(params.get("engine", "canvas"))  # or "svg"
+        # charts per capture; SVG charts are rastered with the page, and their
+        # anti-aliasing was seen to move with their place on it: one capture each
+        self.group = 1 if self.engine == "svg" else int(params.get("group", 8))
         self._warmed = -1  # the browser start whose fonts are loaded
         self._tmp = tempfile.TemporaryDirectory(prefix="ocr2synth-chart-")
+        # under frame control Chromium draws one frame per capture, not one after each
+        # chart drawn into the (large) viewport of a group: about 30% less browser CPU a
+        # chart, and the same pixels (a test checks)
         self.browser = Browser(chart_html(Path(self._tmp.name), self.themes),
                                restart_every=int(params.get("restart_every", 2000)),
-                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")))
+                               timeout_s=max(timeout_s, 5.0), tag=str(params.get("tag", "")),
+                               frame_control=bool(params.get("frame_control", True)))
 
     def close(self) -> None:
         self.browser.close()
@@ -116,17 +154,49 @@ class EchartsChartRenderer(Renderer):
 
     # -- rendering --------------------------------------------------------------------------
     def render_batch(self, items: list[Item]) -> list[Sample | Reject]:
+        """Charts are drawn one at a time, each checked as it is drawn, into slots stacked
+        down the page; one capture takes a whole group and each chart is cropped out. A
+        capture's cost is mostly fixed (a profile: about 50 ms, much the same at 800 or
+        1600 px wide), so a group of `group` charts pays it once. Each slot is its own
+        canvas at an integer offset, so a chart's pixels are the same alone or in any
+        group (a test checks)."""
         self._fresh_page()
-        out: list[Sample | Reject] = []
-        for item in items:
+        out: list[Sample | Reject | None] = [None] * len(items)
+        group: list[tuple[int, _Drawn]] = []
+        bottom = 0  # of the group's last chart
+
+        def flush() -> None:
+            for (k, _), result in zip(group, self._capture(items, group), strict=True):
+                out[k] = result
+            group.clear()
+
+        for i, item in enumerate(items):
+            plan = self._plan(item)
+            if isinstance(plan, Reject):
+                out[i] = plan
+                continue
+            top = bottom + GROUP_GAP if group else 0
+            if group and (len(group) >= self.group
+                          or top + plan.style["height"] > GROUP_HEIGHT):
+                flush()
+                top = 0
             try:
-                out.append(self.render_one(item))
+                drawn = self._draw(plan, slot=len(group), top=top)
             except BrowserCrash:
-                try:  # a fresh browser gets one more try at the item
-                    out.append(self.render_one(item))
-                except BrowserCrash as exc:
-                    out.append(Reject("browser-crash", str(exc)[:300]))
-        return out
+                # the page went down with the charts drawn on it: each is done alone
+                for k, _ in group:
+                    out[k] = self._alone(items[k])
+                group.clear()
+                out[i] = self._alone(item)
+                continue
+            if isinstance(drawn, Reject):
+                out[i] = drawn  # its slot is drawn over by the next chart, or left uncropped
+                continue
+            group.append((i, drawn))
+            bottom = top + plan.style["height"]
+        flush()
+        assert all(o is not None for o in out)
+        return out  # type: ignore[return-value]
 
     def _fresh_page(self) -> None:
         """Reload the page before each batch. ECharts keeps caches across charts (text
@@ -145,14 +215,63 @@ class EchartsChartRenderer(Renderer):
             f for fonts in FONTS.values() for f in fonts}))
         self._warmed = self.browser.stats.starts
 
+    def _alone(self, item: Item) -> Sample | Reject:
+        try:
+            return self.render_one(item)
+        except BrowserCrash:
+            try:  # a fresh browser gets one more try at the item
+                return self.render_one(item)
+            except BrowserCrash as exc:
+                return Reject("browser-crash", str(exc)[:300])
+
+    def _capture(self, items: list[Item],
+                 group: list[tuple[int, _Drawn]]) -> list[Sample | Reject]:
+        """One screenshot of the group, cropped into its charts; where the capture fails
+        (or the browser restarted since a chart was drawn), each chart is done alone."""
+        if not group:
+            return []
+        starts = self.browser.stats.starts
+        png = None
+        if all(d.starts == starts for _, d in group):
+            width = max(d.look["width"] for _, d in group)
+            height = max(d.top + d.look["height"] for _, d in group)
+            try:
+                png = self.browser.screenshot(width, height, images=len(group))
+            except BrowserCrash:
+                png = None
+        if png is None:
+            return [self._alone(items[k]) for k, _ in group]
+        shot = decode_png(png, "RGB")
+        return [self._sample(d, shot.crop((0, d.top, d.look["width"],
+                                           d.top + d.look["height"])))
+                for _, d in group]
+
     def render_one(self, item: Item) -> Sample | Reject:
+        """One chart, drawn and captured alone (slot 0, at the top left)."""
+        plan = self._plan(item)
+        if isinstance(plan, Reject):
+            return plan
+        drawn = self._draw(plan, slot=0, top=0)
+        if isinstance(drawn, Reject):
+            return drawn
+        png = self.browser.screenshot(drawn.look["width"], drawn.look["height"])
+        return self._sample(drawn, decode_png(png, "RGB"))
+
+    def _plan(self, item: Item) -> _Plan | Reject:
         spec = spec_of(item.content)
         if isinstance(spec, Reject):
             return spec
         target = target_or_reject(spec, self.target_form)
         if isinstance(target, Reject):
             return target
-        style = self.style(item, spec)
+        return _Plan(item, spec, target, self.style(item, spec))
+
+    def _draw(self, plan: _Plan, slot: int, top: int) -> _Drawn | Reject:
+        """Draw the chart into `slot` at `top` and check it: the applied option must hold
+        the target, every name must be painted, no painted text may clash or clip (retried
+        with rotated labels, then without data labels). Coordinates read back are the
+        chart's own (each slot is its own ECharts instance)."""
+        spec, style = plan.spec, plan.style
         self.browser.page  # noqa: B018 - (re)starts the browser where needed
         if self._warmed != self.browser.stats.starts:
             self._warm_fonts()  # a browser started since the batch began
@@ -161,8 +280,8 @@ class EchartsChartRenderer(Renderer):
             look = {**style, **attempt}
             result = self.browser.call("ocrChart", {
                 "width": look["width"], "height": look["height"], "theme": look["theme"],
-                "renderer": self.engine,
-                "option": self.option(spec, look)})
+                "renderer": self.engine, "slot": slot, "top": top,
+                "option": chart_option(spec, look)})
             boxes = [(t["x0"], t["y0"], t["x1"], t["y1"]) for t in result["texts"]]
             problem = boxes_clash(boxes, look["width"], look["height"]) or ""
             if not problem:
@@ -184,12 +303,14 @@ class EchartsChartRenderer(Renderer):
         why = mismatch(self.drawn(spec, result), spec)
         if why:
             return Reject("target-mismatch", why)
-        png = self.browser.screenshot(look["width"], look["height"])
-        image = decode_png(png, "RGB")
+        return _Drawn(plan, look, top, self.browser.stats.starts)
+
+    def _sample(self, drawn: _Drawn, image: Image.Image) -> Sample | Reject:
         if is_blank(image):
             return Reject("blank", "the chart rendered blank")
-        return Sample(image=image, target=target, prompt=PROMPT_FORMAT,
-                      task="format", meta={**look, **item.meta, "engine": "echarts",
+        return Sample(image=image, target=drawn.plan.target, prompt=PROMPT_FORMAT,
+                      task="format", meta={**drawn.look, **drawn.plan.item.meta,
+                                           "engine": "echarts",
                                            "echarts_renderer": self.engine,
                                            **self.target_meta})
 
@@ -226,186 +347,3 @@ class EchartsChartRenderer(Renderer):
                     row[cat] = float(v)
             out[s["name"]] = row
         return out
-
-    # -- options ----------------------------------------------------------------------------
-    def _label(self, spec: ChartSpec, v: float) -> str:
-        return fmt(v, spec.decimals) + ("%" if spec.percent else "")
-
-    def _items(self, spec: ChartSpec, values: list[Any], labels: bool,
-               position: str = "top") -> list[Any]:
-        """Data items; with labels, each carries its printed text as a literal formatter
-        (ECharts would print 12.50 as 12.5)."""
-        if not labels:
-            return [v for v in values]
-        return [None if v is None else {"value": v, "label": {
-            "show": True, "position": position, "formatter": self._label(spec, v)}}
-            for v in values]
-
-    def option(self, spec: ChartSpec, look: dict[str, Any]) -> dict[str, Any]:
-        from pyecharts import options as opts
-
-        size = look["size"]
-        title_text = wrap_label(spec.title, max(30, look["width"] // (size + 6)))
-        title_h = 14 + (title_text.count("\n") + 1) * (size + 10)  # title block height
-        title = opts.TitleOpts(title=title_text,
-                               pos_left=look["title_left"], pos_top="8",
-                               title_textstyle_opts=opts.TextStyleOpts(font_size=size + 5))
-        legend_pos = look["legend"] if spec.kind not in ("pie", "donut") else (
-            "right" if look["legend"] == "right" else "bottom")
-        if spec.kind in ("pie", "donut") and legend_pos != "right":
-            legend = opts.LegendOpts(is_show=False)  # the slices carry their names
-        elif legend_pos == "right":
-            legend = opts.LegendOpts(orient="vertical", pos_right="10", pos_top="middle",
-                                     textstyle_opts=opts.TextStyleOpts(font_size=size))
-        elif legend_pos == "top":
-            legend = opts.LegendOpts(pos_top=str(title_h), textstyle_opts=opts.TextStyleOpts(
-                font_size=size))
-        else:
-            legend = opts.LegendOpts(pos_bottom="28" if spec.source else "8",
-                                     textstyle_opts=opts.TextStyleOpts(font_size=size))
-        if spec.kind in ("pie", "donut"):
-            chart = self._pie(spec, look, opts)
-        elif spec.kind == "radar":
-            chart = self._radar(spec, look, opts)
-        else:
-            chart = self._cartesian(spec, look, opts)
-        chart.set_global_opts(title_opts=title, legend_opts=legend,
-                              **self._axes(spec, look, opts))
-        option = json.loads(chart.dump_options())
-        option["animation"] = False
-        option["textStyle"] = {"fontFamily": look["font"], "fontSize": size}
-        if spec.kind not in ("pie", "donut", "radar"):
-            # room for the title, legend and source; labels kept inside the grid
-            option["grid"] = {
-                "left": 16, "right": 150 if legend_pos == "right" else 24,
-                "top": title_h + (52 if legend_pos == "top" else 20),
-                "bottom": (56 if legend_pos == "bottom" else 20) + (18 if spec.source else 0),
-                "outerBoundsMode": "same", "outerBoundsContain": "all"}
-        graphics = []
-        if spec.source:
-            graphics.append({"type": "text", look["source_left"]: 10, "bottom": 6,
-                             "style": {"text": SOURCE_PREFIX[spec.lang] + spec.source,
-                                       "fontSize": size - 2, "fill": "#777",
-                                       "fontFamily": look["font"]}})
-        if spec.kind in ("pie", "donut"):
-            graphics.append({"type": "text", "left": "center",
-                             "bottom": (54 if legend_pos == "bottom" else 14)
-                             + (18 if spec.source else 0),
-                             "style": {"text": spec.series[0].name, "fontSize": size,
-                                       "fill": "#888" if look["theme"] == "dark" else "#333",
-                                       "fontFamily": look["font"]}})
-        if graphics:
-            option["graphic"] = graphics
-        return option
-
-    def _axes(self, spec: ChartSpec, look: dict[str, Any], opts: Any) -> dict[str, Any]:
-        if spec.kind in ("pie", "donut", "radar"):
-            return {}
-        rotate = look.get("rotate", 0)
-        percent = "{value}%" if spec.percent else "{value}"
-        split = opts.SplitLineOpts(is_show=look["grid"])
-        name_style = opts.TextStyleOpts(font_size=look["size"])
-        if spec.kind == "scatter":
-            return {"xaxis_opts": opts.AxisOpts(type_="value", name=spec.x_title,
-                                                name_location="middle", name_gap=30,
-                                                name_textstyle_opts=name_style,
-                                                splitline_opts=split, is_scale=True),
-                    "yaxis_opts": opts.AxisOpts(type_="value", name=spec.y_title,
-                                                name_location="middle", name_gap=48,
-                                                name_textstyle_opts=name_style,
-                                                splitline_opts=split, is_scale=True)}
-        category = opts.AxisOpts(
-            type_="category", name=spec.x_title, name_location="middle",
-            name_gap=28 if not rotate else 12, name_textstyle_opts=name_style,
-            axislabel_opts=opts.LabelOpts(interval=0, rotate=rotate if spec.kind != "hbar"
-                                          else 0),
-            is_inverse=spec.kind == "hbar", boundary_gap=spec.kind != "area")
-        value = opts.AxisOpts(type_="value", name=spec.y_title, name_location="middle",
-                              name_gap=48 if spec.kind != "hbar" else 30,
-                              name_textstyle_opts=name_style, splitline_opts=split,
-                              axislabel_opts=opts.LabelOpts(formatter=percent))
-        if spec.kind == "hbar":
-            return {"xaxis_opts": value, "yaxis_opts": category}
-        return {"xaxis_opts": category, "yaxis_opts": value}
-
-    def _cartesian(self, spec: ChartSpec, look: dict[str, Any], opts: Any) -> Any:
-        from pyecharts.charts import Bar, Line, Scatter
-
-        labels = look.get("labels", False)
-        if spec.kind == "scatter":
-            chart = Scatter()
-            chart.add_xaxis([])
-            for s in spec.series:
-                chart.add_yaxis(s.name, [[x, y] for x, y in s.values], symbol_size=8,
-                                label_opts=opts.LabelOpts(is_show=False))
-            return chart
-        cats = [wrap_label(c, 16) for c in spec.categories]
-        bars = [s for s in spec.series if spec.kind in ("bar", "hbar", "grouped_bar",
-                                                        "stacked_bar")
-                or (spec.kind == "bar_line" and s.mark == "bar")]
-        lines = [s for s in spec.series if s not in bars]
-        chart = None
-        if bars:
-            chart = Bar()
-            chart.add_xaxis(cats)
-            position = ("inside" if spec.kind == "stacked_bar" else
-                        "right" if spec.kind == "hbar" else "top")
-            # a percent bar width is per series: side by side bars share the band
-            side_by_side = 1 if spec.kind == "stacked_bar" else len(bars)
-            width = (f"{int(look['bar_width'][:-1]) // side_by_side}%" if look["bar_width"]
-                     else None)
-            for s in bars:
-                chart.add_yaxis(s.name, self._items(spec, s.values, labels, position),
-                                stack="total" if spec.kind == "stacked_bar" else None,
-                                bar_width=width,
-                                label_opts=opts.LabelOpts(is_show=False))
-            if spec.kind == "hbar":
-                chart.reversal_axis()
-        if lines:
-            line = Line()
-            line.add_xaxis(cats)
-            for s in lines:
-                line.add_yaxis(s.name, self._items(spec, s.values, labels), is_smooth=False,
-                               is_connect_nones=False, symbol_size=6, z=3,
-                               areastyle_opts=opts.AreaStyleOpts(
-                                   opacity=0.3 if spec.kind == "area" else 0),
-                               label_opts=opts.LabelOpts(is_show=False))
-                # pyecharts pairs each value with its category; ECharts reads them by
-                # index from the category axis, and a pair would hide the label formatter
-                line.options["series"][-1]["data"] = self._items(spec, s.values, labels)
-            chart = chart.overlap(line) if chart is not None else line
-        return chart
-
-    def _pie(self, spec: ChartSpec, look: dict[str, Any], opts: Any) -> Any:
-        from pyecharts.charts import Pie
-
-        s = spec.series[0]
-        labels = look.get("labels", False)
-        chart = Pie()
-        data = [list(p) for p in zip(spec.categories, s.values, strict=True)]
-        chart.add(s.name, data,
-                  radius=["38%", "62%"] if spec.kind == "donut" else [0, "62%"],
-                  center=["50%", "52%"], is_clockwise=True,
-                  label_opts=opts.LabelOpts(is_show=False))
-        option_items = []
-        for cat, v in zip(spec.categories, s.values, strict=True):
-            text = wrap_label(cat, 16) + (f"\n{self._label(spec, v)}" if labels else "")
-            option_items.append((cat, v, text))
-        self._pie_labels = option_items
-        chart.options["series"][0]["data"] = [
-            {"name": cat, "value": v, "label": {"show": True, "formatter": text}}
-            for cat, v, text in option_items]
-        return chart
-
-    def _radar(self, spec: ChartSpec, look: dict[str, Any], opts: Any) -> Any:
-        from pyecharts.charts import Radar
-
-        top = max(v for s in spec.series for v in s.values)
-        chart = Radar()
-        chart.add_schema(schema=[opts.RadarIndicatorItem(name=wrap_label(c, 14), max_=top * 1.1)
-                                 for c in spec.categories], radius="58%",
-                         center=["50%", "55%"])
-        for s in spec.series:
-            chart.add(s.name, [s.values], areastyle_opts=opts.AreaStyleOpts(opacity=0.15),
-                      label_opts=opts.LabelOpts(is_show=False))
-        return chart

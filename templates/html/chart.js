@@ -46,17 +46,47 @@
     }).then(function () { return families.length; });
   };
 
-  // a: {width, height, theme, option}
+  // Charts of one capture: slot 0 is #chart at the top left, slot i > 0 a container of
+  // its own below it. Each slot holds its own ECharts instance on its own canvas, so a
+  // chart's pixels do not depend on the other slots; the renderer places them apart.
+  var slots = [];
+
+  function container(slot) {
+    if (slot === 0) return document.getElementById("chart");
+    var id = "chart-" + slot, box = document.getElementById(id);
+    if (!box) {
+      box = document.createElement("div");
+      box.id = id;
+      box.className = "slot";
+      document.body.appendChild(box);
+    }
+    return box;
+  }
+
+  // a: {width, height, theme, option, renderer, slot?, left?, top?}; slot 0 (the default)
+  // starts a capture: every other slot is emptied and removed, so nothing from an earlier
+  // group can show through the area of this one
   window.ocrChart = function (a) {
-    var box = document.getElementById("chart");
+    var slot = a.slot || 0;
+    if (slot === 0) {
+      for (var i = 1; i < slots.length; i++) {
+        if (slots[i]) slots[i].dispose();
+        var old = document.getElementById("chart-" + i);
+        if (old) old.remove();
+      }
+      slots.length = Math.min(slots.length, 1);
+    }
+    var box = container(slot);
     // a fresh instance per chart: a reused one carries state (layout caches, legend
     // selection) from the chart before, and the same chart must give the same pixels
     {
-      if (chart) chart.dispose();
+      if (slots[slot]) slots[slot].dispose();
+      box.style.left = (a.left || 0) + "px";
+      box.style.top = (a.top || 0) + "px";
       box.style.width = a.width + "px";
       box.style.height = a.height + "px";
-      chart = echarts.init(box, a.theme || null, { renderer: a.renderer, width: a.width,
-                                                  height: a.height, devicePixelRatio: 1 });
+      chart = slots[slot] = echarts.init(box, a.theme || null, {
+        renderer: a.renderer, width: a.width, height: a.height, devicePixelRatio: 1 });
     }
     chart.setOption(a.option, { notMerge: true, lazyUpdate: false });
     chart.getZr().refreshImmediately();
