@@ -460,7 +460,7 @@ def test_real_page_plans_keep_no_lead_in_to_left_out_code():
     from ocr2synth.renderers.text.passages import leads_in
 
     source = get_spec("mixed-page").make_source(None, {"zh": 0.5})
-    seen = 0
+    seen = lead_ins = 0
     for k in range(80):
         item = source.item(7700 + k, k)
         plan = {b.get("text") for b in item.content["blocks"]}
@@ -470,4 +470,10 @@ def test_real_page_plans_keep_no_lead_in_to_left_out_code():
             if block.get("before_left_out") and block["kind"] != "heading" and leads_in(text):
                 assert text not in plan, text
                 seen += 1
-    assert seen >= 10
+        # nor is an object set between a lead-in and the block it leads into
+        blocks = item.content["blocks"]
+        for block, after in zip(blocks, blocks[1:], strict=False):
+            if block["kind"] in ("para", "item") and leads_in(block["text"]):
+                assert after["kind"] != "object", block["text"]
+                lead_ins += 1
+    assert seen >= 10 and lead_ins >= 10

@@ -50,10 +50,14 @@ from PIL import Image, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
 # 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
-# the TeX objects: each font is a TeX run per batch, and a page's objects are few.
+# the TeX objects: each font is a TeX run per batch, and a page's objects are few. Formulas
+# and tables are typeset at resolutions that give their text about the page's own size
+# (14-19 px: 10 pt at 100-170 dpi); at their renderers' defaults (up to 300 and 220 dpi)
+# a formula's symbols stood twice the height of the prose, and many were rasterised large
+# only to be scaled down to their column, or dropped as too large for it.
 SUB_PARAMS: dict[str, dict[str, Any]] = {
-    "latex-formula": {"fonts": ["computer-modern", "times"]},
-    "latex-table": {"fonts": ["computer-modern", "times"]},
+    "latex-formula": {"fonts": ["computer-modern", "times"], "dpi": [110, 170]},
+    "latex-table": {"fonts": ["computer-modern", "times"], "dpi": [100, 150]},
     "tikz": {"fonts": ["computer-modern", "times"]},
     "chart-mpl": {"widths": [440, 520, 600]},
     "chart-echarts": {"widths": [440, 520, 600]},

@@ -109,14 +109,18 @@ class MixedPages(Source):
         captions = ChineseProse(rng) if lang == "zh" else EnglishProse(rng)
         # a run longer than a column is wide (a URL, a path) would leave its line overfull
         text = renumber(headed(keep_breakable(prose_only(passage.blocks))))
+        if text and text[-1]["kind"] != "heading" and leads_in(text[-1]["text"]):
+            text.pop()  # what it leads into lies past the passage's end
         objects = rng.randint(2, 4)
         blocks: list[dict[str, Any]] = []
         n, gap = 0, rng.randint(*paras)
         for block, after in zip(text, [*text[1:], None], strict=True):
             blocks.append(block)
-            # an object never parts a heading from its text, nor a list from itself
+            # an object never parts a heading from its text, a list from itself, nor a
+            # lead-in ("see the following:") from what it leads into
             if block["kind"] == "heading" or (block["kind"] == "item" and after
-                                              and after["kind"] == "item"):
+                                              and after["kind"] == "item") or (
+                    after and leads_in(block["text"])):
                 continue
             gap -= 1
             if gap <= 0 and n < objects:
