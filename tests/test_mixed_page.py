@@ -79,11 +79,13 @@ def test_placed_objects_are_the_targets_objects(pages):
             assert object_markdown(p["renderer"], row["text"]) in fmt.target
             block = item.content["blocks"][p["block"]]
             assert (block["item"].k, block["item"].seed) == (p["k"], p["seed"])
-        # every object has its caption right after it (a table may typeset its own)
+        # every object has the page's caption right after it, in the page's language
+        label = {"en": ("Figure ", "Table "), "zh": ("图 ", "表 ")}[fmt.meta["lang"]]
         for n, row in enumerate(rows):
-            if row in objects and not row["text"].startswith("\\caption*{"):
+            if row in objects:
                 assert rows[n + 1]["category"] == "caption"
                 assert rows[n + 1]["bbox"][1] >= row["bbox"][3]
+                assert rows[n + 1]["text"].startswith(label[row["category"] == "table"])
         assert_boxes_hold_their_own_ink(lay)
         langs.add(fmt.meta["lang"])
         columns.add(fmt.meta["columns"])
@@ -97,21 +99,21 @@ def test_placed_objects_are_the_targets_objects(pages):
 def test_each_objects_target_is_its_renderers_own(pages):
     """The same object items, drawn by their renderers alone, give the targets the pages
     carry: the truth is carried, never re-derived."""
-    from ocr2synth.renderers.mixed.page import SUB_PARAMS
+    from ocr2synth.renderers.mixed.page import sub_params
     from ocr2synth.renderers.registry import get_spec
 
     items, out = pages
-    by_renderer: dict[str, list] = {}
+    by_renderer: dict[tuple[str, int], list] = {}
     for item, lay in zip(items, out["layout"], strict=True):
         if not isinstance(lay, Sample):
             continue
         rows = [r for r in json.loads(lay.target) if r["category"] in set(CATEGORY.values())]
         for p, row in zip(lay.meta["objects"], rows, strict=True):
-            by_renderer.setdefault(p["renderer"], []).append(
+            by_renderer.setdefault((p["renderer"], lay.meta["columns"]), []).append(
                 (item.content["blocks"][p["block"]]["item"], row["text"]))
     checked = 0
-    for name, pairs in by_renderer.items():
-        renderer = get_spec(name).make_renderer(SUB_PARAMS.get(name, {}), 30)
+    for (name, columns), pairs in by_renderer.items():
+        renderer = get_spec(name).make_renderer(sub_params(name, columns), 30)
         try:
             alone = renderer.render_batch([sub for sub, _ in pairs])
         finally:
@@ -374,3 +376,104 @@ def test_a_heading_keeps_with_its_paragraph_across_columns():
     assert len(pairs) >= 5
     for heading, text in pairs:
         assert text["bbox"][1] > heading["bbox"][3], (heading, text)
+
+
+@pytest.mark.unit
+def test_a_table_object_carries_no_caption_of_its_own():
+    """latex-table's source captions some tables "Table N: ..." in English, numbered apart
+    from the page: on a page such a table would print that caption (on Chinese pages
+    too). A page's table items come without it; the page captions them itself."""
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("mixed-page").make_source(None, {"zh": 0.5, "objects": ["latex-table"]})
+    tables = get_spec("latex-table").make_source(None, {})
+    uncaptioned = 0
+    for k in range(40):
+        for block in source.item(900 + k, k).content["blocks"]:
+            if block["kind"] != "object":
+                continue
+            sub = block["item"]
+            assert block["renderer"] == "latex-table"
+            assert sub.content.startswith("\\begin{tabular}"), sub.content[:60]
+            # the table latex-table's own source gives for the same seed
+            own = tables.item(sub.seed, sub.k).content
+            assert own.endswith(sub.content)
+            uncaptioned += own.startswith("\\caption*{Table ")
+    assert uncaptioned >= 5
+
+
+@pytest.mark.engine
+def test_a_table_on_a_chinese_page_is_captioned_in_chinese():
+    """A Chinese page's table (one whose source item had an English caption) is drawn
+    without it, and the page captions it in Chinese with its own numbering."""
+    from ocr2synth.renderers.registry import get_spec
+
+    source = get_spec("mixed-page").make_source(None, {"zh": 1.0, "objects": ["latex-table"]})
+    tables = get_spec("latex-table").make_source(None, {})
+    item = next(it for it in (source.item(900 + k, k) for k in range(40))
+                if tables.item(next(b for b in it.content["blocks"] if b["kind"] == "object")
+                               ["item"].seed, 0).content.startswith("\\caption*"))
+    renderer = MixedPageRenderer({"target": "layout"}, 30)
+    try:
+        page = renderer.render_batch([item])[0]
+    finally:
+        renderer.close()
+    assert isinstance(page, Sample) and page.meta["lang"] == "zh"
+    rows = json.loads(page.target)
+    tables_at = [n for n, row in enumerate(rows) if row["category"] == "table"]
+    assert tables_at
+    for number, n in enumerate(tables_at, 1):
+        assert "caption" not in rows[n]["text"] and "Table" not in rows[n]["text"]
+        assert rows[n + 1]["category"] == "caption"
+        assert rows[n + 1]["text"].startswith(f"表 {number}：")
+
+
+@pytest.mark.unit
+def test_a_lead_in_goes_with_the_code_it_introduced():
+    """The Debian Reference's code blocks are left out of pages: a paragraph that led into
+    one ("as follows:", "如下所示。") would introduce the next paragraph instead, so it is
+    left out with it; a paragraph before code that does not point on is kept, and so is
+    a lead-in whose block the page does show."""
+    from ocr2synth.renderers.mixed.source import prose_only
+    from ocr2synth.renderers.text.debian_docs import chapter_blocks
+
+    html = ("<h2>Shells</h2><p>Set the prompt as follows:</p><pre class='screen'>$ PS1=x"
+            "</pre><p>The prompt is now set.</p><p>Debian ships bash.</p><pre>$ bash</pre>"
+            "<p>或者，如下所示。</p><div class='informalexample'><pre>ls</pre></div>"
+            "<p>Lists follow:</p><ul><li><p>one</p></li></ul>")
+    blocks = chapter_blocks(html)
+    texts = [b["text"] for b in prose_only(blocks)]
+    assert texts == ["Shells", "The prompt is now set.", "Debian ships bash.",
+                     "Lists follow:", "one"]
+    # display math and tables the page cannot show take their lead-in with them too
+    passage = [{"kind": "para", "parts": [["t", "The energy is given by the following."]]},
+               {"kind": "display", "math": "E = mc^2"},
+               {"kind": "para", "parts": [["t", "So it is."]]}]
+    assert [b["text"] for b in prose_only(passage)] == ["So it is."]
+
+
+@pytest.mark.unit
+def test_real_page_plans_keep_no_lead_in_to_left_out_code():
+    """On the Debian Reference itself: page plans hold none of the passage's paragraphs
+    that lead into code, a table or an example left out of the page."""
+    from ocr2synth.renderers.registry import get_spec
+    from ocr2synth.renderers.text.passages import leads_in
+
+    source = get_spec("mixed-page").make_source(None, {"zh": 0.5})
+    seen = lead_ins = 0
+    for k in range(80):
+        item = source.item(7700 + k, k)
+        plan = {b.get("text") for b in item.content["blocks"]}
+        passage = source.prose.passage(k, 7700 + k)
+        for block in passage.blocks:
+            text = " ".join(t for _, t in block.get("parts", []))
+            if block.get("before_left_out") and block["kind"] != "heading" and leads_in(text):
+                assert text not in plan, text
+                seen += 1
+        # nor is an object set between a lead-in and the block it leads into
+        blocks = item.content["blocks"]
+        for block, after in zip(blocks, blocks[1:], strict=False):
+            if block["kind"] in ("para", "item") and leads_in(block["text"]):
+                assert after["kind"] != "object", block["text"]
+                lead_ins += 1
+    assert seen >= 10 and lead_ins >= 10

@@ -50,15 +50,34 @@ from PIL import Image, ImageFont
 
 # The objects' renderers as a page calls them: narrower charts (a page column is ~450-
 # 1100 px), plain paper and no title for music (the page is the paper), and two fonts for
-# the TeX objects: each font is a TeX run per batch, and a page's objects are few.
+# the TeX objects: each font is a TeX run per batch, and a page's objects are few. Formulas
+# and tables are typeset at resolutions that give their text about the page's own size
+# (14-19 px: 10 pt at 100-170 dpi); at their renderers' defaults (up to 300 and 220 dpi)
+# a formula's symbols stood twice the height of the prose, and many were rasterised large
+# only to be scaled down to their column, or dropped as too large for it.
 SUB_PARAMS: dict[str, dict[str, Any]] = {
-    "latex-formula": {"fonts": ["computer-modern", "times"]},
-    "latex-table": {"fonts": ["computer-modern", "times"]},
+    "latex-formula": {"fonts": ["computer-modern", "times"], "dpi": [110, 170]},
+    "latex-table": {"fonts": ["computer-modern", "times"], "dpi": [100, 150]},
     "tikz": {"fonts": ["computer-modern", "times"]},
     "chart-mpl": {"widths": [440, 520, 600]},
     "chart-echarts": {"widths": [440, 520, 600]},
     "music": {"paper_rate": 0.0, "title_rate": 0.0},
 }
+# What an object on a one-column page is drawn with instead: its column is 800-1130 px, so
+# a Matplotlib chart is drawn wide, at about the size it is pasted at. Charts drawn at the
+# two-column widths sat small there, and narrow charts clash more often (each clash is a
+# second draw, and a chart that clashes every time is drawn three or four times and then
+# rejected). ECharts keeps one size: a second renderer would be a second browser.
+ONE_COLUMN_PARAMS: dict[str, dict[str, Any]] = {
+    "chart-mpl": {"widths": [640, 720, 800]},
+}
+
+
+def sub_params(name: str, columns: int) -> dict[str, Any]:
+    """The params an object's renderer is made with on a page of `columns` columns: with
+    them, that renderer alone gives the object's target for the same item."""
+    return ONE_COLUMN_PARAMS.get(name, {}) if columns == 1 and name in ONE_COLUMN_PARAMS \
+        else SUB_PARAMS.get(name, {})
 FONTS = {"en": [("Latin Modern Roman", "Latin Modern Roman:bold"),
                 ("DejaVu Serif", "DejaVu Serif:bold"),
                 ("DejaVu Sans", "DejaVu Sans:bold")],
@@ -69,6 +88,10 @@ INK = (20, 20, 20)
 # their objects are drawn together, all that the text leaves in reach. The others draw
 # object by object, so only the objects a page does reach are drawn (`render_batch`).
 PER_BATCH = {"latex-formula", "latex-table", "tikz", "chart-echarts"}
+# objects to draw, by (renderer, columns of their pages): (page, block, item) each
+Wanted = dict[tuple[str, int], list[tuple[int, int, Item]]]
+
+
 class MixedPageRenderer(Renderer):
     """Params (optional): `target` format|layout, `widths` (page widths, px), `columns`
     (column counts drawn from, overriding the plan's), `objects` (the renderers a plan
@@ -81,7 +104,7 @@ class MixedPageRenderer(Renderer):
         self.target = str(params.get("target", "format"))
         self.widths = [int(w) for w in params.get("widths", [1000, 1100, 1240])]
         self.columns = [int(c) for c in params.get("columns", [])]
-        self._renderers: dict[str, Renderer] = {}
+        self._renderers: dict[tuple[str, bool], Renderer] = {}
         self.prune = True  # objects past the page's reach are not drawn (tests compare)
         # an object cropped and scaled to a column, per batch: a page is placed once per
         # round while its objects are drawn
@@ -92,14 +115,16 @@ class MixedPageRenderer(Renderer):
             renderer.close()
         self._renderers.clear()
 
-    def sub(self, name: str) -> Renderer:
-        """An object's renderer, started on first use and kept warm."""
-        if name not in self._renderers:
+    def sub(self, name: str, columns: int = 2) -> Renderer:
+        """An object's renderer for a page of `columns` columns, started on first use and
+        kept warm."""
+        key = (name, columns == 1 and name in ONE_COLUMN_PARAMS)
+        if key not in self._renderers:
             from ocr2synth.renderers.registry import get_spec
 
-            self._renderers[name] = get_spec(name).make_renderer(SUB_PARAMS.get(name, {}),
-                                                                 self.timeout_s)
-        return self._renderers[name]
+            self._renderers[key] = get_spec(name).make_renderer(sub_params(name, columns),
+                                                                self.timeout_s)
+        return self._renderers[key]
 
     def style(self, item: Item) -> dict[str, Any]:
         rng = self.style_rng(item)
@@ -122,14 +147,16 @@ class MixedPageRenderer(Renderer):
         try:
             # first every object the text leaves in reach whose engine starts per batch
             # (or every object at all, unpruned), one batch per engine
-            wanted: dict[str, list[tuple[int, int, Item]]] = defaultdict(list)
+            columns = {pos: self.style(items[pos])["columns"] for pos in live}
+            wanted: Wanted = defaultdict(list)
             for pos in live:
                 blocks = items[pos].content["blocks"]
                 reach = self.reach(items[pos]) if self.prune else len(blocks)
                 for n, block in enumerate(blocks[:reach]):
                     if block["kind"] == "object" and (not self.prune
                                                       or block["renderer"] in PER_BATCH):
-                        wanted[block["renderer"]].append((pos, n, block["item"]))
+                        wanted[self._engine(block, columns[pos])].append(
+                            (pos, n, block["item"]))
             self._render_objects(wanted, drawn)
             # then, round by round, each page's first object not drawn yet, if the page
             # reaches it (all before it is known, so it surely does): objects a page never
@@ -144,7 +171,8 @@ class MixedPageRenderer(Renderer):
                     n = next((n for n in range(stop) if blocks[n]["kind"] == "object"
                               and n not in drawn[pos]), None)
                     if n is not None:
-                        wanted[blocks[n]["renderer"]].append((pos, n, blocks[n]["item"]))
+                        wanted[self._engine(blocks[n], columns[pos])].append(
+                            (pos, n, blocks[n]["item"]))
                 self._render_objects(wanted, drawn)
                 pending = sorted({pos for entries in wanted.values() for pos, _, _ in entries})
             return [bad[pos] if pos in bad else self.page(item, drawn[pos])
@@ -152,10 +180,18 @@ class MixedPageRenderer(Renderer):
         finally:
             self._fitted.clear()
 
-    def _render_objects(self, wanted: dict[str, list[tuple[int, int, Item]]],
+    @staticmethod
+    def _engine(block: dict[str, Any], columns: int) -> tuple[str, int]:
+        """Which renderer draws an object: its name and the page's columns, as the same
+        renderer for one- and two-column pages where their params are the same."""
+        name = block["renderer"]
+        return name, columns if name in ONE_COLUMN_PARAMS else 2
+
+    def _render_objects(self, wanted: Wanted,
                         drawn: dict[int, dict[int, Sample | Reject]]) -> None:
-        for name, entries in wanted.items():
-            outcomes = render_isolated(self.sub(name), [sub for _, _, sub in entries])
+        for (name, columns), entries in wanted.items():
+            outcomes = render_isolated(self.sub(name, columns),
+                                       [sub for _, _, sub in entries])
             for (pos, n, _), outcome in zip(entries, outcomes, strict=True):
                 drawn[pos][n] = outcome
 
@@ -176,9 +212,10 @@ class MixedPageRenderer(Renderer):
             return Reject("not-drawn", clash)
         for p in placed:
             if p["kind"] == "object":
-                x0, y0, x1, y1 = p["box"]
-                if image.crop((x0, y0, x1, y1)).tobytes() != p["image"].convert(
-                        image.mode).tobytes():
+                picture = p["image"]
+                if picture.mode != image.mode:
+                    picture = picture.convert(image.mode)
+                if image.crop(p["box"]).tobytes() != picture.tobytes():
                     return Reject("not-drawn", f"object {p['index']} is not on the page")
         meta = {**item.meta, **style, "dropped": dropped,
                 "objects": [{"renderer": p["renderer"], "k": p["item"].k,
@@ -287,8 +324,10 @@ class MixedPageRenderer(Renderer):
         gray = sample.image.mode in ("L", "1")
         key = (id(sample), col_w, text_h)  # the sample lives as long as the batch
         if key not in self._fitted:
-            self._fitted[key] = fit_object(sample.image.convert("L" if gray else "RGB"), col_w,
-                                     text_h)
+            mode = "L" if gray else "RGB"
+            # fit_object crops, so a picture already in its mode needs no copy first
+            picture = sample.image if sample.image.mode == mode else sample.image.convert(mode)
+            self._fitted[key] = fit_object(picture, col_w, text_h)
         fitted = self._fitted[key]
         if isinstance(fitted, str):
             return fitted
@@ -297,8 +336,6 @@ class MixedPageRenderer(Renderer):
                   "image": image, "width": image.width, "height": image.height,
                   "scale": round(scale, 4), "target": sample.target, "index": n,
                   "gray": gray, "markdown": object_markdown(block["renderer"], sample.target)}
-        if sample.target.startswith("\\caption*{"):
-            return [placed]  # a table that typesets its own caption needs no second one
         lines = wrapped(caption, font, col_w, cjk)
         caption_box = {}
         if len(lines) == 1:  # a one-line caption is centred under its figure

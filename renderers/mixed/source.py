@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import replace
 from typing import Any
 
 from ocr2synth.renderers.base import Item, Source
-from ocr2synth.renderers.text.passages import keep_breakable, renumber
+from ocr2synth.renderers.latex.table_source import CAPTION_RE
+from ocr2synth.renderers.text.passages import keep_breakable, leads_in, renumber
 from ocr2synth.renderers.text.prose import ChineseProse, EnglishProse
 from ocr2synth.renderers.text.real_pages import Prose
 
@@ -64,7 +66,7 @@ class MixedPages(Source):
     def _object(self, rng: random.Random, seed: int, k: int, n: int, lang: str,
                 prose: EnglishProse | ChineseProse) -> dict[str, Any]:
         name = rng.choices(self.objects, [OBJECTS[o] for o in self.objects])[0]
-        sub = self._sources[name].item(object_seed(seed, n), k * 16 + n)
+        sub = uncaptioned(name, self._sources[name].item(object_seed(seed, n), k * 16 + n))
         # the number is the renderer's to give: only placed figures are counted
         return {"kind": "object", "renderer": name, "item": sub,
                 "label": CAPTION[lang].get(name, FIGURE[lang]),
@@ -107,14 +109,18 @@ class MixedPages(Source):
         captions = ChineseProse(rng) if lang == "zh" else EnglishProse(rng)
         # a run longer than a column is wide (a URL, a path) would leave its line overfull
         text = renumber(headed(keep_breakable(prose_only(passage.blocks))))
+        if text and text[-1]["kind"] != "heading" and leads_in(text[-1]["text"]):
+            text.pop()  # what it leads into lies past the passage's end
         objects = rng.randint(2, 4)
         blocks: list[dict[str, Any]] = []
         n, gap = 0, rng.randint(*paras)
         for block, after in zip(text, [*text[1:], None], strict=True):
             blocks.append(block)
-            # an object never parts a heading from its text, nor a list from itself
+            # an object never parts a heading from its text, a list from itself, nor a
+            # lead-in ("see the following:") from what it leads into
             if block["kind"] == "heading" or (block["kind"] == "item" and after
-                                              and after["kind"] == "item"):
+                                              and after["kind"] == "item") or (
+                    after and leads_in(block["text"])):
                 continue
             gap -= 1
             if gap <= 0 and n < objects:
@@ -126,23 +132,49 @@ class MixedPages(Source):
                                              "blocks": blocks}, meta=meta)
 
 
+def uncaptioned(renderer: str, sub: Item) -> Item:
+    """An object's item without a caption of its own: latex-table's source sometimes gives
+    a table its `\\caption*{Table N: ...}`, in English and numbered apart from the page,
+    which would sit on a Chinese page, or next to the page's own "Table 2". The table is
+    drawn without it (its renderer's target for this item then has none) and captioned
+    by the page, in the page's language and numbering."""
+    if renderer != "latex-table" or not isinstance(sub.content, str):
+        return sub
+    return replace(sub, content=CAPTION_RE.sub("", sub.content, count=1))
+
+
 def prose_only(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A passage's blocks as mixed-page sets them (text only: it draws no inline math):
     headings, paragraphs and list items of plain text; display math, tables and
-    paragraphs with math are left out, as the page could not show them as written."""
-    out = []
+    paragraphs with math are left out, as the page could not show them as written. A
+    paragraph or item that leads into what is left out here or by the corpus reader
+    (`before_left_out`: code, a table) goes with it: "as follows:" followed by the next
+    paragraph would read as if that paragraph were what follows."""
+    out: list[dict[str, Any]] = []
+    last_kept = False  # the block before this one is the last in `out`
     for block in blocks:
         kind = block["kind"]
+        kept = None
         if kind == "heading":
-            out.append({"kind": "heading", "text": block["text"],
-                        "level": int(block.get("level", 2))})
+            kept = {"kind": "heading", "text": block["text"],
+                    "level": int(block.get("level", 2))}
         elif kind in ("para", "item") and all(part == "t" for part, _ in block["parts"]):
             text = " ".join(t for _, t in block["parts"]).strip()
             if not text:
                 continue
-            out.append({"kind": "para", "text": text} if kind == "para" else
-                       {"kind": "item", "text": text, "ordered": bool(block.get("ordered")),
-                        "number": int(block.get("number", 1))})
+            if block.get("before_left_out") and leads_in(text):
+                last_kept = False
+                continue
+            kept = ({"kind": "para", "text": text} if kind == "para" else
+                    {"kind": "item", "text": text, "ordered": bool(block.get("ordered")),
+                     "number": int(block.get("number", 1))})
+        if kept is None:  # left out here: so is a lead-in right before it
+            if last_kept and out[-1]["kind"] != "heading" and leads_in(out[-1]["text"]):
+                out.pop()
+            last_kept = False
+            continue
+        out.append(kept)
+        last_kept = True
     return out
 
 

@@ -3,7 +3,9 @@
 `make setup` installs `debian-reference-en` and `debian-reference-zh-cn` (DocBook HTML
 under /usr/share/debian-reference, GPL-2+). Each chapter becomes one document of blocks
 in reading order: headings (h1-h3), paragraphs, list items; code (`pre`), tables and the
-table of contents are left out, since a page of ours would show them as prose.
+table of contents are left out, since a page of ours would show them as prose. A block
+right before code, a table or an example is marked `before_left_out` (a page may leave
+out a lead-in such as "as follows:" with what it led into: `passages.leads_in`).
 
 This module reads files; it does not know pages, windows or renderers.
 """
@@ -24,6 +26,11 @@ LANGS = {"en": "en", "zh": "zh-cn"}
 PACKAGES = {"en": "debian-reference-en", "zh": "debian-reference-zh-cn"}
 _SKIP = {"pre", "table", "script", "style", "head", "title"}
 _TEXT = {"p", "h1", "h2", "h3", "h4", "dt"}
+# left-out elements whose place in the text a lead-in may point at (not the tables of
+# contents, nor the document's head)
+_CONTENT = {"pre", "table"}
+_CONTENT_DIVS = {"table", "informaltable", "figure", "example", "informalexample",
+                 "mediaobject", "screenshot"}
 # DocBook wrappers whose text is not prose in reading order: tables and their titles,
 # figures, examples, the lists of tables and the tables of contents
 _SKIP_DIVS = {"toc", "table", "informaltable", "list-of-tables", "list-of-figures",
@@ -48,9 +55,14 @@ class _Blocks(HTMLParser):
         self.text: list[str] | None = None
         self.tag = ""
         self.title_p = False  # inside a <p class="title">, left out
+        self.fresh = False  # a block was closed since the last left-out element began
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = dict(attrs).get("class") or ""
+        if (not self.skip and not self.toc and self.fresh and self.blocks
+                and (tag in _CONTENT or tag == "div" and _CONTENT_DIVS & set(classes.split()))):
+            self.blocks[-1]["before_left_out"] = True
+            self.fresh = False
         if tag in _SKIP:
             self.skip += 1
         elif tag == "div" and (self.toc or _SKIP_DIVS & set(classes.split())):
@@ -87,6 +99,7 @@ class _Blocks(HTMLParser):
         self.text, tag = None, self.tag
         if not text:
             return
+        self.fresh = True
         if tag[0] == "h":
             self.blocks.append({"kind": "heading", "level": min(3, int(tag[1])), "text": text})
         elif self.lists:

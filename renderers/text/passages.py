@@ -97,6 +97,24 @@ def keep_drawable(blocks: list[Block], lang: str) -> list[Block]:
     return out
 
 
+# A sentence that points at what comes next ("as follows:", "Try the following.", "尝试下列
+# 例子", "如下所示。"): with that left out (code, a table), it would introduce nothing.
+_POINTS_ON = re.compile(r"(?i:following|follows|below|e\.g\.|for example|example|such as|"
+                        r"here is|here are|as shown|like this)|如下|下列|以下|下面|例子|例如|"
+                        r"示例|所示|这里是|列表|下表")
+_LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+
+
+def leads_in(text: str) -> bool:
+    """Whether a paragraph introduces the block after it: it ends with a colon, or its
+    last sentence points on. A page that leaves that block out leaves this out with it."""
+    text = text.strip()
+    if text.endswith((":", "：")):
+        return True
+    last = _LAST_SENTENCE.split(text.rstrip("。.!?！？ "))[-1]
+    return _POINTS_ON.search(last) is not None
+
+
 _UNBROKEN = re.compile(r"[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 
 
