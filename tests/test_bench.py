@@ -159,3 +159,15 @@ def _in_process_stub(real):
             return real(name, *args, params=params, **kwargs)
         return RendererBench(name, count=8, rates=[0.5])
     return runs
+
+
+def test_a_timed_run_is_at_least_one_of_the_renderers_batches(monkeypatch):
+    # a 0.01 s budget sizes runs at the 8-sample minimum; the renderer's batch of 24 wins,
+    # as a job would render it (its fixed per-batch costs spread over a whole batch)
+    with_spec(monkeypatch, "latex-formula", batch_size=24)
+    runs = bench.per_core_runs("latex-formula", seconds=0.01, max_count=64, repeats=1,
+                               warmup=8)
+    assert runs.count == 24 and len(runs.rates) == 1
+    capped = bench.per_core_runs("latex-formula", seconds=0.01, max_count=12, repeats=1,
+                                 warmup=8)
+    assert capped.count == 12

@@ -294,7 +294,10 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
     start, format files), probes of 8, 16, 32... samples size the runs: about `seconds`
     each, between 8 and `max_count` samples. The probes double while the rate still rises
     (a batch whose cost is mostly a fixed start, one TeX run, gets cheaper per sample as it
-    grows) or while they are short, within a budget of twice `seconds`."""
+    grows) or while they are short, within a budget of twice `seconds`. A timed run is never
+    shorter than one of the renderer's batches (up to `max_count`): a job renders whole
+    batches, so a run of part of one would charge a batch's fixed costs (a TeX run per
+    font, a page load) to a fraction of its samples."""
     spec = get_spec(renderer)
     out = RendererBench(renderer)
     worker = RenderWorker(ImageSettings(), timeout_s=20)
@@ -314,7 +317,7 @@ def per_core_runs(renderer: str, seconds: float, max_count: int, repeats: int,
                     or (elapsed >= seconds / 4 and not rising)):
                 break
             probe *= 2
-        out.count = count = int(min(max_count, max(8, rate * seconds)))
+        out.count = count = int(min(max_count, max(8, rate * seconds, spec.batch_size)))
         shares = []
         for _ in range(repeats):
             elapsed, encode_s, rejects = _timed_shard(
@@ -401,8 +404,9 @@ def run_all(out: Path, seconds: float = 5.0, max_count: int = 512, repeats: int 
             for name, bench in results.items():
                 if bench.error:
                     continue
-                # four timed runs' worth, so that actor start weighs less
-                count = max(16, 4 * bench.count)
+                # about four times `seconds` of work, so that actor start weighs less (not
+                # four batches: a slow renderer's batch alone can be half a minute)
+                count = max(16, 4 * min(bench.count, round(bench.rate * seconds)))
                 progress(f"{name}: 1 and 2 workers through Ray ({count} samples)")
                 try:
                     bench.scaling = scaling_rates(name, count, source=sources.get(name))

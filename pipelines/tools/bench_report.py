@@ -177,10 +177,11 @@ def benchmarks_markdown(results: dict[str, RendererBench], settings: str, load: 
         "## Renderers",
         "",
         "Samples/s per core: end to end in one process (source, render, validate, encode,",
-        "write), the median of repeated runs with a warm engine. Naive: the same samples the",
+        "write), the median of repeated runs with a warm engine, each run at least one of",
+        "the renderer's batches (a job renders whole batches). Naive: the same samples the",
         "way a first script makes them (see each renderer's `naive` baseline in its `declare.py`).",
         "Encoding: the share of that time spent encoding images. Scaling: whole `render` jobs",
-        "through the Ray runner with 1 and 2 workers, 4x the samples of a timed run (wall",
+        "through the Ray runner with 1 and 2 workers, about 4x `--seconds` of samples (wall",
         "clock, actor start and engine warm-up included).",
         "",
         "| renderer | samples/s/core (median) | runs | naive samples/s | ratio | encoding "
