@@ -14,7 +14,7 @@ import io
 import json
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -136,26 +136,23 @@ class StoredBaseRenderer:
         self.bases = StoredBases(location, expected_hash)
         self.name = ",".join(self.bases.renderers) or "empty"
 
-    def render(self, items: list[Item]) -> list[Sample | Reject]:
-        out: list[Sample | Reject] = []
+    def _rows(self, items: list[Item]) -> Iterator[dict[str, Any] | Reject]:
+        """Each item's stored row, or the reject of an item that names none."""
         for item in items:
             ref = item.content
-            if not isinstance(ref, StoredRef):
-                out.append(Reject("bad-content", "a stored base item names no row"))
-                continue
-            out.append(stored_sample(self.bases.row(ref.index), self.bases.hash))
-        return out
+            yield (self.bases.row(ref.index) if isinstance(ref, StoredRef)
+                   else Reject("bad-content", "a stored base item names no row"))
+
+    def render(self, items: list[Item]) -> list[Sample | Reject]:
+        return [row if isinstance(row, Reject) else stored_sample(row, self.bases.hash)
+                for row in self._rows(items)]
 
     def render_lazy(self, items: list[Item]) -> list[StoredPage | Reject]:
         """As `render`, the images left undecoded: each page decodes the rows asked of it."""
         out: list[StoredPage | Reject] = []
-        for item in items:
-            ref = item.content
-            if not isinstance(ref, StoredRef):
-                out.append(Reject("bad-content", "a stored base item names no row"))
-                continue
-            row = self.bases.row(ref.index)
-            sample = stored_sample(row, self.bases.hash, pixels=False)
+        for row in self._rows(items):
+            sample = row if isinstance(row, Reject) else stored_sample(
+                row, self.bases.hash, pixels=False)
             out.append(sample if isinstance(sample, Reject) else StoredPage(
                 sample, (int(row["width"]), int(row["height"])),
                 partial(decode_png_top, row["image"]["bytes"])))
